@@ -1,0 +1,48 @@
+/* File helpers: whole-file reads, atomic writes (temp + fsync + rename + fsync dir),
+ * mkdir -p, rm -rf through dirfds, and opening paths confined to a root directory. */
+#ifndef MASCRI_COMMON_FS_H
+#define MASCRI_COMMON_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Retries EINTR and short writes. */
+int mascri_write_all(int fd, const void *buf, size_t len, mascri_error_t *err);
+/* Reads until EOF into a NUL-terminated buffer. */
+int mascri_read_all(int fd, char **buf, size_t *len, mascri_error_t *err);
+int mascri_read_file(const char *path, char **buf, size_t *len, mascri_error_t *err);
+int mascri_read_file_at(int dirfd, const char *path, char **buf, size_t *len, mascri_error_t *err);
+/* Writes to an existing file (cgroup, /proc knobs): O_WRONLY|O_CLOEXEC, no create. */
+int mascri_write_file_at(int dirfd, const char *path, const char *data, size_t len,
+                         mascri_error_t *err);
+
+/* Atomically replaces dir/name with data: writes a temp file in the same directory,
+ * fsyncs it, renames it over the target and fsyncs the directory. */
+int mascri_write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+                                mode_t mode, mascri_error_t *err);
+int mascri_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             mascri_error_t *err);
+int mascri_fsync_dir(const char *path, mascri_error_t *err);
+
+/* mkdir -p; existing directories are fine, an existing non-directory is an error. */
+int mascri_mkdir_p(const char *path, mode_t mode, mascri_error_t *err);
+/* Removes name below dirfd recursively, never following symlinks; absent is fine. */
+int mascri_rm_rf_at(int dirfd, const char *name, mascri_error_t *err);
+int mascri_rm_rf(const char *path, mascri_error_t *err);
+
+/* Opens path relative to rootfd so that no component (symlinks and ".." included)
+ * resolves outside rootfd: openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), with a
+ * component-by-component fallback for kernels without openat2. */
+int mascri_open_in_root(int rootfd, const char *path, int flags, mode_t mode, mascri_error_t *err);
+/* Forces the fallback path (for tests); returns the same as mascri_open_in_root. */
+int mascri_open_in_root_fallback(int rootfd, const char *path, int flags, mode_t mode,
+                                 mascri_error_t *err);
+
+bool mascri_path_exists(const char *path);
+/* Joins two path parts with exactly one '/' between them. */
+char *mascri_path_join(const char *a, const char *b);
+
+#endif
