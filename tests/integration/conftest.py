@@ -8,6 +8,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 pytest_plugins = [
     "harness.cri_client",
     "harness.daemon",
+    "harness.registry",
 ]
 
 

@@ -9,6 +9,12 @@ Fixtures:
                     stopped after the test; pass storage=registry.storage to serve the
                     images already pushed to the shared registry behind another front.
   test_images       (session) name -> full reference, see harness/images.py
+                    (.images[name] is the built Image: image_id, digest, layer_digests...)
+
+Helpers: make_ca(dir) (CA + server cert for 127.0.0.1), make_htpasswd(path, users),
+TokenServer(dir, users, refresh_tokens=...) (Bearer tokens for `auth: token` registries),
+Registry.tamper_blob(digest) (serve bytes that no longer match), RegistryClient.push_blob /
+push_manifest (hand-made content, e.g. malicious layers: see harness/images.py Layer).
 """
 import base64
 import hashlib
@@ -128,10 +134,7 @@ class Registry:
         if getattr(self, "_log", None):
             self._log.close()
             self._log = None
-        if not self.own_storage:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # holds the storage unless shared
 
     def ref(self, repo, tag="latest"):
         return f"{self.host}/{repo}:{tag}"
@@ -269,3 +272,111 @@ def test_images(registry):
     """name -> reference of the standard test images, built and pushed once per run."""
     from .images import push_test_images
     return push_test_images(registry)
+
+
+class TokenServer:
+    """A small Bearer token issuer for docker-registry's `auth: token` mode: RS256 JWTs
+    with the signing certificate in x5c, granted for `users` (name -> password); anonymous
+    requests get a token without access (the registry then refuses them).
+
+    registry_factory(storage=..., token=ts.registry_config()) makes a registry using it."""
+
+    def __init__(self, directory, users, service="mascri-registry", issuer="mascri-test-issuer",
+                 refresh_tokens=None):
+        import http.server
+        import threading
+        from cryptography.hazmat.primitives import serialization
+
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.users = dict(users)
+        self.refresh_tokens = dict(refresh_tokens or {})  # OAuth2 refresh token -> user
+        self.service, self.issuer = service, issuer
+        self.requests = []
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=mascri token signer", "-keyout", str(self.dir / "token.key"),
+                        "-out", str(self.dir / "token.crt")], check=True, capture_output=True)
+        self.key = serialization.load_pem_private_key((self.dir / "token.key").read_bytes(), None)
+        pem = (self.dir / "token.crt").read_text()
+        der_b64 = "".join(pem.strip().splitlines()[1:-1])
+        self.x5c = [der_b64]
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                server._answer(self)
+
+            def do_POST(self):
+                server._answer(self)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.realm = f"http://127.0.0.1:{self.port}/token"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def registry_config(self):
+        return {"realm": self.realm, "service": self.service, "issuer": self.issuer,
+                "rootcertbundle": str(self.dir / "token.crt")}
+
+    def _user(self, handler):
+        h = handler.headers.get("Authorization", "")
+        if not h.startswith("Basic "):
+            return None, False
+        user, _, pw = base64.b64decode(h[6:]).decode().partition(":")
+        return user, self.users.get(user) == pw
+
+    def _answer(self, handler):
+        import urllib.parse
+        q = urllib.parse.urlparse(handler.path)
+        params = dict(urllib.parse.parse_qsl(q.query))
+        user, ok = self._user(handler)
+        if handler.command == "POST":  # OAuth2: grant_type=refresh_token (identity tokens)
+            n = int(handler.headers.get("Content-Length", "0"))
+            params.update(urllib.parse.parse_qsl(handler.rfile.read(n).decode()))
+            rt = params.get("refresh_token")
+            user = self.refresh_tokens.get(rt) if params.get("grant_type") == "refresh_token" else None
+            ok = user is not None
+            if not ok:
+                handler.send_response(401)
+                handler.end_headers()
+                return
+        self.requests.append({"user": user, "params": params})
+        if user is not None and not ok:
+            handler.send_response(401)
+            handler.end_headers()
+            return
+        access = []
+        scope = params.get("scope", "")
+        if ok and scope.startswith("repository:"):
+            _, name, actions = scope.split(":", 2)
+            access = [{"type": "repository", "name": name, "actions": actions.split(",")}]
+        token = self.make_token(user or "", access)
+        body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def make_token(self, subject, access):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": self.x5c}
+        claims = {"iss": self.issuer, "sub": subject, "aud": self.service, "exp": now + 300,
+                  "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(), "access": access}
+        signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+        sig = self.key.sign(signing.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return signing + "." + b64(sig)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

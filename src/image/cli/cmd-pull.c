@@ -1,0 +1,113 @@
+/* `mascri image pull REF`: a progress line per layer on a terminal, plain lines otherwise. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "image-cli-internal.h"
+
+struct progress {
+  pthread_mutex_t lock;
+  bool tty;
+  unsigned n_layers;
+  unsigned done;
+  uint64_t bytes;
+};
+
+static void short_digest(const char *d, char out[20])
+{
+  const char *c = d ? strchr(d, ':') : NULL;
+  snprintf(out, 20, "%.12s", c ? c + 1 : (d ? d : "?"));
+}
+
+static void on_progress(void *data, const struct mascri_pull_progress *p)
+{
+  struct progress *pr = data;
+  char sd[20];
+  short_digest(p->digest, sd);
+  pthread_mutex_lock(&pr->lock);
+  switch (p->event) {
+  case MASCRI_PULL_RESOLVED:
+    pr->n_layers = p->n_layers;
+    printf("resolved: %u layer%s\n", p->n_layers, p->n_layers == 1 ? "" : "s");
+    break;
+  case MASCRI_PULL_LAYER_EXISTS:
+  case MASCRI_PULL_LAYER_DONE:
+    pr->done++;
+    if (pr->tty)
+      printf("\r\033[K");
+    printf("%s: %s (%u/%u)\n", sd,
+           p->event == MASCRI_PULL_LAYER_EXISTS ? "already present" : "done", pr->done,
+           pr->n_layers);
+    break;
+  case MASCRI_PULL_LAYER_PROGRESS:
+    if (pr->tty)
+      printf("\r\033[K%s: %.1f / %.1f MB", sd, p->done / 1e6, p->total / 1e6);
+    break;
+  case MASCRI_PULL_LAYER_RETRY:
+    printf("%s%s: retrying\n", pr->tty ? "\r\033[K" : "", sd);
+    break;
+  case MASCRI_PULL_DONE:
+    break;
+  }
+  fflush(stdout);
+  pthread_mutex_unlock(&pr->lock);
+}
+
+struct pull_job {
+  struct image_cli *c;
+  const struct mascri_pull_options *o;
+  const char *ref;
+  char *id;
+  mascri_error_t err;
+};
+
+static void *pull_thread(void *arg)
+{
+  struct pull_job *j = arg;
+  mascri_image_pull(j->c->store, j->ref, j->o, &j->id, &j->err);
+  return NULL;
+}
+
+/* Several references are pulled at once, in threads sharing the store (layers they have in
+ * common are fetched once); ids are printed in the order given. */
+int image_cmd_pull(struct image_cli *c, int argc, char **argv)
+{
+  if (argc < 1) {
+    fprintf(stderr, "usage: mascri image pull REF...\n");
+    return 2;
+  }
+  struct progress pr = {.tty = isatty(STDOUT_FILENO)};
+  pthread_mutex_init(&pr.lock, NULL);
+  struct mascri_pull_options o = {
+      .auth = &c->auth,
+      .config = &c->config,
+      .progress = c->quiet ? NULL : on_progress,
+      .progress_data = &pr,
+      .platform = c->platform,
+  };
+  struct pull_job *jobs = xcalloc(argc, sizeof(*jobs));
+  pthread_t *th = xcalloc(argc, sizeof(*th));
+  int status = 0;
+  for (int i = 0; i < argc; i++) {
+    jobs[i] = (struct pull_job){.c = c, .o = &o, .ref = argv[i]};
+    if (argc == 1 || pthread_create(&th[i], NULL, pull_thread, &jobs[i]) != 0) {
+      th[i] = 0;
+      pull_thread(&jobs[i]);
+    }
+  }
+  for (int i = 0; i < argc; i++) {
+    if (th[i])
+      pthread_join(th[i], NULL);
+    if (jobs[i].id)
+      printf("%s\n", jobs[i].id);
+    else
+      status = image_cli_fail(&jobs[i].err);
+    free(jobs[i].id);
+  }
+  free(jobs);
+  free(th);
+  pthread_mutex_destroy(&pr.lock);
+  return status;
+}

@@ -1,0 +1,311 @@
+/* A container's cgroup with the cgroupfs manager (the systemd manager creates a scope
+ * first, then uses the same file operations): create, apply, enter, freeze, destroy. */
+#include "runtime/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+void mascri_cgroup_clear(mascri_cgroup_t *cg)
+{
+  mascri_cgroup_layout_clear(&cg->layout);
+  free(cg->path);
+  cg->path = NULL;
+}
+
+char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller)
+{
+  const char *mnt = controller ? mascri_cgroup_v1_mount(&cg->layout, controller)
+                               : cg->layout.v2_mount;
+  if (!mnt)
+    return NULL;
+  return mascri_path_join(mnt, cg->path);
+}
+
+static bool path_is_safe(const char *p)
+{
+  if (strstr(p, "/../") || strncmp(p, "../", 3) == 0 || strcmp(p, "..") == 0)
+    return false;
+  size_t n = strlen(p);
+  return !(n >= 3 && strcmp(p + n - 3, "/..") == 0);
+}
+
+/* "a-b.slice" → "/a.slice/a-b.slice" */
+static char *expand_slice(const char *slice)
+{
+  if (strcmp(slice, "-.slice") == 0 || slice[0] == '\0')
+    return xstrdup("");
+  _cleanup_free_ char *base = xstrndup(slice, strlen(slice) - strlen(".slice"));
+  char *res = xstrdup("");
+  /* Walk the dash-separated prefixes. */
+  for (size_t i = 0; base[i] != '\0'; i++) {
+    if (base[i + 1] == '-' || base[i + 1] == '\0') {
+      char *next = xasprintf("%s/%.*s.slice", res, (int)(i + 1), base);
+      free(res);
+      res = next;
+    }
+  }
+  return res;
+}
+
+int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgroups_path,
+                               const char *id, char **out, mascri_error_t *err)
+{
+  if (manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
+    /* slice:prefix:name */
+    _cleanup_strv_ char **parts =
+        cgroups_path && cgroups_path[0] ? mascri_strv_split(cgroups_path, ':') : NULL;
+    const char *slice = parts ? parts[0] : "system.slice";
+    const char *prefix = parts && parts[1] ? parts[1] : "mascri";
+    const char *name = parts && parts[1] && parts[2] ? parts[2] : id;
+    if (parts && mascri_strv_length(parts) != 3)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "linux.cgroupsPath: expected \"slice:prefix:name\" with "
+                                    "the systemd cgroup manager, got \"%s\"",
+                                    cgroups_path);
+    if (slice[0] == '\0')
+      slice = "system.slice";
+    if (strchr(slice, '/') || strchr(name, '/') || strchr(prefix, '/') ||
+        strlen(slice) < 7 || strcmp(slice + strlen(slice) - 6, ".slice") != 0)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "linux.cgroupsPath: invalid systemd path \"%s\"",
+                                    cgroups_path);
+    _cleanup_free_ char *sl = expand_slice(slice);
+    const char *suffix = strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".scope") == 0
+                             ? ""
+                             : ".scope";
+    *out = prefix[0] ? xasprintf("%s/%s-%s%s", sl, prefix, name, suffix)
+                     : xasprintf("%s/%s%s", sl, name, suffix);
+    return 0;
+  }
+  if (!cgroups_path || cgroups_path[0] == '\0') {
+    *out = xasprintf("/mascri/%s", id);
+    return 0;
+  }
+  if (!path_is_safe(cgroups_path))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.cgroupsPath: \"..\" is not allowed: \"%s\"",
+                                  cgroups_path);
+  *out = cgroups_path[0] == '/' ? xstrdup(cgroups_path) : xasprintf("/%s", cgroups_path);
+  return 0;
+}
+
+/* v1 cpuset: a new cgroup starts with empty cpus/mems; copy them down from the parent. */
+static int cpuset_init(const char *mnt, const char *rel, mascri_error_t *err)
+{
+  _cleanup_free_ char *parent_rel = xstrdup(rel);
+  char *slash = strrchr(parent_rel, '/');
+  if (slash)
+    *slash = '\0';
+  _cleanup_free_ char *parent = mascri_path_join(mnt, parent_rel);
+  _cleanup_free_ char *dir = mascri_path_join(mnt, rel);
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (size_t i = 0; i < 2; i++) {
+    _cleanup_free_ char *cur = NULL, *pv = NULL;
+    _cleanup_free_ char *cp = mascri_path_join(dir, files[i]);
+    _cleanup_free_ char *pp = mascri_path_join(parent, files[i]);
+    size_t len = 0;
+    if (mascri_read_file(cp, &cur, &len, err) < 0)
+      return -1;
+    if (len > 0 && cur[0] != '\n')
+      continue;
+    if (strcmp(rel, "") != 0 && strchr(parent_rel, '/') && cpuset_init(mnt, parent_rel, err) < 0)
+      return -1;
+    if (mascri_read_file(pp, &pv, &len, err) < 0 ||
+        mascri_write_file_at(AT_FDCWD, cp, pv, len, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* v2: enables the available controllers in every ancestor's cgroup.subtree_control. */
+static void v2_enable_controllers(const mascri_cgroup_t *cg)
+{
+  _cleanup_free_ char *ctrls = NULL;
+  size_t len = 0;
+  mascri_error_t e = NULL;
+  _cleanup_free_ char *root_ctrls = mascri_path_join(cg->layout.v2_mount, "cgroup.controllers");
+  if (mascri_read_file(root_ctrls, &ctrls, &len, &e) < 0) {
+    mascri_error_release(&e);
+    return;
+  }
+  _cleanup_strv_ char **names = mascri_strv_split(ctrls, ' ');
+  _cleanup_free_ char *cur = xstrdup(cg->layout.v2_mount);
+  _cleanup_strv_ char **comps = mascri_strv_split(cg->path + 1, '/');
+  for (size_t i = 0; comps[i]; i++) {
+    _cleanup_free_ char *sc = mascri_path_join(cur, "cgroup.subtree_control");
+    for (size_t j = 0; names[j]; j++) {
+      char *n = names[j];
+      n[strcspn(n, "\n")] = '\0';
+      if (!n[0])
+        continue;
+      _cleanup_free_ char *v = xasprintf("+%s", n);
+      if (mascri_write_file_at(AT_FDCWD, sc, v, strlen(v), &e) < 0)
+        mascri_error_release(&e);
+    }
+    char *next = mascri_path_join(cur, comps[i]);
+    free(cur);
+    cur = next;
+  }
+}
+
+int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
+                         bool with_default_devices, mascri_error_t *err)
+{
+  for (size_t i = 0; i < cg->layout.n_v1; i++) {
+    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v1[i].mount, cg->path);
+    if (mascri_mkdir_p(dir, 0755, err) < 0)
+      return mascri_error_wrap(err, "create cgroup");
+    if (mascri_strv_contains(cg->layout.v1[i].controllers, "cpuset") &&
+        cpuset_init(cg->layout.v1[i].mount, cg->path, err) < 0)
+      return mascri_error_wrap(err, "initialize cpuset cgroup %s", dir);
+  }
+  if (cg->layout.v2_mount) {
+    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v2_mount, cg->path);
+    if (mascri_mkdir_p(dir, 0755, err) < 0)
+      return mascri_error_wrap(err, "create cgroup");
+    v2_enable_controllers(cg);
+  }
+  return mascri_cgroup_apply(cg, r, with_default_devices, err);
+}
+
+static int apply_write(const mascri_cgroup_t *cg, const mascri_cgroup_write_t *w,
+                       mascri_error_t *err)
+{
+  _cleanup_free_ char *dir = mascri_cgroup_dir(cg, w->controller);
+  if (!dir)
+    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+                                  "cgroup controller %s is not available on this host (%s)",
+                                  w->controller ? w->controller : "v2", w->file);
+  _cleanup_free_ char *path = mascri_path_join(dir, w->file);
+  if (mascri_write_file_at(AT_FDCWD, path, w->value, strlen(w->value), err) < 0)
+    return mascri_error_wrap(err, "set %s to \"%s\"", w->file, w->value);
+  return 0;
+}
+
+int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
+                        bool with_default_devices, mascri_error_t *err)
+{
+  mascri_cgroup_writes_t ws = {0};
+  if (mascri_cgroup_resource_writes(&cg->layout, r, with_default_devices, &ws, err) < 0)
+    return -EINVAL;
+  /* Memory limits depend on each other's order (limit <= memsw): retry failures once. */
+  bool *failed = xcalloc(ws.n + 1, sizeof(bool));
+  int ret = 0;
+  for (int pass = 0; pass < 2 && ret == 0; pass++) {
+    bool any = false;
+    for (size_t i = 0; i < ws.n; i++) {
+      if (pass == 1 && !failed[i])
+        continue;
+      mascri_error_t e = NULL;
+      failed[i] = apply_write(cg, &ws.w[i], &e) < 0;
+      if (failed[i] && (pass == 1 || strncmp(ws.w[i].file, "memory.", 7) != 0)) {
+        mascri_error_move(err, &e);
+        ret = -1;
+        break;
+      }
+      mascri_error_release(&e);
+      any |= failed[i];
+    }
+    if (!any)
+      break;
+  }
+  free(failed);
+  mascri_cgroup_writes_clear(&ws);
+  return ret;
+}
+
+int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err)
+{
+  char buf[32];
+  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  for (size_t i = 0; i < cg->layout.n_v1; i++) {
+    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v1[i].mount, cg->path);
+    _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
+    if (mascri_write_file_at(AT_FDCWD, procs, buf, (size_t)len, err) < 0)
+      return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
+  }
+  if (cg->layout.v2_mount) {
+    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v2_mount, cg->path);
+    _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
+    if (mascri_write_file_at(AT_FDCWD, procs, buf, (size_t)len, err) < 0)
+      return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
+  }
+  return 0;
+}
+
+static int read_pids_file(const char *path, pid_t **pids, size_t *n, mascri_error_t *err)
+{
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  if (mascri_read_file(path, &buf, &len, err) < 0)
+    return -1;
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+    *pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
+    (*pids)[(*n)++] = (pid_t)atoi(tok);
+  }
+  return 0;
+}
+
+int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err)
+{
+  *pids = NULL;
+  *n = 0;
+  _cleanup_free_ char *dir = NULL;
+  if (cg->layout.mode == MASCRI_CGROUP_V2)
+    dir = mascri_cgroup_dir(cg, NULL);
+  else if (!(dir = mascri_cgroup_dir(cg, "pids")) && !(dir = mascri_cgroup_dir(cg, "memory")))
+    dir = mascri_path_join(cg->layout.v1[0].mount, cg->path);
+  _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
+  return read_pids_file(procs, pids, n, err);
+}
+
+static int rmdir_tree(const char *dir)
+{
+  _cleanup_closedir_ DIR *d = opendir(dir);
+  if (!d)
+    return errno == ENOENT ? 0 : -errno;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    _cleanup_free_ char *sub = mascri_path_join(dir, de->d_name);
+    rmdir_tree(sub);
+  }
+  for (int i = 0; i < 200; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      return 0;
+    if (errno != EBUSY)
+      return -errno;
+    struct timespec ts = {0, 1000000}; /* a just-exited process may linger in the cgroup */
+    nanosleep(&ts, NULL);
+  }
+  return -EBUSY;
+}
+
+int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err)
+{
+  int ret = 0;
+  for (size_t i = 0; i <= cg->layout.n_v1; i++) {
+    const char *mnt = i < cg->layout.n_v1 ? cg->layout.v1[i].mount : cg->layout.v2_mount;
+    if (!mnt)
+      continue;
+    _cleanup_free_ char *dir = mascri_path_join(mnt, cg->path);
+    int r = rmdir_tree(dir);
+    if (r < 0 && ret == 0)
+      ret = mascri_make_error(err, -r, "remove cgroup %s", dir);
+  }
+  return ret;
+}

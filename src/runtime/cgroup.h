@@ -1,0 +1,101 @@
+/* cgroups: the host's layout (v1, v2 or hybrid), a container's cgroup, and a small table
+ * of operations per manager (cgroupfs here, systemd in cgroup-systemd.c). */
+#ifndef MASCRI_RUNTIME_CGROUP_H
+#define MASCRI_RUNTIME_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "runtime/runtime.h"
+#include "runtime/spec.h"
+
+typedef enum {
+  MASCRI_CGROUP_V1 = 1,
+  MASCRI_CGROUP_V2,
+  MASCRI_CGROUP_HYBRID, /* v1 controllers plus a cgroup2 mount (e.g. /sys/fs/cgroup/unified) */
+} mascri_cgroup_mode_t;
+
+typedef struct mascri_cgroup_hierarchy {
+  char *mount;        /* "/sys/fs/cgroup/cpu" */
+  char **controllers; /* {"cpu", NULL}; named hierarchies as "name=systemd" */
+} mascri_cgroup_hierarchy_t;
+
+typedef struct mascri_cgroup_layout {
+  mascri_cgroup_mode_t mode;
+  char *v2_mount; /* NULL on pure v1 */
+  mascri_cgroup_hierarchy_t *v1;
+  size_t n_v1;
+} mascri_cgroup_layout_t;
+
+/* Reads /proc/self/mountinfo. */
+int mascri_cgroup_layout_probe(mascri_cgroup_layout_t *out, mascri_error_t *err);
+void mascri_cgroup_layout_clear(mascri_cgroup_layout_t *l);
+/* The v1 hierarchy mount holding controller, or NULL. */
+const char *mascri_cgroup_v1_mount(const mascri_cgroup_layout_t *l, const char *controller);
+/* Whether the v2 mount offers controller (cgroup.controllers at its root). */
+bool mascri_cgroup_v2_has(const mascri_cgroup_layout_t *l, const char *controller);
+
+/* One file write: <hierarchy of controller>/<path>/<file> = value. controller NULL = the
+ * v2 hierarchy. */
+typedef struct mascri_cgroup_write {
+  const char *controller;
+  char *file;
+  char *value;
+} mascri_cgroup_write_t;
+
+typedef struct mascri_cgroup_writes {
+  mascri_cgroup_write_t *w;
+  size_t n;
+} mascri_cgroup_writes_t;
+
+void mascri_cgroup_writes_clear(mascri_cgroup_writes_t *ws);
+/* Translates resources into file writes for the layout (v1 files on v1/hybrid, v2 files
+ * on v2; on hybrid hugetlb and unified keys go to v2 when v1 lacks the controller). */
+int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l,
+                                  const mascri_spec_resources_t *r, bool with_default_devices,
+                                  mascri_cgroup_writes_t *out, mascri_error_t *err);
+/* cpu.shares → cpu.weight, blkio weight → io.weight (the runc/crun conversions). */
+uint64_t mascri_cgroup_shares_to_weight(uint64_t shares);
+uint64_t mascri_cgroup_blkio_to_io_weight(uint64_t weight);
+
+/* A container's cgroup: the same relative path in every hierarchy. */
+typedef struct mascri_cgroup {
+  mascri_cgroup_layout_t layout;
+  char *path; /* "/mascri/<id>" or cgroupsPath, always starting with '/' */
+  mascri_cgroup_manager_t manager;
+} mascri_cgroup_t;
+
+/* cgroupsPath (or the default for id) → a relative path; systemd "slice:prefix:name". */
+int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgroups_path,
+                               const char *id, char **out, mascri_error_t *err);
+
+/* Creates the directories (v1: copies cpuset.cpus/mems from the parent; v2: enables the
+ * controllers down the path), applies resources. */
+int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
+                         bool with_default_devices, mascri_error_t *err);
+/* Applies resources to an existing cgroup. */
+int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
+                        bool with_default_devices, mascri_error_t *err);
+/* Moves pid into the cgroup in every hierarchy. */
+int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
+/* Removes the directories (children first); kills what is left when kill is set. */
+int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
+int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);
+bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
+int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
+int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
+                        mascri_error_t *err);
+/* Absolute directory of the cgroup in the hierarchy holding controller (NULL = v2). */
+char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);
+void mascri_cgroup_clear(mascri_cgroup_t *cg);
+
+/* systemd: creates a transient scope for pid over sd-bus (UNAVAILABLE when systemd is
+ * not PID 1 / not reachable). */
+int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
+                                      mascri_error_t *err);
+int mascri_cgroup_systemd_stop_scope(const char *unit, mascri_error_t *err);
+bool mascri_cgroup_systemd_running(void);
+
+#endif
