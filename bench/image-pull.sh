@@ -3,6 +3,8 @@
 # local docker-registry: mascri vs skopeo copy + umoci unpack, and vs containerd's ctr (pull
 # with unpack into the overlayfs snapshotter) when containerd is installed.
 # Usage: bench/image-pull.sh [BUILD_DIR] [RUNS]   (root; prints medians and ratios)
+# MASCRI_BENCH_ROOTFS=DIR uses a debootstrap'd root filesystem instead (e.g. made with
+# `debootstrap --variant=minbase bookworm DIR`).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}

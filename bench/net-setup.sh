@@ -15,7 +15,9 @@ tool="$build/tests/unit/netns/netns-tool"
 
 tmp=$(mktemp -d /tmp/mascri-bench-net.XXXXXX)
 prefix="mb-$$"
+saved_forward=$(cat /proc/sys/net/ipv4/ip_forward)
 cleanup() {
+  echo "$saved_forward" >/proc/sys/net/ipv4/ip_forward
   for i in $(seq 1 "$pods"); do ip netns delete "$prefix-$i" 2>/dev/null || true; done
   ip link delete mascri-b0 2>/dev/null || true
   ip link delete mascri-b1 2>/dev/null || true

@@ -13,6 +13,10 @@
 #include "json.h"
 #include "xalloc.h"
 
+/* Weak: binaries linked without libsystemd (-Wl,--as-needed, e.g. mascri-runtime) log to
+ * their fd instead of journald. */
+#pragma weak sd_journal_print_with_location
+
 /* The process's one logging state (see log.h): written by main() before threads start. */
 static struct {
   mascri_log_level_t level;
@@ -144,7 +148,7 @@ static void emit(mascri_log_level_t level, const char *msg)
   int saved = errno;
   if (log_state.sink) {
     log_state.sink(log_state.sink_data, level, msg);
-  } else if (log_state.journald) {
+  } else if (log_state.journald && sd_journal_print_with_location) {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
     sd_journal_print(prio[level], "%s", msg);
   } else {

@@ -50,7 +50,7 @@ static int import_layer(struct archive_dir *a, const char *path, const char *dif
                                  "digest %s does not match the config's diff ID %s", st.diff_id,
                                  diff_id);
     if (r == 0)
-      r = layer_commit(a->s, tmp, diff_fd, chain_id, diff_id, st.bytes, err);
+      r = layer_commit(a->s, tmp, diff_fd, chain_id, diff_id, st.bytes, st.entries, err);
     if (r < 0)
       layer_tmp_discard(a->s, tmp);
   }
@@ -273,6 +273,9 @@ int mascri_image_import(mascri_image_store_t *s, int fd, char ***ids, mascri_err
                                  "(index.json)");
   }
   layer_tmp_discard(s, tmp);
+  if (lk >= 0)
+    close(TAKE_FD(lk));
+  store_gc_if_pending(s);
   if (r < 0)
     return mascri_error_wrap(err, "import");
   return 0;

@@ -57,8 +57,10 @@ int blob_get(mascri_image_store_t *s, const char *digest, char **buf, size_t *le
 int blobs_gc_locked(mascri_image_store_t *s, mascri_error_t *err)
 {
   _cleanup_close_ int lk = store_lock(s, LOCK_EX | LOCK_NB);
-  if (lk < 0)
-    return 0; /* busy: a pull may be about to reference blobs; collect them later */
+  if (lk < 0) {
+    s->gc_pending = true; /* busy: a pull may be about to reference blobs; collect later */
+    return 0;
+  }
   _cleanup_strv_ char **dchains = NULL, **dblobs = NULL;
   image_refs_on_disk(s, &dchains, &dblobs);
   _cleanup_closedir_ DIR *d = NULL;

@@ -3,7 +3,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 
 #include "common/fs.h"
 #include "common/log.h"
@@ -256,39 +255,29 @@ int mascri_image_prune(mascri_image_store_t *s, uint64_t *freed, mascri_error_t 
   return r;
 }
 
-static void du_at(int dfd, uint64_t *bytes, uint64_t *inodes)
-{
-  _cleanup_closedir_ DIR *d = fdopendir(dfd);
-  struct dirent *de;
-  if (!d) {
-    close(dfd);
-    return;
-  }
-  while ((de = readdir(d))) {
-    struct stat st;
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-      continue;
-    *bytes += (uint64_t)st.st_blocks * 512;
-    (*inodes)++;
-    if (S_ISDIR(st.st_mode)) {
-      int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0)
-        du_at(fd, bytes, inodes);
-    }
-  }
-}
-
+/* From the sizes recorded when layers were made (no tree walk: kubelet asks often), plus
+ * the containers' upper dirs are not counted (they belong to the containers). */
 int mascri_image_fs_usage(mascri_image_store_t *s, struct mascri_image_fs_usage *out,
                           mascri_error_t *err)
 {
   memset(out, 0, sizeof(*out));
   out->mountpoint = xasprintf("%s/layers", s->root);
+  _cleanup_closedir_ DIR *d = NULL;
   int fd = openat(s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  if (fd < 0 || !(d = fdopendir(fd))) {
+    if (fd >= 0)
+      close(fd);
     return mascri_make_error(err, errno, "open %s", out->mountpoint);
-  du_at(fd, &out->used_bytes, &out->inodes_used);
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    uint64_t inodes = 0;
+    if (de->d_name[0] == '.')
+      continue;
+    _cleanup_free_ char *chain = xasprintf("sha256:%s", de->d_name);
+    out->used_bytes += layer_size_inodes(s, chain, &inodes);
+    out->inodes_used += inodes;
+  }
   return 0;
 }
 

@@ -40,11 +40,13 @@ struct mascri_registry_auth {
 
 /* Per-registry settings, matched by host[:port] as written in references ("docker.io" for
  * Docker Hub). Mirrors are hosts (optionally "http://host:port" or "https://...") tried in
- * order before the registry itself. */
+ * order before the registry itself. Without a configuration, localhost and 127.0.0.0/8 speak
+ * plain HTTP (as with Docker) and everything else verified HTTPS with the system CAs plus
+ * /etc/containers/certs.d/HOST/ca.crt or /etc/docker/certs.d/HOST/ca.crt. */
 struct mascri_registry_host {
   const char *host;
   const char *const *mirrors; /* NULL-terminated, may be NULL */
-  bool insecure;              /* plain HTTP (and no TLS verification) */
+  bool insecure;              /* HTTPS without verification, falling back to plain HTTP */
   const char *ca_file;        /* extra CA bundle (PEM) trusted for this host */
   const char *username;       /* static credentials from mascri's config */
   const char *password;
@@ -86,6 +88,9 @@ struct mascri_pull_options {
   mascri_pull_progress_fn progress;            /* may be NULL */
   void *progress_data;
   const char *platform; /* "os/arch[/variant]"; NULL: the host's */
+  /* When it becomes nonzero (e.g. the CRI request's deadline passed) the pull stops with
+   * CANCELLED, leaving nothing half-made; checked as data arrives and between steps. */
+  const volatile int *cancel;
 };
 
 /* What CRI's ImageStatus and container creation need. Vectors are NULL-terminated and
@@ -108,7 +113,7 @@ struct mascri_image_info {
   char **labels;        /* "key=value" */
   char *stop_signal;
   char **layers; /* chain IDs, bottom first */
-  bool pinned;
+  bool pinned;   /* always false for now (no pinned images yet) */
 };
 
 struct mascri_image_fs_usage {
@@ -119,7 +124,8 @@ struct mascri_image_fs_usage {
 
 /* Opens (creating if needed) the store under root; removes leftovers in tmp/, checks every
  * record (images whose layers are missing are reported and hidden, dangling links
- * repaired) and never wipes anything else. */
+ * repaired) and never wipes anything else. Call it before starting threads: it initialises
+ * libcurl. Several processes may share a root (the CLI next to the daemon). */
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err);
 void mascri_image_store_close(mascri_image_store_t *store);
 const char *mascri_image_store_root(const mascri_image_store_t *store);

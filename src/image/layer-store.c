@@ -154,26 +154,27 @@ static char *new_short_link(void)
   return out;
 }
 
-static char *layer_json(const char *chain_id, const char *diff_id, uint64_t size, const char *link,
-                        size_t *len)
+static char *layer_json(const char *chain_id, const char *diff_id, uint64_t size, uint64_t inodes,
+                        const char *link, size_t *len)
 {
   _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(false);
   yajl_gen_map_open(g);
   mascri_json_gen_kv_string(g, "chain_id", chain_id);
   mascri_json_gen_kv_string(g, "diff_id", diff_id);
   mascri_json_gen_kv_uint(g, "size", size);
+  mascri_json_gen_kv_uint(g, "inodes", inodes);
   mascri_json_gen_kv_string(g, "link", link);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, len);
 }
 
 int layer_commit(mascri_image_store_t *s, const char *tmpname, int diff_fd, const char *chain_id,
-                 const char *diff_id, uint64_t size, mascri_error_t *err)
+                 const char *diff_id, uint64_t size, uint64_t inodes, mascri_error_t *err)
 {
   const char *hex = digest_hex(chain_id);
   _cleanup_free_ char *link = new_short_link();
   size_t len;
-  _cleanup_free_ char *json = layer_json(chain_id, diff_id, size, link, &len);
+  _cleanup_free_ char *json = layer_json(chain_id, diff_id, size, inodes, link, &len);
   _cleanup_free_ char *lpath = xasprintf("l/%s", link);
   _cleanup_free_ char *ltarget = xasprintf("../layers/%s/diff", hex);
   _cleanup_free_ char *final = xasprintf("layers/%s", hex);
@@ -205,19 +206,27 @@ int layer_commit(mascri_image_store_t *s, const char *tmpname, int diff_fd, cons
   return 0;
 }
 
-uint64_t layer_size(mascri_image_store_t *s, const char *chain_id)
+uint64_t layer_size_inodes(mascri_image_store_t *s, const char *chain_id, uint64_t *inodes)
 {
   _cleanup_free_ char *p = xasprintf("layers/%s/layer.json", digest_hex(chain_id));
   _cleanup_free_ char *buf = NULL;
   _cleanup_error_ mascri_error_t err = NULL;
   _cleanup_json_ yajl_val v = NULL;
   size_t len;
-  int64_t size = 0;
+  int64_t size = 0, n = 0;
   if (mascri_read_file_at(s->rootfd, p, &buf, &len, &err) < 0 ||
       mascri_json_parse(buf, len, p, &v, &err) < 0)
     return 0;
   mascri_json_get_int64(v, "size", &size);
+  mascri_json_get_int64(v, "inodes", &n);
+  if (inodes)
+    *inodes = n > 0 ? (uint64_t)n : 0;
   return size > 0 ? (uint64_t)size : 0;
+}
+
+uint64_t layer_size(mascri_image_store_t *s, const char *chain_id)
+{
+  return layer_size_inodes(s, chain_id, NULL);
 }
 
 char *layer_lower_path(mascri_image_store_t *s, const char *chain_id, mascri_error_t *err)
@@ -273,8 +282,10 @@ int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *e
   _cleanup_close_ int lk = store_lock(s, LOCK_EX | LOCK_NB);
   if (lk < 0) {
     log_debug("layer GC skipped: the store is busy (a pull or import is running)");
+    s->gc_pending = true;
     return 0;
   }
+  s->gc_pending = false;
   _cleanup_strv_ char **rchains = NULL, **rimages = NULL, **dchains = NULL, **dblobs = NULL;
   if (rootfs_references_locked(s, &rchains, &rimages, err) < 0)
     return -1;

@@ -24,6 +24,7 @@ struct download {
   uint64_t reported;
   bool delivered;
   bool too_long;
+  bool cancelled;
   int result;
   mascri_error_t err;
 };
@@ -37,10 +38,19 @@ static void report(struct pull_layers *p, enum mascri_pull_event ev, const char 
   p->opts->progress(p->opts->progress_data, &pr);
 }
 
+static bool is_cancelled(const struct pull_layers *p)
+{
+  return p->opts && p->opts->cancel && *p->opts->cancel;
+}
+
 static int sink(void *data, const void *buf, size_t len)
 {
   struct download *d = data;
   const char *b = buf;
+  if (is_cancelled(d->p)) {
+    d->cancelled = true;
+    return -1;
+  }
   mascri_digester_update(d->digest, buf, len);
   d->bytes += len;
   if (d->bytes > (uint64_t)d->job->desc->size) {
@@ -74,6 +84,8 @@ static void *download_main(void *arg)
     d->result = mascri_registry_stream_blob(d->p->client, d->job->desc->digest, d->bytes, sink, d,
                                             &delivered, &d->err);
     d->delivered = d->delivered || delivered;
+    if (d->result < 0 && mascri_error_kind(&d->err) == MASCRI_ERR_CANCELLED)
+      d->cancelled = true;
     if (d->result == 0 || d->too_long || d->bytes == 0 || attempt + 1 >= MAX_ATTEMPTS ||
         mascri_error_kind(&d->err) != MASCRI_ERR_UNAVAILABLE)
       break;
@@ -92,6 +104,11 @@ static void *download_main(void *arg)
 static int verify_download(struct download *d, mascri_error_t *err)
 {
   const struct mascri_descriptor *desc = d->job->desc;
+  if (d->cancelled) {
+    mascri_error_release(&d->err);
+    return mascri_make_error_kind(err, MASCRI_ERR_CANCELLED, 0, "layer %s: pull cancelled",
+                                  desc->digest);
+  }
   if (d->too_long)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "layer %s: digest mismatch (more than the %lld bytes announced)",
@@ -113,7 +130,7 @@ static int verify(struct download *d, int unpack_result, mascri_error_t *uerr,
 {
   bool transport_failed = d->result < 0 && mascri_error_kind(&d->err) == MASCRI_ERR_UNAVAILABLE;
   /* the download stopped because the unpacker gave up: the unpacker's reason counts */
-  if (unpack_result < 0 && d->result < 0 && !transport_failed && !d->too_long) {
+  if (unpack_result < 0 && d->result < 0 && !transport_failed && !d->too_long && !d->cancelled) {
     mascri_error_move(err, uerr);
     return mascri_error_wrap(err, "layer %s", d->job->desc->digest);
   }
@@ -161,7 +178,8 @@ static int fetch_once(struct pull_layers *p, const struct pull_layer_job *job, m
   close(sv[1]);
   r = verify(&d, ur, &uerr, &st, err);
   if (r == 0)
-    r = layer_commit(p->store, tmp, diff_fd, job->chain_id, job->diff_id, st.bytes, err);
+    r = layer_commit(p->store, tmp, diff_fd, job->chain_id, job->diff_id, st.bytes, st.entries,
+                     err);
   if (r < 0)
     layer_tmp_discard(p->store, tmp);
   mascri_error_release(&d.err);
@@ -210,6 +228,13 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&w->lock);
     if (i >= w->p->n_jobs)
       return NULL;
+    if (is_cancelled(w->p)) {
+      pthread_mutex_lock(&w->lock);
+      if (!w->err)
+        mascri_make_error_kind(&w->err, MASCRI_ERR_CANCELLED, 0, "pull cancelled");
+      pthread_mutex_unlock(&w->lock);
+      return NULL;
+    }
     mascri_error_t e = NULL;
     if (fetch_layer(w->p, &w->p->jobs[i], &e) < 0) {
       pthread_mutex_lock(&w->lock);

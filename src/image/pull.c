@@ -148,6 +148,8 @@ static int pull_resolved(mascri_image_store_t *s, mascri_registry_client_t *c,
   }
   layers_lease(s, chains);
   r = mascri_pull_layers(&pl, err);
+  if (r == 0 && o && o->cancel && *o->cancel)
+    r = mascri_make_error_kind(err, MASCRI_ERR_CANCELLED, 0, "pull cancelled");
   if (r == 0)
     r = register_image(s, ref, rv, diff_ids, chains, image_id, err);
   layers_release(s, chains);
@@ -165,13 +167,17 @@ int mascri_image_pull(mascri_image_store_t *s, const char *ref_str,
     return -1;
   if (mascri_registry_client_new(&ref, o ? o->auth : NULL, o ? o->config : NULL, &c, err) < 0)
     return mascri_error_wrap(err, "pull %s", ref_str);
+  if (o && o->cancel)
+    mascri_registry_client_set_cancel(c, o->cancel);
   if (resolve(c, &ref, o ? o->platform : NULL, &rv, err) < 0)
     return mascri_error_wrap(err, "pull %s", ref_str);
   if (o && o->progress) {
     struct mascri_pull_progress p = {MASCRI_PULL_RESOLVED, NULL, 0, 0, (unsigned)rv.m.n_entries};
     o->progress(o->progress_data, &p);
   }
-  if (pull_resolved(s, c, &ref, o, &rv, image_id, err) < 0)
+  int r = pull_resolved(s, c, &ref, o, &rv, image_id, err);
+  store_gc_if_pending(s);
+  if (r < 0)
     return mascri_error_wrap(err, "pull %s", ref_str);
   if (o && o->progress) {
     struct mascri_pull_progress p = {MASCRI_PULL_DONE, NULL, 0, 0, (unsigned)rv.m.n_entries};

@@ -1,6 +1,7 @@
 #include "registry-http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,6 +9,50 @@
 #include "common/json.h"
 #include "common/xalloc.h"
 #include "mascri-config.h"
+
+struct mascri_http_share {
+  CURLSH *sh;
+  pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *p)
+{
+  struct mascri_http_share *s = p;
+  pthread_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *p)
+{
+  struct mascri_http_share *s = p;
+  pthread_mutex_unlock(&s->locks[data]);
+}
+
+struct mascri_http_share *mascri_http_share_new(void)
+{
+  struct mascri_http_share *s = xmalloc0(sizeof(*s));
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_init(&s->locks[i], NULL);
+  s->sh = curl_share_init();
+  if (!s->sh)
+    abort();
+  curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock);
+  curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
+  curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s);
+  curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  return s;
+}
+
+void mascri_http_share_free(struct mascri_http_share *s)
+{
+  if (!s)
+    return;
+  curl_share_cleanup(s->sh);
+  for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_destroy(&s->locks[i]);
+  free(s);
+}
 
 void mascri_http_response_reset(struct mascri_http_response *r)
 {
@@ -118,6 +163,13 @@ static void setup_tls(CURL *curl, const struct mascri_http_target *t)
   }
 }
 
+static int on_xferinfo(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+  const volatile int *cancel = data;
+  return *cancel ? 1 : 0;
+}
+
 static CURL *new_handle(const struct mascri_http_target *t, const char *url)
 {
   CURL *curl = curl_easy_init();
@@ -134,6 +186,13 @@ static CURL *new_handle(const struct mascri_http_target *t, const char *url)
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);
+  if (t->share)
+    curl_easy_setopt(curl, CURLOPT_SHARE, t->share->sh);
+  if (t->cancel) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)t->cancel);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
   setup_tls(curl, t);
   return curl;
 }
@@ -152,6 +211,8 @@ static int perform(CURL *curl, const char *url, struct mascri_http_response *res
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->code);
   if (rc == CURLE_OK)
     return 0;
+  if (rc == CURLE_ABORTED_BY_CALLBACK)
+    return mascri_make_error_kind(err, MASCRI_ERR_CANCELLED, 0, "%s: cancelled", url);
   if (resp->sink_failed)
     return mascri_make_error_kind(err, MASCRI_ERR_INTERNAL, 0, "%s: transfer aborted by receiver",
                                   url);

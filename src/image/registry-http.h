@@ -14,10 +14,18 @@
 /* Receives blob bytes as they arrive; returns < 0 to abort the transfer. */
 typedef int (*mascri_blob_sink_fn)(void *data, const void *buf, size_t len);
 
+struct mascri_http_share;
+
 struct mascri_http_target {
-  bool insecure;       /* plain HTTP allowed, TLS not verified */
-  const char *ca_file; /* extra CA bundle, may be NULL */
+  bool insecure;                   /* plain HTTP allowed, TLS not verified */
+  const char *ca_file;             /* extra CA bundle, may be NULL */
+  struct mascri_http_share *share; /* connections, DNS and TLS sessions reused; may be NULL */
+  const volatile int *cancel;      /* nonzero: abort transfers (CANCELLED); may be NULL */
 };
+
+/* A cache shared by the requests of one client (thread-safe). */
+struct mascri_http_share *mascri_http_share_new(void);
+void mascri_http_share_free(struct mascri_http_share *s);
 
 struct mascri_http_response {
   long code;

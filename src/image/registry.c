@@ -19,6 +19,7 @@ struct endpoint {
   char *base; /* "https://host:port" */
   char *host;
   bool insecure;
+  bool probe; /* scheme not given: ping once, and switch http <-> https if that fails */
   char *ca_file;
   struct mascri_credentials creds;
   bool mirror;
@@ -31,6 +32,8 @@ struct mascri_registry_client {
   size_t preferred; /* guarded by lock */
   pthread_mutex_t lock;
   struct mascri_token_cache tokens;
+  struct mascri_http_share *share;
+  const volatile int *cancel;
 };
 
 bool mascri_registry_host_is_loopback(const char *host)
@@ -110,11 +113,12 @@ static void endpoint_from_mirror(struct endpoint *ep, const char *mirror,
   ep->host = xstrndup(h, strcspn(h, "/"));
   const struct mascri_registry_host *mh = find_host(cfg, ep->host);
   ep->ca_file = find_ca_file(mh, ep->host);
-  if (scheme == 0)
-    scheme = ((mh && mh->insecure) || (mascri_registry_host_is_loopback(ep->host) && !ep->ca_file))
-                 ? 1
-                 : 2;
-  ep->insecure = scheme == 1 || (mh && mh->insecure);
+  bool loopback =
+      mascri_registry_host_is_loopback(ep->host) && !ep->ca_file && !(mh && mh->insecure);
+  ep->probe = scheme == 0 && ((mh && mh->insecure) || loopback);
+  if (scheme == 0) /* like Docker: loopback speaks HTTP first, insecure hosts HTTPS first */
+    scheme = loopback ? 1 : 2;
+  ep->insecure = scheme == 1 || (mh && mh->insecure) || loopback;
   ep->base = xasprintf("%s://%s", scheme == 1 ? "http" : "https", ep->host);
   ep->mirror = true;
 }
@@ -127,6 +131,7 @@ int mascri_registry_client_new(const struct mascri_reference *ref,
   mascri_registry_client_t *c = xmalloc0(sizeof(*c));
   pthread_mutex_init(&c->lock, NULL);
   mascri_token_cache_init(&c->tokens);
+  c->share = mascri_http_share_new();
   c->repo = xstrdup(ref->path);
   const struct mascri_registry_host *hc = find_host(cfg, ref->domain);
   size_t n_mirrors = 0;
@@ -139,9 +144,12 @@ int mascri_registry_client_new(const struct mascri_reference *ref,
   const char *api = mascri_reference_api_host(ref);
   up->host = xstrdup(api);
   up->ca_file = find_ca_file(hc, ref->domain);
-  /* loopback speaks plain HTTP, as with Docker, unless a CA is configured for it */
-  up->insecure = (hc && hc->insecure) || (mascri_registry_host_is_loopback(api) && !up->ca_file);
-  up->base = xasprintf("%s://%s", up->insecure ? "http" : "https", api);
+  /* loopback speaks plain HTTP first, as with Docker, unless a CA is configured for it;
+   * hosts configured insecure speak HTTPS without verification first; both fall back */
+  bool loopback = mascri_registry_host_is_loopback(api) && !up->ca_file && !(hc && hc->insecure);
+  up->insecure = (hc && hc->insecure) || loopback;
+  up->probe = up->insecure;
+  up->base = xasprintf("%s://%s", loopback ? "http" : "https", api);
   c->n_eps = n_mirrors + 1;
   for (size_t i = 0; i < c->n_eps; i++) {
     /* a mirror's own entry in the configuration holds its credentials */
@@ -166,13 +174,15 @@ void mascri_registry_client_free(mascri_registry_client_t *c)
   free(c->eps);
   free(c->repo);
   mascri_token_cache_clear(&c->tokens);
+  mascri_http_share_free(c->share);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }
 
-static struct mascri_http_target target_of(const struct endpoint *ep)
+static struct mascri_http_target target_of(mascri_registry_client_t *c, const struct endpoint *ep)
 {
-  return (struct mascri_http_target){.insecure = ep->insecure, .ca_file = ep->ca_file};
+  return (struct mascri_http_target){
+      .insecure = ep->insecure, .ca_file = ep->ca_file, .share = c->share, .cancel = c->cancel};
 }
 
 /* Gets a Bearer token for the challenge; returns the Authorization value. */
@@ -180,7 +190,7 @@ static char *fetch_token(mascri_registry_client_t *c, struct endpoint *ep,
                          const struct mascri_challenge *ch, mascri_error_t *err)
 {
   _cleanup_free_ char *scope = xasprintf("repository:%s:pull", c->repo);
-  struct mascri_http_target t = target_of(ep);
+  struct mascri_http_target t = target_of(c, ep);
   t.insecure = t.insecure || strncmp(ch->realm, "http://", 7) == 0;
   _cleanup_free_ char *token = NULL;
   int64_t expires_in = 60;
@@ -240,7 +250,7 @@ static int authed_request(mascri_registry_client_t *c, struct endpoint *ep, cons
   _cleanup_free_ char *url = xasprintf("%s%s", ep->base, path);
   _cleanup_free_ char *key = xasprintf("%s|repository:%s:pull", ep->base, c->repo);
   _cleanup_free_ char *authz = mascri_token_cache_get(&c->tokens, key);
-  struct mascri_http_target t = target_of(ep);
+  struct mascri_http_target t = target_of(c, ep);
   for (int attempt = 0; attempt < 2; attempt++) {
     mascri_http_response_reset(resp);
     if (mascri_http_get(&t, url, accept, authz, resp, err) < 0)
@@ -273,12 +283,38 @@ static size_t preferred(mascri_registry_client_t *c)
   return p;
 }
 
+/* Pings /v2/ once on endpoints whose scheme is a guess; any HTTP answer settles it, a
+ * transport failure switches to the other scheme. Runs before blobs are fetched in
+ * parallel, so ep->base is not yet shared between threads. */
+static void probe_scheme(mascri_registry_client_t *c, struct endpoint *ep)
+{
+  if (!ep->probe)
+    return;
+  ep->probe = false;
+  struct mascri_http_target t = target_of(c, ep);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    _cleanup_(mascri_http_response_clear) struct mascri_http_response resp = {.max = 4096};
+    _cleanup_error_ mascri_error_t e = NULL;
+    _cleanup_free_ char *url = xasprintf("%s/v2/", ep->base);
+    /* a registry answers /v2/ with 200 or 401; 400 is HTTP spoken to an HTTPS server */
+    if (mascri_http_get(&t, url, NULL, NULL, &resp, &e) == 0 &&
+        (resp.code == 200 || resp.code == 401))
+      return;
+    bool https = strncmp(ep->base, "https://", 8) == 0;
+    char *other = xasprintf("%s://%s", https ? "http" : "https", ep->host);
+    log_debug("%s: %s; trying %s", url, mascri_error_message(&e), other);
+    free(ep->base);
+    ep->base = other;
+  }
+}
+
 int mascri_registry_get_manifest(mascri_registry_client_t *c, const char *reference, char **buf,
                                  size_t *len, char **content_type, mascri_error_t *err)
 {
   _cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", c->repo, reference);
   for (size_t i = 0; i < c->n_eps; i++) {
     _cleanup_(mascri_http_response_clear) struct mascri_http_response resp = {.max = 4 << 20};
+    probe_scheme(c, &c->eps[i]);
     if (authed_request(c, &c->eps[i], path, MEDIA_ACCEPT_MANIFESTS, &resp, err) < 0) {
       if (i + 1 < c->n_eps) {
         log_warning("mirror %s: %s; trying the next endpoint", c->eps[i].base,
@@ -341,4 +377,9 @@ int mascri_registry_stream_blob(mascri_registry_client_t *c, const char *digest,
     mascri_error_release(err);
   }
   return mascri_make_error_kind(err, MASCRI_ERR_UNAVAILABLE, 0, "no registry endpoint");
+}
+
+void mascri_registry_client_set_cancel(mascri_registry_client_t *c, const volatile int *cancel)
+{
+  c->cancel = cancel;
 }

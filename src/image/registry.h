@@ -22,6 +22,8 @@ int mascri_registry_client_new(const struct mascri_reference *ref,
                                const struct mascri_registry_config *config,
                                mascri_registry_client_t **out, mascri_error_t *err);
 void mascri_registry_client_free(mascri_registry_client_t *c);
+/* Transfers stop (CANCELLED) once *cancel is nonzero. */
+void mascri_registry_client_set_cancel(mascri_registry_client_t *c, const volatile int *cancel);
 
 /* GET /v2/<repo>/manifests/<reference>, trying the endpoints in order; the endpoint that
  * answers is preferred for the blobs. NOT_FOUND when no endpoint has it. */

@@ -39,6 +39,7 @@ struct mascri_image_store {
   struct image_rec **images;
   size_t n_images;
   struct layer_hold *holds;
+  bool gc_pending; /* a GC was skipped because the store was busy */
 };
 
 /* --- store.c --- */
@@ -46,6 +47,9 @@ struct mascri_image_store {
  * operations hold LOCK_SH, garbage collection tries LOCK_EX|LOCK_NB and skips when busy.
  * Returns the fd to close, or -1. Take it before s->lock, never while holding it blocking. */
 int store_lock(mascri_image_store_t *s, int op);
+/* Runs the garbage collection that was skipped while the store was busy (call with no lock
+ * held, after an adding operation released its store lock). */
+void store_gc_if_pending(mascri_image_store_t *s);
 
 /* --- layer-store.c --- */
 /* "<hex>" of a "sha256:<hex>" digest. */
@@ -63,10 +67,11 @@ void layer_end(mascri_image_store_t *s, const char *chain_id);
 int layer_tmp_create(mascri_image_store_t *s, char **tmpname, int *diff_fd, mascri_error_t *err);
 /* Syncs the data, writes layer.json and the short link, renames it into layers/. */
 int layer_commit(mascri_image_store_t *s, const char *tmpname, int diff_fd, const char *chain_id,
-                 const char *diff_id, uint64_t size, mascri_error_t *err);
+                 const char *diff_id, uint64_t size, uint64_t inodes, mascri_error_t *err);
 void layer_tmp_discard(mascri_image_store_t *s, const char *tmpname);
-/* Size recorded in layer.json (0 when unknown). */
+/* Size recorded in layer.json (0 when unknown); inodes (entries) when not NULL. */
 uint64_t layer_size(mascri_image_store_t *s, const char *chain_id);
+uint64_t layer_size_inodes(mascri_image_store_t *s, const char *chain_id, uint64_t *inodes);
 /* "l/<short>" path (absolute) of a layer's diff dir. */
 char *layer_lower_path(mascri_image_store_t *s, const char *chain_id, mascri_error_t *err);
 /* Removes layers no image record, rootfs record or hold references; under lock. */

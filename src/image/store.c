@@ -89,6 +89,15 @@ int store_lock(mascri_image_store_t *s, int op)
   return fd;
 }
 
+void store_gc_if_pending(mascri_image_store_t *s)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  pthread_mutex_lock(&s->lock);
+  if (s->gc_pending && (layers_gc_locked(s, NULL, &err) < 0 || blobs_gc_locked(s, &err) < 0))
+    log_warning("garbage collection: %s", mascri_error_message(&err));
+  pthread_mutex_unlock(&s->lock);
+}
+
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);

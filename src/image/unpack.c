@@ -125,10 +125,10 @@ static int parent_fd(struct unpack_ctx *c, const char *dir, mascri_error_t *err)
   return fd;
 }
 
-/* Removes what is at parentfd/name unless both it and the new entry are directories.
- * Removing a directory forgets the cached parent (it may have been inside). */
-static int clear_target(struct unpack_ctx *c, int parentfd, const char *name, bool new_is_dir,
-                        mascri_error_t *err)
+/* Removes what is at dir/name (parentfd is dir) unless both it and the new entry are
+ * directories. Removing a directory forgets the cached parent when it was inside. */
+static int clear_target(struct unpack_ctx *c, int parentfd, const char *dir, const char *name,
+                        bool new_is_dir, mascri_error_t *err)
 {
   struct stat st;
   if (fstatat(parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -136,14 +136,12 @@ static int clear_target(struct unpack_ctx *c, int parentfd, const char *name, bo
   if (S_ISDIR(st.st_mode)) {
     if (new_is_dir)
       return 0;
-    int fd = c->cache_fd;
-    c->cache_fd = -1; /* parentfd may be it: keep it open until the removal is done */
-    int r = mascri_rm_rf_at(parentfd, name, err);
-    if (fd >= 0)
-      close(fd);
-    free(c->cache_dir);
-    c->cache_dir = NULL;
-    return r;
+    _cleanup_free_ char *gone = *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+    size_t n = strlen(gone);
+    if (c->cache_dir && strncmp(c->cache_dir, gone, n) == 0 &&
+        (c->cache_dir[n] == '\0' || c->cache_dir[n] == '/'))
+      cache_drop(c); /* never parentfd: that is dir, above gone */
+    return mascri_rm_rf_at(parentfd, name, err);
   }
   if (unlinkat(parentfd, name, 0) < 0)
     return mascri_make_error(err, errno, "unlink %s", name);
@@ -316,8 +314,8 @@ static int make_special(int parentfd, const char *base, const char *path, struct
 }
 
 /* .wh..wh..opq marks its directory opaque; .wh.NAME becomes a 0:0 character device. */
-static int make_whiteout(struct unpack_ctx *c, int parentfd, const char *base, const char *path,
-                         mascri_error_t *err)
+static int make_whiteout(struct unpack_ctx *c, int parentfd, const char *dir, const char *base,
+                         const char *path, mascri_error_t *err)
 {
   if (strcmp(base, WH_OPAQUE) == 0) {
     _cleanup_close_ int dfd = openat(parentfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -330,7 +328,7 @@ static int make_whiteout(struct unpack_ctx *c, int parentfd, const char *base, c
   const char *victim = base + strlen(WH_PREFIX);
   if (!*victim || strcmp(victim, ".") == 0 || strcmp(victim, "..") == 0 || strchr(victim, '/'))
     return refuse(err, path, "invalid whiteout");
-  if (clear_target(c, parentfd, victim, false, err) < 0)
+  if (clear_target(c, parentfd, dir, victim, false, err) < 0)
     return -1;
   if (mknodat(parentfd, victim, S_IFCHR | 0, makedev(0, 0)) < 0)
     return mascri_make_error(err, errno, "whiteout %s", path);
@@ -372,15 +370,13 @@ static int unpack_entry(struct unpack_ctx *c, struct archive_entry *e, mascri_er
   if (parentfd < 0)
     return -1;
   if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0)
-    return make_whiteout(c, parentfd, base, path, err);
+    return make_whiteout(c, parentfd, dir, base, path, err);
   /* create first; only when something is in the way, look at it and clear it */
   int r = make_entry(c, parentfd, base, path, e, err);
   if (r != RETRY_AFTER_CLEAR)
     return r;
   bool is_dir = archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e);
-  if (clear_target(c, parentfd, base, is_dir, err) < 0)
-    return -1;
-  if ((parentfd = parent_fd(c, dir, err)) < 0)
+  if (clear_target(c, parentfd, dir, base, is_dir, err) < 0)
     return -1;
   r = make_entry(c, parentfd, base, path, e, err);
   return r == RETRY_AFTER_CLEAR ? mascri_make_error(err, EEXIST, "create %s", path) : r;

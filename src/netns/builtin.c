@@ -135,7 +135,7 @@ static int remove_dead_records(struct mascri_network *net, const char *const *li
                                mascri_error_t *err)
 {
   _cleanup_strv_ char **ids = NULL;
-  if (netns_record_list(net->pods_dirfd, &ids, err) < 0)
+  if (netns_record_scan(net->pods_dirfd, &ids, err) < 0)
     return -1;
   for (char **id = ids; *id; id++) {
     if (live && mascri_strv_contains((char *const *)live, *id))
@@ -180,7 +180,7 @@ int netns_builtin_open(struct mascri_network *net, const char *const *live, masc
   _cleanup_strv_ char **all = NULL;
   if (live == NULL) {
     /* No reconciliation: every recorded pod counts as live. */
-    if (netns_record_list(net->pods_dirfd, &all, err) < 0)
+    if (netns_record_scan(net->pods_dirfd, &all, err) < 0)
       return -1;
     return nft_rebuild(net, (const char *const *)all, err);
   }

@@ -423,6 +423,11 @@ static int chain_run_cached(struct mascri_network *net, struct chain *c,
 int netns_cni_setup(struct mascri_network *net, const struct mascri_network_pod *pod,
                     struct netns_record *rec, mascri_error_t *err)
 {
+  const char *fields[] = {pod->name, pod->namespace, pod->uid};
+  for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+    if (fields[i] && strpbrk(fields[i], ";="))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "network: pod name, namespace and uid must not contain ; or =");
   pthread_mutex_lock(&net->lock);
   cache_refresh_locked(net);
   if (!net->cni->ready) {
@@ -500,7 +505,7 @@ int netns_cni_open(struct mascri_network *net, const char *const *live, mascri_e
   if (live == NULL)
     return 0;
   _cleanup_strv_ char **ids = NULL;
-  if (netns_record_list(net->pods_dirfd, &ids, err) < 0)
+  if (netns_record_scan(net->pods_dirfd, &ids, err) < 0)
     return -1;
   for (char **id = ids; *id; id++) {
     if (live && mascri_strv_contains((char *const *)live, *id))

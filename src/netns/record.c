@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -141,7 +142,19 @@ int netns_record_write(int dirfd, const struct netns_record *r, mascri_error_t *
 {
   _cleanup_free_ char *json = netns_record_to_json(r);
   _cleanup_free_ char *name = xasprintf("%s.json", r->id);
-  return mascri_write_file_atomic_at(dirfd, name, json, strlen(json), 0600, err);
+  _cleanup_free_ char *tmp =
+      xasprintf(".%s.tmp.%d.%lx", name, getpid(), (unsigned long)pthread_self());
+  _cleanup_close_ int fd =
+      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return mascri_make_error(err, errno, "create pod network record %s", tmp);
+  if (mascri_write_all(fd, json, strlen(json), err) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
+    if (*err == NULL)
+      mascri_make_error(err, errno, "write pod network record %s", name);
+    unlinkat(dirfd, tmp, 0);
+    return -1;
+  }
+  return 0;
 }
 
 int netns_record_read(int dirfd, const char *id, struct netns_record *r, mascri_error_t *err)
@@ -168,7 +181,7 @@ int netns_record_remove(int dirfd, const char *id, mascri_error_t *err)
   return 0;
 }
 
-int netns_record_list(int dirfd, char ***ids, mascri_error_t *err)
+int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err)
 {
   int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -182,6 +195,10 @@ int netns_record_list(int dirfd, char ***ids, mascri_error_t *err)
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     size_t n = strlen(de->d_name);
+    if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.")) {
+      unlinkat(dirfd, de->d_name, 0);
+      continue;
+    }
     if (de->d_name[0] == '.' || n <= 5 || strcmp(de->d_name + n - 5, ".json") != 0)
       continue;
     mascri_strv_push(&out, xstrndup(de->d_name, n - 5));

@@ -1,6 +1,8 @@
 /* Per-pod network records: one JSON file per pod (<state>/pods/<id>.json) written
- * atomically before anything is created for the pod, so that teardown and crash recovery
- * always know what to undo. */
+ * atomically (temp file + rename) before anything is created for the pod, so that teardown
+ * and crash recovery always know what to undo. Not fsynced, as the IPAM files (ipam.h):
+ * what a record describes dies with the kernel, and a lost record is recovered by
+ * teardown's owner scan and open's reconciliation. */
 #ifndef MASCRI_NETNS_RECORD_H
 #define MASCRI_NETNS_RECORD_H
 
@@ -44,7 +46,8 @@ int netns_record_from_json(const char *text, size_t len, struct netns_record *r,
 int netns_record_write(int dirfd, const struct netns_record *r, mascri_error_t *err);
 int netns_record_read(int dirfd, const char *id, struct netns_record *r, mascri_error_t *err);
 int netns_record_remove(int dirfd, const char *id, mascri_error_t *err);
-/* Ids of all records (NULL-terminated, allocated). */
-int netns_record_list(int dirfd, char ***ids, mascri_error_t *err);
+/* Ids of all records (NULL-terminated, allocated). Also removes temp files a crash left
+ * behind, so call it only while no record can be being written (at open). */
+int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err);
 
 #endif

@@ -86,7 +86,7 @@ int mascri_cgroup_layout_probe(mascri_cgroup_layout_t *out, mascri_error_t *err)
   if (out->n_v1 == 0 && out->v2_mount == NULL)
     return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
                                   "no cgroup hierarchy is mounted under /sys/fs/cgroup");
-  out->mode = out->n_v1 == 0 ? MASCRI_CGROUP_V2
+  out->mode = out->n_v1 == 0  ? MASCRI_CGROUP_V2
               : out->v2_mount ? MASCRI_CGROUP_HYBRID
                               : MASCRI_CGROUP_V1;
   return 0;

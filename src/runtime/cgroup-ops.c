@@ -12,8 +12,8 @@
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
 
-static int read_in(const mascri_cgroup_t *cg, const char *controller, const char *file,
-                   char **buf, mascri_error_t *err)
+static int read_in(const mascri_cgroup_t *cg, const char *controller, const char *file, char **buf,
+                   mascri_error_t *err)
 {
   _cleanup_free_ char *dir = mascri_cgroup_dir(cg, controller);
   if (!dir)
@@ -50,8 +50,8 @@ bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg)
   if (use_v2_freezer(cg)) {
     frozen = read_in(cg, NULL, "cgroup.freeze", &buf, &e) == 0 && buf[0] == '1';
   } else {
-    frozen = read_in(cg, "freezer", "freezer.state", &buf, &e) == 0 &&
-             strncmp(buf, "FROZEN", 6) == 0;
+    frozen =
+        read_in(cg, "freezer", "freezer.state", &buf, &e) == 0 && strncmp(buf, "FROZEN", 6) == 0;
   }
   mascri_error_release(&e);
   return frozen;

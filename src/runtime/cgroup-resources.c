@@ -78,9 +78,8 @@ static void memory_writes(writer_t *w, const mascri_spec_resources_t *r)
       add(w, "memory", "memory.swap.max", xstrdup("max"));
     else /* OCI's swap is memory+swap; v2's swap.max is swap alone */
       add(w, "memory", "memory.swap.max",
-          xasprintf("%" PRId64, r->memory.swap > r->memory.limit
-                                    ? r->memory.swap - r->memory.limit
-                                    : 0));
+          xasprintf("%" PRId64,
+                    r->memory.swap > r->memory.limit ? r->memory.swap - r->memory.limit : 0));
   }
   if (!v2 && r->memory.has_kernel_tcp)
     add(w, "memory", "memory.kmem.tcp.limit_in_bytes", limit_or_max(r->memory.kernel_tcp, false));
@@ -108,7 +107,8 @@ static void cpu_writes(writer_t *w, const mascri_spec_resources_t *r)
     if (r->cpu.has_period && r->cpu.period)
       add(w, "cpu", "cpu.cfs_period_us", xasprintf("%" PRIu64, r->cpu.period));
     if (r->cpu.has_quota)
-      add(w, "cpu", "cpu.cfs_quota_us", xasprintf("%" PRId64, r->cpu.quota > 0 ? r->cpu.quota : -1));
+      add(w, "cpu", "cpu.cfs_quota_us",
+          xasprintf("%" PRId64, r->cpu.quota > 0 ? r->cpu.quota : -1));
   }
   if (r->cpu.has_burst)
     add(w, "cpu", v2 ? "cpu.max.burst" : "cpu.cfs_burst_us", xasprintf("%" PRIu64, r->cpu.burst));
@@ -182,9 +182,9 @@ static const struct {
   int64_t major, minor;
   const char *access;
 } default_device_rules[] = {
-    {'c', -1, -1, "m"}, {'b', -1, -1, "m"},     {'c', 1, 3, "rwm"},  {'c', 1, 8, "rwm"},
-    {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},     {'c', 1, 5, "rwm"},  {'c', 1, 9, "rwm"},
-    {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"},  {'c', 5, 2, "rwm"},  {'c', 10, 200, "rwm"},
+    {'c', -1, -1, "m"}, {'b', -1, -1, "m"},    {'c', 1, 3, "rwm"}, {'c', 1, 8, "rwm"},
+    {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},    {'c', 1, 5, "rwm"}, {'c', 1, 9, "rwm"},
+    {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"},
 };
 
 static void device_writes(writer_t *w, const mascri_spec_resources_t *r, bool defaults)
@@ -215,8 +215,8 @@ static int hugetlb_writes(writer_t *w, const mascri_spec_resources_t *r, mascri_
                                     "linux.resources.hugepageLimits[%zu].pageSize: invalid \"%s\"",
                                     i, h->page_size);
     bool v2 = w->v2 || !mascri_cgroup_v1_mount(w->l, "hugetlb");
-    _cleanup_free_ char *file = xasprintf("hugetlb.%s.%s", h->page_size,
-                                          v2 ? "max" : "limit_in_bytes");
+    _cleanup_free_ char *file =
+        xasprintf("hugetlb.%s.%s", h->page_size, v2 ? "max" : "limit_in_bytes");
     writer_t hw = {w->l, w->out, v2};
     add(&hw, "hugetlb", file, xasprintf("%" PRIu64, h->limit));
   }
@@ -240,9 +240,9 @@ static int unified_writes(writer_t *w, const mascri_spec_resources_t *r, mascri_
   return 0;
 }
 
-int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l,
-                                  const mascri_spec_resources_t *r, bool with_default_devices,
-                                  mascri_cgroup_writes_t *out, mascri_error_t *err)
+int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l, const mascri_spec_resources_t *r,
+                                  bool with_default_devices, mascri_cgroup_writes_t *out,
+                                  mascri_error_t *err)
 {
   writer_t w = {l, out, l->mode == MASCRI_CGROUP_V2};
   static const mascri_spec_resources_t empty;

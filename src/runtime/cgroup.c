@@ -26,8 +26,8 @@ void mascri_cgroup_clear(mascri_cgroup_t *cg)
 
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller)
 {
-  const char *mnt = controller ? mascri_cgroup_v1_mount(&cg->layout, controller)
-                               : cg->layout.v2_mount;
+  const char *mnt =
+      controller ? mascri_cgroup_v1_mount(&cg->layout, controller) : cg->layout.v2_mount;
   if (!mnt)
     return NULL;
   return mascri_path_join(mnt, cg->path);
@@ -76,15 +76,13 @@ int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgro
                                     cgroups_path);
     if (slice[0] == '\0')
       slice = "system.slice";
-    if (strchr(slice, '/') || strchr(name, '/') || strchr(prefix, '/') ||
-        strlen(slice) < 7 || strcmp(slice + strlen(slice) - 6, ".slice") != 0)
+    if (strchr(slice, '/') || strchr(name, '/') || strchr(prefix, '/') || strlen(slice) < 7 ||
+        strcmp(slice + strlen(slice) - 6, ".slice") != 0)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "linux.cgroupsPath: invalid systemd path \"%s\"",
-                                    cgroups_path);
+                                    "linux.cgroupsPath: invalid systemd path \"%s\"", cgroups_path);
     _cleanup_free_ char *sl = expand_slice(slice);
-    const char *suffix = strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".scope") == 0
-                             ? ""
-                             : ".scope";
+    const char *suffix =
+        strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".scope") == 0 ? "" : ".scope";
     *out = prefix[0] ? xasprintf("%s/%s-%s%s", sl, prefix, name, suffix)
                      : xasprintf("%s/%s%s", sl, name, suffix);
     return 0;
@@ -95,8 +93,7 @@ int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgro
   }
   if (!path_is_safe(cgroups_path))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.cgroupsPath: \"..\" is not allowed: \"%s\"",
-                                  cgroups_path);
+                                  "linux.cgroupsPath: \"..\" is not allowed: \"%s\"", cgroups_path);
   *out = cgroups_path[0] == '/' ? xstrdup(cgroups_path) : xasprintf("/%s", cgroups_path);
   return 0;
 }
@@ -160,12 +157,22 @@ static void v2_enable_controllers(const mascri_cgroup_t *cg)
   }
 }
 
+/* mkdir, creating the parents only when they are missing (the common case is one call). */
+static int make_dir(const char *dir, mascri_error_t *err)
+{
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT)
+    return mascri_make_error(err, errno, "mkdir %s", dir);
+  return mascri_mkdir_p(dir, 0755, err);
+}
+
 int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
                          bool with_default_devices, mascri_error_t *err)
 {
   for (size_t i = 0; i < cg->layout.n_v1; i++) {
     _cleanup_free_ char *dir = mascri_path_join(cg->layout.v1[i].mount, cg->path);
-    if (mascri_mkdir_p(dir, 0755, err) < 0)
+    if (make_dir(dir, err) < 0)
       return mascri_error_wrap(err, "create cgroup");
     if (mascri_strv_contains(cg->layout.v1[i].controllers, "cpuset") &&
         cpuset_init(cg->layout.v1[i].mount, cg->path, err) < 0)
@@ -173,15 +180,16 @@ int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
   }
   if (cg->layout.v2_mount) {
     _cleanup_free_ char *dir = mascri_path_join(cg->layout.v2_mount, cg->path);
-    if (mascri_mkdir_p(dir, 0755, err) < 0)
+    if (make_dir(dir, err) < 0)
       return mascri_error_wrap(err, "create cgroup");
     v2_enable_controllers(cg);
   }
   return mascri_cgroup_apply(cg, r, with_default_devices, err);
 }
 
-static int apply_write(const mascri_cgroup_t *cg, const mascri_cgroup_write_t *w,
-                       mascri_error_t *err)
+/* Writes one value; consecutive writes to the same file reuse its fd (*fd, *open_file). */
+static int apply_write(const mascri_cgroup_t *cg, const mascri_cgroup_write_t *w, int *fd,
+                       char **open_file, mascri_error_t *err)
 {
   _cleanup_free_ char *dir = mascri_cgroup_dir(cg, w->controller);
   if (!dir)
@@ -189,8 +197,22 @@ static int apply_write(const mascri_cgroup_t *cg, const mascri_cgroup_write_t *w
                                   "cgroup controller %s is not available on this host (%s)",
                                   w->controller ? w->controller : "v2", w->file);
   _cleanup_free_ char *path = mascri_path_join(dir, w->file);
-  if (mascri_write_file_at(AT_FDCWD, path, w->value, strlen(w->value), err) < 0)
-    return mascri_error_wrap(err, "set %s to \"%s\"", w->file, w->value);
+  if (*fd < 0 || !*open_file || strcmp(*open_file, path) != 0) {
+    if (*fd >= 0)
+      close(*fd);
+    free(*open_file);
+    *open_file = NULL;
+    *fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (*fd < 0)
+      return mascri_make_error(err, errno, "set %s to \"%s\"", w->file, w->value);
+    *open_file = TAKE_PTR(path);
+  }
+  ssize_t n;
+  do
+    n = write(*fd, w->value, strlen(w->value));
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return mascri_make_error(err, errno, "set %s to \"%s\"", w->file, w->value);
   return 0;
 }
 
@@ -202,6 +224,8 @@ int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t
     return -EINVAL;
   /* Memory limits depend on each other's order (limit <= memsw): retry failures once. */
   bool *failed = xcalloc(ws.n + 1, sizeof(bool));
+  _cleanup_close_ int fd = -1;
+  _cleanup_free_ char *open_file = NULL;
   int ret = 0;
   for (int pass = 0; pass < 2 && ret == 0; pass++) {
     bool any = false;
@@ -209,7 +233,7 @@ int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t
       if (pass == 1 && !failed[i])
         continue;
       mascri_error_t e = NULL;
-      failed[i] = apply_write(cg, &ws.w[i], &e) < 0;
+      failed[i] = apply_write(cg, &ws.w[i], &fd, &open_file, &e) < 0;
       if (failed[i] && (pass == 1 || strncmp(ws.w[i].file, "memory.", 7) != 0)) {
         mascri_error_move(err, &e);
         ret = -1;
@@ -274,6 +298,8 @@ int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascr
 
 static int rmdir_tree(const char *dir)
 {
+  if (rmdir(dir) == 0 || errno == ENOENT) /* the usual case: no child cgroups */
+    return 0;
   _cleanup_closedir_ DIR *d = opendir(dir);
   if (!d)
     return errno == ENOENT ? 0 : -errno;

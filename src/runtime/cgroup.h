@@ -53,9 +53,9 @@ typedef struct mascri_cgroup_writes {
 void mascri_cgroup_writes_clear(mascri_cgroup_writes_t *ws);
 /* Translates resources into file writes for the layout (v1 files on v1/hybrid, v2 files
  * on v2; on hybrid hugetlb and unified keys go to v2 when v1 lacks the controller). */
-int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l,
-                                  const mascri_spec_resources_t *r, bool with_default_devices,
-                                  mascri_cgroup_writes_t *out, mascri_error_t *err);
+int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l, const mascri_spec_resources_t *r,
+                                  bool with_default_devices, mascri_cgroup_writes_t *out,
+                                  mascri_error_t *err);
 /* cpu.shares → cpu.weight, blkio weight → io.weight (the runc/crun conversions). */
 uint64_t mascri_cgroup_shares_to_weight(uint64_t shares);
 uint64_t mascri_cgroup_blkio_to_io_weight(uint64_t weight);

@@ -52,24 +52,26 @@ typedef struct mascri_stdio {
 
 #define MASCRI_STDIO_INHERIT                                                                       \
   {                                                                                                \
-    .fds = {-1, -1, -1}                                                                            \
+    .fds = { -1, -1, -1 }                                                                          \
   }
 
 typedef struct mascri_create_options {
   const char *id;
-  const char *bundle;  /* directory holding config.json; root.path is relative to it */
+  const char *bundle; /* directory holding config.json; root.path is relative to it */
   mascri_stdio_t stdio;
   /* true: the init stops before exec until mascri_container_start() (create/start split,
    * runc create). false: it execs the process as soon as the container is set up (run). */
   bool wait_start;
-  const char *pid_file; /* NULL = none; written atomically with the init pid */
+  const char *pid_file;  /* NULL = none; written atomically with the init pid */
   unsigned preserve_fds; /* fds 3 .. 3+preserve_fds-1 are passed into the container */
   bool no_pivot;         /* MS_MOVE + chroot instead of pivot_root */
   bool no_new_keyring;
 } mascri_create_options_t;
 
 /* Creates the container described by spec (ownership stays with the caller) and returns
- * the pid of its init process (> 0). Runs the prestart/createRuntime/createContainer hooks,
+ * the pid of its init process (> 0). Must be called from a single-threaded process (it
+ * clone()s with namespace flags, like mascri-monitor and the CLI do); exec below only forks.
+ * Runs the prestart/createRuntime/createContainer hooks,
  * writes <root>/<id>/state.json and the pid file. When it returns, namespaces, cgroups,
  * rootfs and mounts are set up; with wait_start the init is blocked on exec.fifo, else it
  * has exec'ed (or failed to exec: then the error is returned and the init reaped). */
@@ -146,14 +148,14 @@ int mascri_container_update(const mascri_runtime_t *rt, const char *id,
                             const mascri_spec_resources_t *resources, mascri_error_t *err);
 
 typedef struct mascri_container_stats {
-  uint64_t cpu_usage_ns;    /* total CPU time */
+  uint64_t cpu_usage_ns; /* total CPU time */
   uint64_t cpu_user_ns, cpu_system_ns;
-  uint64_t memory_usage;    /* bytes, including page cache */
+  uint64_t memory_usage;       /* bytes, including page cache */
   uint64_t memory_working_set; /* usage minus inactive file pages (kubelet's definition) */
-  uint64_t memory_limit;    /* 0 = unlimited */
+  uint64_t memory_limit;       /* 0 = unlimited */
   uint64_t memory_rss;
   uint64_t pids_current;
-  uint64_t pids_limit; /* 0 = unlimited */
+  uint64_t pids_limit;  /* 0 = unlimited */
   bool oom_killed_seen; /* an OOM kill happened in the cgroup (oom_kill counter > 0) */
 } mascri_container_stats_t;
 
@@ -165,7 +167,9 @@ int mascri_container_pids(const mascri_runtime_t *rt, const char *id, pid_t **pi
                           mascri_error_t *err);
 
 /* Makes the process execute from a sealed memfd copy of its binary (CVE-2019-5736), by
- * re-exec'ing itself once with the same argv when it does not already. Returns 0 when
+ * re-exec'ing itself once with the same argv when it does not already. The full `mascri`
+ * binary re-execs as a copy of the lean `mascri-runtime` installed next to it (same
+ * commands, fewer libraries) when that exists. Returns 0 when
  * already safe, else does not return on success. Call first thing in main() of every
  * binary that creates or enters containers. */
 int mascri_runtime_ensure_sealed_exe(int argc, char **argv, mascri_error_t *err);

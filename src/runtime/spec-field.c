@@ -10,8 +10,7 @@
 #include "common/xalloc.h"
 #include "runtime/spec-internal.h"
 
-int spec_field_error(mascri_error_t *err, const char *where, const char *key, const char *fmt,
-                     ...)
+int spec_field_error(mascri_error_t *err, const char *where, const char *key, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -31,16 +30,14 @@ int spec_check_object(yajl_val v, const char *where, mascri_error_t *err)
 {
   if (v == NULL || YAJL_IS_OBJECT(v))
     return 0;
-  return spec_field_error(err, where, NULL, "expected an object, got %s",
-                          mascri_json_type_name(v));
+  return spec_field_error(err, where, NULL, "expected an object, got %s", mascri_json_type_name(v));
 }
 
 int spec_check_array(yajl_val v, const char *where, mascri_error_t *err)
 {
   if (v == NULL || YAJL_IS_ARRAY(v))
     return 0;
-  return spec_field_error(err, where, NULL, "expected an array, got %s",
-                          mascri_json_type_name(v));
+  return spec_field_error(err, where, NULL, "expected an array, got %s", mascri_json_type_name(v));
 }
 
 static yajl_val present(yajl_val obj, const char *key)
@@ -58,8 +55,7 @@ int spec_get_string(yajl_val obj, const char *where, const char *key, char **out
   if (!v)
     return 0;
   if (!YAJL_IS_STRING(v))
-    return spec_field_error(err, where, key, "expected a string, got %s",
-                            mascri_json_type_name(v));
+    return spec_field_error(err, where, key, "expected a string, got %s", mascri_json_type_name(v));
   free(*out);
   *out = xstrdup(YAJL_GET_STRING(v));
   return 1;
@@ -98,8 +94,7 @@ int spec_get_strv(yajl_val obj, const char *where, const char *key, char ***out,
   return 1;
 }
 
-int spec_get_bool(yajl_val obj, const char *where, const char *key, bool *out,
-                  mascri_error_t *err)
+int spec_get_bool(yajl_val obj, const char *where, const char *key, bool *out, mascri_error_t *err)
 {
   yajl_val v = present(obj, key);
   if (!v)
@@ -145,8 +140,8 @@ int spec_get_uint(yajl_val obj, const char *where, const char *key, uint64_t max
   errno = 0;
   unsigned long long n = strtoull(s, &end, 10);
   if (*s == '-' || errno != 0 || end == s || *end != '\0' || n > max)
-    return spec_field_error(err, where, key, "expected an unsigned integer up to %" PRIu64
-                            ", got %s", max, s);
+    return spec_field_error(err, where, key,
+                            "expected an unsigned integer up to %" PRIu64 ", got %s", max, s);
   *out = n;
   return 1;
 }

@@ -11,8 +11,8 @@
 #include "runtime/spec.h"
 
 /* Error for a field: "<where>.<key>: <message>". Returns -EINVAL. */
-int spec_field_error(mascri_error_t *err, const char *where, const char *key, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
+int spec_field_error(mascri_error_t *err, const char *where, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* 0 when v is NULL or an object, else an error naming where. */
 int spec_check_object(yajl_val v, const char *where, mascri_error_t *err);
 int spec_check_array(yajl_val v, const char *where, mascri_error_t *err);
@@ -22,8 +22,7 @@ int spec_get_string(yajl_val obj, const char *where, const char *key, char **out
                     mascri_error_t *err);
 int spec_get_strv(yajl_val obj, const char *where, const char *key, char ***out,
                   mascri_error_t *err);
-int spec_get_bool(yajl_val obj, const char *where, const char *key, bool *out,
-                  mascri_error_t *err);
+int spec_get_bool(yajl_val obj, const char *where, const char *key, bool *out, mascri_error_t *err);
 int spec_get_i64(yajl_val obj, const char *where, const char *key, int64_t *out,
                  mascri_error_t *err);
 int spec_get_u64(yajl_val obj, const char *where, const char *key, uint64_t *out,

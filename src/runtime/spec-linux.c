@@ -171,7 +171,6 @@ int spec_parse_linux(yajl_val l, mascri_spec_linux_t *out, mascri_error_t *err)
       spec_get_string(l, "linux", "mountLabel", &out->mount_label, err) < 0)
     return -EINVAL;
   if (prop && prop[0] && spec_parse_propagation(prop, &out->rootfs_propagation) < 0)
-    return spec_field_error(err, "linux", "rootfsPropagation", "unknown propagation \"%s\"",
-                            prop);
+    return spec_field_error(err, "linux", "rootfsPropagation", "unknown propagation \"%s\"", prop);
   return 0;
 }

@@ -43,14 +43,10 @@ static const struct mount_option mount_flags[] = {
 };
 
 static const struct mount_option propagation_flags[] = {
-    {"private", false, MS_PRIVATE},
-    {"rprivate", false, MS_PRIVATE | MS_REC},
-    {"shared", false, MS_SHARED},
-    {"rshared", false, MS_SHARED | MS_REC},
-    {"slave", false, MS_SLAVE},
-    {"rslave", false, MS_SLAVE | MS_REC},
-    {"unbindable", false, MS_UNBINDABLE},
-    {"runbindable", false, MS_UNBINDABLE | MS_REC},
+    {"private", false, MS_PRIVATE},       {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"shared", false, MS_SHARED},         {"rshared", false, MS_SHARED | MS_REC},
+    {"slave", false, MS_SLAVE},           {"rslave", false, MS_SLAVE | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
 };
 
 int spec_parse_propagation(const char *name, unsigned long *out)

@@ -15,14 +15,22 @@ static const struct {
   const char *name;
   int resource;
 } rlimit_names[] = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 void spec_process_clear(mascri_spec_process_t *p)
@@ -146,8 +154,7 @@ static int parse_rlimit(yajl_val e, const char *where, mascri_spec_rlimit_t *rl,
                         mascri_error_t *err)
 {
   _cleanup_free_ char *type = NULL;
-  if (spec_check_object(e, where, err) < 0 ||
-      spec_require_string(e, where, "type", &type, err) < 0)
+  if (spec_check_object(e, where, err) < 0 || spec_require_string(e, where, "type", &type, err) < 0)
     return -EINVAL;
   rl->resource = -1;
   for (size_t i = 0; i < ARRAY_SIZE(rlimit_names); i++)
@@ -195,8 +202,7 @@ static int parse_console(yajl_val v, const char *where, mascri_spec_process_t *p
   return 0;
 }
 
-int spec_parse_process(yajl_val v, const char *where, mascri_spec_process_t *p,
-                       mascri_error_t *err)
+int spec_parse_process(yajl_val v, const char *where, mascri_spec_process_t *p, mascri_error_t *err)
 {
   int64_t oom = 0;
   if (spec_check_object(v, where, err) < 0)

@@ -8,9 +8,8 @@
 #include "common/xalloc.h"
 #include "runtime/spec-internal.h"
 
-static const char *const throttle_keys[4] = {
-    "throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-    "throttleWriteIOPSDevice"};
+static const char *const throttle_keys[4] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+                                             "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
 
 void spec_resources_clear(mascri_spec_resources_t *r)
 {
@@ -57,10 +56,10 @@ static int parse_memory(yajl_val v, const char *w, mascri_spec_resources_t *r, m
               &r->memory.reservation) < 0 ||
       GET_OPT(spec_get_i64, v, w, "swap", &r->memory.has_swap, &r->memory.swap) < 0 ||
       GET_OPT(spec_get_i64, v, w, "kernel", &r->memory.has_kernel, &r->memory.kernel) < 0 ||
-      GET_OPT(spec_get_i64, v, w, "kernelTCP", &r->memory.has_kernel_tcp,
-              &r->memory.kernel_tcp) < 0 ||
-      GET_OPT(spec_get_u64, v, w, "swappiness", &r->memory.has_swappiness,
-              &r->memory.swappiness) < 0 ||
+      GET_OPT(spec_get_i64, v, w, "kernelTCP", &r->memory.has_kernel_tcp, &r->memory.kernel_tcp) <
+          0 ||
+      GET_OPT(spec_get_u64, v, w, "swappiness", &r->memory.has_swappiness, &r->memory.swappiness) <
+          0 ||
       GET_OPT(spec_get_bool, v, w, "disableOOMKiller", &r->memory.has_disable_oom_killer,
               &r->memory.disable_oom_killer) < 0 ||
       GET_OPT(spec_get_bool, v, w, "useHierarchy", &r->memory.has_use_hierarchy,
@@ -81,10 +80,9 @@ static int parse_cpu(yajl_val v, const char *w, mascri_spec_resources_t *r, masc
       GET_OPT(spec_get_i64, v, w, "quota", &r->cpu.has_quota, &r->cpu.quota) < 0 ||
       GET_OPT(spec_get_u64, v, w, "burst", &r->cpu.has_burst, &r->cpu.burst) < 0 ||
       GET_OPT(spec_get_u64, v, w, "period", &r->cpu.has_period, &r->cpu.period) < 0 ||
-      GET_OPT(spec_get_i64, v, w, "realtimeRuntime", &r->cpu.has_rt_runtime,
-              &r->cpu.rt_runtime) < 0 ||
-      GET_OPT(spec_get_u64, v, w, "realtimePeriod", &r->cpu.has_rt_period, &r->cpu.rt_period) <
+      GET_OPT(spec_get_i64, v, w, "realtimeRuntime", &r->cpu.has_rt_runtime, &r->cpu.rt_runtime) <
           0 ||
+      GET_OPT(spec_get_u64, v, w, "realtimePeriod", &r->cpu.has_rt_period, &r->cpu.rt_period) < 0 ||
       GET_OPT(spec_get_i64, v, w, "idle", &r->cpu.has_idle, &r->cpu.idle) < 0 ||
       spec_get_string(v, w, "cpus", &r->cpu.cpus, err) < 0 ||
       spec_get_string(v, w, "mems", &r->cpu.mems, err) < 0)

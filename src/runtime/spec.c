@@ -145,8 +145,8 @@ static int parse_top(yajl_val root, mascri_spec_t *spec, mascri_error_t *err)
   if (spec_require_string(root, "", "ociVersion", &spec->oci_version, err) < 0 ||
       spec_get_string(root, "", "hostname", &spec->hostname, err) < 0 ||
       spec_get_string(root, "", "domainname", &spec->domainname, err) < 0 ||
-      spec_get_string_map(root, "", "annotations", &spec->annotation_keys,
-                          &spec->annotation_values, err) < 0)
+      spec_get_string_map(root, "", "annotations", &spec->annotation_keys, &spec->annotation_values,
+                          err) < 0)
     return -EINVAL;
   yajl_val r = mascri_json_get(root, "root");
   if (spec_check_object(r, "root", err) < 0)
@@ -221,9 +221,9 @@ const char *mascri_spec_annotation(const mascri_spec_t *spec, const char *key)
 }
 
 static const char *const ns_names[MASCRI_NS_COUNT] = {
-    [MASCRI_NS_PID] = "pid",     [MASCRI_NS_NET] = "network",  [MASCRI_NS_IPC] = "ipc",
-    [MASCRI_NS_UTS] = "uts",     [MASCRI_NS_MOUNT] = "mount", [MASCRI_NS_CGROUP] = "cgroup",
-    [MASCRI_NS_USER] = "user",   [MASCRI_NS_TIME] = "time",
+    [MASCRI_NS_PID] = "pid",   [MASCRI_NS_NET] = "network", [MASCRI_NS_IPC] = "ipc",
+    [MASCRI_NS_UTS] = "uts",   [MASCRI_NS_MOUNT] = "mount", [MASCRI_NS_CGROUP] = "cgroup",
+    [MASCRI_NS_USER] = "user", [MASCRI_NS_TIME] = "time",
 };
 
 const char *mascri_ns_type_name(mascri_ns_type_t type)
@@ -234,10 +234,10 @@ const char *mascri_ns_type_name(mascri_ns_type_t type)
 int mascri_ns_clone_flag(mascri_ns_type_t type)
 {
   static const int flags[MASCRI_NS_COUNT] = {
-      [MASCRI_NS_PID] = CLONE_NEWPID,       [MASCRI_NS_NET] = CLONE_NEWNET,
-      [MASCRI_NS_IPC] = CLONE_NEWIPC,       [MASCRI_NS_UTS] = CLONE_NEWUTS,
-      [MASCRI_NS_MOUNT] = CLONE_NEWNS,      [MASCRI_NS_CGROUP] = CLONE_NEWCGROUP,
-      [MASCRI_NS_USER] = CLONE_NEWUSER,     [MASCRI_NS_TIME] = 0x00000080 /* CLONE_NEWTIME */,
+      [MASCRI_NS_PID] = CLONE_NEWPID,   [MASCRI_NS_NET] = CLONE_NEWNET,
+      [MASCRI_NS_IPC] = CLONE_NEWIPC,   [MASCRI_NS_UTS] = CLONE_NEWUTS,
+      [MASCRI_NS_MOUNT] = CLONE_NEWNS,  [MASCRI_NS_CGROUP] = CLONE_NEWCGROUP,
+      [MASCRI_NS_USER] = CLONE_NEWUSER, [MASCRI_NS_TIME] = 0x00000080 /* CLONE_NEWTIME */,
   };
   return type < MASCRI_NS_COUNT ? flags[type] : 0;
 }

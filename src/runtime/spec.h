@@ -21,7 +21,7 @@ typedef struct mascri_spec_id_mapping {
 
 typedef struct mascri_spec_mount {
   char *destination;
-  char *type;   /* NULL for a bind mount without a type */
+  char *type; /* NULL for a bind mount without a type */
   char *source;
   char **options; /* as written in config.json */
   /* Derived from options by the parser: */
@@ -124,7 +124,7 @@ typedef struct mascri_spec_hook_list {
 
 typedef struct mascri_spec_device_rule {
   bool allow;
-  char type; /* 'a', 'c', 'b' */
+  char type;            /* 'a', 'c', 'b' */
   int64_t major, minor; /* -1 = wildcard */
   char *access;         /* "rwm" subset, NULL = all */
 } mascri_spec_device_rule_t;
@@ -249,7 +249,7 @@ typedef struct mascri_spec_linux {
   size_t n_namespaces;
   mascri_spec_device_t *devices;
   size_t n_devices;
-  mascri_spec_seccomp_t *seccomp; /* NULL when absent */
+  mascri_spec_seccomp_t *seccomp;   /* NULL when absent */
   unsigned long rootfs_propagation; /* MS_* | MS_REC, 0 = default (rprivate) */
   char **masked_paths;
   char **readonly_paths;

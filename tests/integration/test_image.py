@@ -102,6 +102,8 @@ def test_pull_standard_images(store, test_images):
     assert store.inspect(bb)["id"] == bb
     assert store.inspect(info["repoDigests"][0])["id"] == bb
     assert store.tmp_entries() == []
+    path, used, inodes = store.run("fsinfo").stdout.split()
+    assert path == str(store.root / "layers") and int(used) > 1_900_000 and int(inodes) > 280
 
 
 def test_zstd_only_image_unpacks(store, registry):
@@ -167,6 +169,11 @@ def test_tls_registry_with_ca(store, registry, registry_factory, test_images, tm
     r = store.run("pull", "--ca-file", f"{tls.host}={bad_ca['ca']}", ref, check=False)
     assert r.returncode != 0 and "certificate" in r.stderr.lower()
     assert store.pull(ref, "--ca-file", f"{tls.host}={ca['ca']}") == test_images.images["busybox"].image_id
+    # configured insecure: HTTPS without verification first, then plain HTTP
+    store.run("rm", ref)
+    assert store.pull(ref, "--insecure-registry", tls.host)
+    plain = test_images["busybox"]
+    assert store.pull(plain, "--insecure-registry", plain.split("/")[0])
 
 
 def test_basic_auth(store, registry, registry_factory, test_images, tmp_path):
@@ -683,3 +690,154 @@ def test_many_layers_mount(store, registry):
         assert len([n for n in os.listdir(mp) if n.startswith("f")]) == 140
     finally:
         store.run("rootfs", "rm", "many")
+
+
+def test_interrupted_pull_cleans_up(store, registry):
+    """SIGINT (the CLI's cancel; the daemon cancels through the same flag on deadlines)
+    stops a pull at once and leaves nothing behind, without waiting for the next start."""
+    big = Layer().file("big", os.urandom(3 * 1024 * 1024)).tar()
+    img = build_image([busybox_layer(), big], compression="none")
+    push_image(registry, "mascri-test/big-int", "v1", img)
+    proxy = SlowProxy(registry.host, delay=0.05)
+    try:
+        ref = f"{proxy.host}/mascri-test/big-int:v1"
+        cmd = [str(binary("mascri")), "image", "--root", str(store.root), "pull", ref]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while proxy.sent < 256 * 1024 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.02)
+        assert p.poll() is None
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 128 + signal.SIGINT
+        assert "cancelled" in err
+        assert os.listdir(store.root / "tmp") == []
+        assert not (store.root / "images").exists() or os.listdir(store.root / "images") == []
+    finally:
+        proxy.stop()
+
+
+def test_import_docker25_oci_flavoured_save(store, test_images, tmp_path):
+    """Docker 25+ `docker save`: an OCI layout plus manifest.json pointing into blobs/."""
+    import io
+    import tarfile
+    from harness.images import save_oci_archive
+    oci = save_oci_archive(test_images["entrypoint"], tmp_path / "oci.tar", tag="latest")
+    with tarfile.open(oci) as t:
+        members = {m.name: t.extractfile(m).read() if m.isfile() else None for m in t.getmembers()}
+    index = json.loads(members["index.json"])
+    manifest = json.loads(members["blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]])
+    docker_manifest = [{
+        "Config": "blobs/sha256/" + manifest["config"]["digest"].split(":")[1],
+        "RepoTags": ["example.org/ep:25"],
+        "Layers": ["blobs/sha256/" + l["digest"].split(":")[1] for l in manifest["layers"]],
+    }]
+    out = tmp_path / "docker25.tar"
+    with tarfile.open(out, "w") as t:
+        for name, data in list(members.items()) + [("manifest.json", json.dumps(docker_manifest).encode())]:
+            if data is None:
+                continue
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    ids = store.run("import", out).stdout.split()
+    assert ids == [test_images.images["entrypoint"].image_id]
+    assert store.inspect("example.org/ep:25")["entrypoint"] == ["/bin/echo", "entry"]
+
+
+def test_gc_in_another_process_spares_layers_of_a_running_pull(store, registry):
+    x = build_image([busybox_layer(), Layer().file("x", "x\n").tar()])
+    ref_x = push_image(registry, "mascri-test/gc-x", "v1", x)
+    big = Layer().file("big", os.urandom(3 * 1024 * 1024)).tar()
+    y = build_image([busybox_layer(), big], compression="none")
+    push_image(registry, "mascri-test/gc-y", "v1", y)
+    store.pull(ref_x)
+    proxy = SlowProxy(registry.host, delay=0.03)
+    try:
+        ref_y = f"{proxy.host}/mascri-test/gc-y:v1"
+        p = subprocess.Popen([str(binary("mascri")), "image", "--root", str(store.root), "pull",
+                              "-q", ref_y], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while proxy.sent < 256 * 1024 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.02)
+        assert p.poll() is None
+        # the only record naming the busybox layer goes while the pull relies on that layer
+        store.run("rm", ref_x)
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    finally:
+        proxy.stop()
+    store.run("rootfs", "create", "gcy", ref_y)
+    try:
+        mp = Path(store.run("rootfs", "mount", "gcy").stdout.strip())
+        assert (mp / "bin/busybox").is_file() and (mp / "big").stat().st_size == 3 * 1024 * 1024
+    finally:
+        store.run("rootfs", "rm", "gcy")
+    # the layer only x used is collected by the next GC
+    store.run("prune")
+    assert len(store.layers()) == 2
+
+
+def test_blob_redirects_do_not_leak_credentials(store, registry, test_images):
+    """Registries often redirect blob downloads to object storage on another host: the
+    download follows, and the registry credentials are not sent there."""
+    import base64
+    import http.server
+    import threading
+    import urllib.request
+    seen = []
+
+    class Storage(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization"))
+            data = urllib.request.urlopen(f"http://{registry.host}{self.path}").read()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+    want = "Basic " + base64.b64encode(b"dave:pw").decode()
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if self.headers.get("Authorization") != want:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="front"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if "/blobs/" in self.path:
+                self.send_response(307)
+                self.send_header("Location", f"http://127.0.0.1:{storage.server_address[1]}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            req = urllib.request.Request(f"http://{registry.host}{self.path}",
+                                         headers={"Accept": self.headers.get("Accept", "*/*")})
+            resp = urllib.request.urlopen(req)
+            data = resp.read()
+            self.send_response(200)
+            self.send_header("Content-Type", resp.headers["Content-Type"])
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    for srv in (storage, front):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        ref = f"127.0.0.1:{front.server_address[1]}/{repo_of(test_images['layered'])}:latest"
+        assert store.pull(ref, "--creds", "dave:pw") == test_images.images["layered"].image_id
+        assert len(seen) == 6          # config + five layers, all through the redirect
+        assert seen == [None] * 6      # and never with the registry's credentials
+    finally:
+        for srv in (storage, front):
+            srv.shutdown()
+            srv.server_close()

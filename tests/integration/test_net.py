@@ -198,6 +198,13 @@ def test_teardown_is_idempotent_and_frees_everything(net):
         net.tool("get", "--id", "gone")
 
 
+def test_setup_with_a_missing_netns_fails_cleanly(net):
+    with pytest.raises(ToolError) as e:
+        net.tool("setup", "--id", "ghost", "--netns", "/run/netns/mascri-no-such-netns")
+    assert "mascri-no-such-netns" in e.value.stderr
+    assert records(net) == [] and ip_files(net) == [] and links_on(TEST_BRIDGE) == []
+
+
 def test_setup_twice_is_refused(net):
     a, _ = net.pod("dup")
     with pytest.raises(ToolError) as e:
@@ -229,6 +236,9 @@ def test_crash_mid_setup_leaves_nothing_after_reconcile(net):
     # A restarted daemon reconciles with the pods it knows.
     net.tool("open", "--live", "survivor")
     assert records(net) == ["survivor"]
+    # Not even temp files are left.
+    assert sorted(f.name for f in (net.state / "pods").iterdir()) == ["survivor.json"]
+    assert [f.name for f in (net.state / "ips").iterdir()] == [survivor["ipv4"]]
     assert ip_files(net) == [survivor["ipv4"]]
     assert len(links_on(TEST_BRIDGE)) == 1
     assert "eth0" not in net.in_ns(ns, "ip", "link").stdout

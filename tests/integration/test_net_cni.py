@@ -246,6 +246,18 @@ def test_plugin_error_is_passed_up_verbatim_and_undone(cni, monkeypatch):
     assert cni.records() == []
 
 
+def test_cni_args_cannot_be_injected(cni, monkeypatch):
+    log = install_recorders(cni)
+    monkeypatch.setenv("RECORDER_LOG", str(log))
+    cni.write_conf("10-rec.conflist", {"cniVersion": "1.0.0", "name": "recnet",
+                                       "plugins": [{"type": "rec-a"}]})
+    ns = cni.netns()
+    with pytest.raises(ToolError) as e:
+        cni.tool("setup", "--id", "inj", "--netns", f"/run/netns/{ns}", "--name", "a;IP=1.2.3.4")
+    assert "invalid argument" in e.value.stderr
+    assert calls(log, "ADD") == [] and cni.records() == []
+
+
 def test_plugin_timeout(cni, monkeypatch):
     log = install_recorders(cni)
     monkeypatch.setenv("RECORDER_LOG", str(log))

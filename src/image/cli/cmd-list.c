@@ -95,3 +95,15 @@ int image_cmd_inspect(struct image_cli *c, int argc, char **argv)
   putchar('\n');
   return 0;
 }
+
+int image_cmd_fsinfo(struct image_cli *c, int argc, char **argv)
+{
+  struct mascri_image_fs_usage u;
+  mascri_error_t err = NULL;
+  if (mascri_image_fs_usage(c->store, &u, &err) < 0)
+    return image_cli_fail(&err);
+  printf("%s %llu %llu\n", u.mountpoint, (unsigned long long)u.used_bytes,
+         (unsigned long long)u.inodes_used);
+  mascri_image_fs_usage_clear(&u);
+  return 0;
+}

@@ -1,5 +1,7 @@
 /* `mascri image pull REF`: a progress line per layer on a terminal, plain lines otherwise. */
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,6 +72,24 @@ static void *pull_thread(void *arg)
   return NULL;
 }
 
+struct canceller {
+  sigset_t set;
+  volatile int cancel;
+  int signo;
+};
+
+/* SIGINT/SIGTERM (blocked in every thread) cancel the pulls cleanly; SIGUSR1 ends the watch. */
+static void *watch_signals(void *arg)
+{
+  struct canceller *k = arg;
+  int sig = 0;
+  while (sigwait(&k->set, &sig) == 0 && sig != SIGUSR1) {
+    k->signo = sig;
+    k->cancel = 1;
+  }
+  return NULL;
+}
+
 /* Several references are pulled at once, in threads sharing the store (layers they have in
  * common are fetched once); ids are printed in the order given. */
 int image_cmd_pull(struct image_cli *c, int argc, char **argv)
@@ -80,12 +100,21 @@ int image_cmd_pull(struct image_cli *c, int argc, char **argv)
   }
   struct progress pr = {.tty = isatty(STDOUT_FILENO)};
   pthread_mutex_init(&pr.lock, NULL);
+  struct canceller k = {0};
+  sigemptyset(&k.set);
+  sigaddset(&k.set, SIGINT);
+  sigaddset(&k.set, SIGTERM);
+  sigaddset(&k.set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &k.set, NULL);
+  pthread_t watcher;
+  bool watching = pthread_create(&watcher, NULL, watch_signals, &k) == 0;
   struct mascri_pull_options o = {
       .auth = &c->auth,
       .config = &c->config,
       .progress = c->quiet ? NULL : on_progress,
       .progress_data = &pr,
       .platform = c->platform,
+      .cancel = &k.cancel,
   };
   struct pull_job *jobs = xcalloc(argc, sizeof(*jobs));
   pthread_t *th = xcalloc(argc, sizeof(*th));
@@ -109,5 +138,10 @@ int image_cmd_pull(struct image_cli *c, int argc, char **argv)
   free(jobs);
   free(th);
   pthread_mutex_destroy(&pr.lock);
-  return status;
+  if (watching) {
+    pthread_kill(watcher, SIGUSR1);
+    pthread_join(watcher, NULL);
+  }
+  pthread_sigmask(SIG_UNBLOCK, &k.set, NULL);
+  return k.cancel ? 128 + k.signo : status;
 }

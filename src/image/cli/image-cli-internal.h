@@ -25,6 +25,7 @@ struct image_cli {
 /* Each returns the exit status; argv holds the operands only. */
 int image_cmd_pull(struct image_cli *c, int argc, char **argv);
 int image_cmd_list(struct image_cli *c, int argc, char **argv);
+int image_cmd_fsinfo(struct image_cli *c, int argc, char **argv);
 int image_cmd_inspect(struct image_cli *c, int argc, char **argv);
 int image_cmd_rm(struct image_cli *c, int argc, char **argv);
 int image_cmd_tag(struct image_cli *c, int argc, char **argv);

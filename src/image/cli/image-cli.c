@@ -23,6 +23,7 @@ static const char usage[] =
     "  import FILE|-             load a docker-archive or OCI archive\n"
     "  save -o FILE NAME...      write a docker-archive (docker load format)\n"
     "  prune                     remove untagged images and unused layers\n"
+    "  fsinfo                    layer store path, bytes and inodes used\n"
     "options:\n"
     "  --root DIR                store directory (default " MASCRI_IMAGE_DEFAULT_ROOT ")\n"
     "  --registries-config FILE  mirrors, CAs, credentials per registry (JSON)\n"
@@ -190,11 +191,11 @@ static const struct {
   const char *name;
   int (*fn)(struct image_cli *, int, char **);
 } commands[] = {
-    {"pull", image_cmd_pull},       {"ls", image_cmd_list},     {"list", image_cmd_list},
-    {"inspect", image_cmd_inspect}, {"rm", image_cmd_rm},       {"rmi", image_cmd_rm},
-    {"tag", image_cmd_tag},         {"prune", image_cmd_prune}, {"import", image_cmd_import},
-    {"load", image_cmd_import},     {"save", image_cmd_save},   {"export", image_cmd_save},
-    {"rootfs", image_cmd_rootfs},
+    {"pull", image_cmd_pull},       {"ls", image_cmd_list},       {"list", image_cmd_list},
+    {"inspect", image_cmd_inspect}, {"rm", image_cmd_rm},         {"rmi", image_cmd_rm},
+    {"tag", image_cmd_tag},         {"prune", image_cmd_prune},   {"import", image_cmd_import},
+    {"load", image_cmd_import},     {"save", image_cmd_save},     {"export", image_cmd_save},
+    {"rootfs", image_cmd_rootfs},   {"fsinfo", image_cmd_fsinfo},
 };
 
 /* Command-line settings first (find_host takes the first match), then the file's. */

@@ -17,7 +17,8 @@ static char *normalise(const char *s)
     return NULL;
   char *out = mascri_reference_tagged(&r);
   if (r.digest) {
-    char *d = xasprintf("%s@%s", out ? out : mascri_reference_name(&r), r.digest);
+    _cleanup_free_ char *name = mascri_reference_name(&r);
+    char *d = xasprintf("%s@%s", out ? out : name, r.digest);
     free(out);
     out = d;
   }

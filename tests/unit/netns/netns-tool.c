@@ -67,121 +67,129 @@ static int parse_port(const char *s, struct mascri_port_mapping *p)
   return 0;
 }
 
+static const struct option longopts[] = {
+    {"mode", 1, 0, 'm'},
+    {"bridge", 1, 0, 'b'},
+    {"cidr", 1, 0, 'c'},
+    {"cidr6", 1, 0, '6'},
+    {"state-dir", 1, 0, 's'},
+    {"table", 1, 0, 't'},
+    {"cni-conf-dir", 1, 0, 'C'},
+    {"cni-bin-dir", 1, 0, 'B'},
+    {"cni-cache-dir", 1, 0, 'K'},
+    {"live", 1, 0, 'l'},
+    {"id", 1, 0, 'i'},
+    {"netns", 1, 0, 'n'},
+    {"port", 1, 0, 'p'},
+    {"name", 1, 0, 'N'},
+    {"namespace", 1, 0, 'S'},
+    {"update-cidr", 1, 0, 'u'},
+    {"mtu", 1, 0, 'M'},
+    {"plugin-timeout-ms", 1, 0, 'T'},
+    {"cidr-none", 0, 0, '0'},
+    {"no-masquerade", 0, 0, 'Q'},
+    {"bandwidth", 1, 0, 'W'},
+    {"dns-server", 1, 0, 'D'},
+    {"dns-search", 1, 0, 'E'},
+    {"request-ip", 1, 0, 'I'},
+    {0, 0, 0, 0},
+};
+
+/* Applies one option; -1 for a bad one. */
+static int apply_opt(struct opts *o, int c, char *arg)
+{
+  switch (c) {
+  case 'm':
+    o->cfg.mode = (mascri_network_mode_t)mascri_network_parse_mode(arg);
+    break;
+  case 'b':
+    o->cfg.bridge = arg;
+    break;
+  case 'c':
+    o->cfg.pod_cidr = arg;
+    break;
+  case '6':
+    o->cfg.pod_cidr6 = arg;
+    break;
+  case 's':
+    o->cfg.state_dir = arg;
+    break;
+  case 't':
+    o->cfg.nft_table = arg;
+    break;
+  case 'C':
+    o->cfg.cni_conf_dir = arg;
+    break;
+  case 'B':
+    if (o->n_bins < 7)
+      o->bins[o->n_bins++] = arg;
+    break;
+  case 'K':
+    o->cfg.cni_cache_dir = arg;
+    break;
+  case 'l':
+    o->live = mascri_strv_split(arg, ',');
+    o->live_given = true;
+    break;
+  case 'i':
+    o->pod.id = arg;
+    break;
+  case 'n':
+    o->pod.netns_path = arg;
+    break;
+  case 'p':
+    if (o->pod.n_ports >= 16 || parse_port(arg, &o->ports[o->pod.n_ports]) < 0)
+      return -1;
+    o->pod.n_ports++;
+    break;
+  case 'N':
+    o->pod.name = arg;
+    break;
+  case 'S':
+    o->pod.namespace = arg;
+    break;
+  case 'u':
+    o->update_cidr = arg;
+    break;
+  case 'M':
+    o->cfg.mtu = (unsigned)atoi(arg);
+    break;
+  case 'T':
+    o->cfg.plugin_timeout_ms = (unsigned)atoi(arg);
+    break;
+  case 'W': /* ingress:egress in bits/s, burst = rate */
+    o->bw.ingress_rate = o->bw.ingress_burst = strtoull(arg, NULL, 10);
+    o->bw.egress_rate = o->bw.egress_burst =
+        strchr(arg, ':') ? strtoull(strchr(arg, ':') + 1, NULL, 10) : 0;
+    o->pod.bandwidth = &o->bw;
+    break;
+  case 'D':
+    mascri_strv_append(&o->dns_servers, arg);
+    break;
+  case 'E':
+    mascri_strv_append(&o->dns_searches, arg);
+    break;
+  case 'I':
+    mascri_strv_append(&o->request_ips, arg);
+    break;
+  case 'Q':
+    o->cfg.no_masquerade = true;
+    break;
+  case '0':
+    o->cfg.pod_cidr = "";
+    break;
+  default:
+    return -1;
+  }
+  return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-  static const struct option longopts[] = {
-      {"mode", 1, 0, 'm'},
-      {"bridge", 1, 0, 'b'},
-      {"cidr", 1, 0, 'c'},
-      {"cidr6", 1, 0, '6'},
-      {"state-dir", 1, 0, 's'},
-      {"table", 1, 0, 't'},
-      {"cni-conf-dir", 1, 0, 'C'},
-      {"cni-bin-dir", 1, 0, 'B'},
-      {"cni-cache-dir", 1, 0, 'K'},
-      {"live", 1, 0, 'l'},
-      {"id", 1, 0, 'i'},
-      {"netns", 1, 0, 'n'},
-      {"port", 1, 0, 'p'},
-      {"name", 1, 0, 'N'},
-      {"namespace", 1, 0, 'S'},
-      {"update-cidr", 1, 0, 'u'},
-      {"mtu", 1, 0, 'M'},
-      {"plugin-timeout-ms", 1, 0, 'T'},
-      {"cidr-none", 0, 0, '0'},
-      {"no-masquerade", 0, 0, 'Q'},
-      {"bandwidth", 1, 0, 'W'},
-      {"dns-server", 1, 0, 'D'},
-      {"dns-search", 1, 0, 'E'},
-      {"request-ip", 1, 0, 'I'},
-      {0, 0, 0, 0},
-  };
   int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'm':
-      o->cfg.mode = (mascri_network_mode_t)mascri_network_parse_mode(optarg);
-      break;
-    case 'b':
-      o->cfg.bridge = optarg;
-      break;
-    case 'c':
-      o->cfg.pod_cidr = optarg;
-      break;
-    case '6':
-      o->cfg.pod_cidr6 = optarg;
-      break;
-    case 's':
-      o->cfg.state_dir = optarg;
-      break;
-    case 't':
-      o->cfg.nft_table = optarg;
-      break;
-    case 'C':
-      o->cfg.cni_conf_dir = optarg;
-      break;
-    case 'B':
-      if (o->n_bins < 7)
-        o->bins[o->n_bins++] = optarg;
-      break;
-    case 'K':
-      o->cfg.cni_cache_dir = optarg;
-      break;
-    case 'l':
-      o->live = mascri_strv_split(optarg, ',');
-      o->live_given = true;
-      break;
-    case 'i':
-      o->pod.id = optarg;
-      break;
-    case 'n':
-      o->pod.netns_path = optarg;
-      break;
-    case 'p':
-      if (o->pod.n_ports >= 16 || parse_port(optarg, &o->ports[o->pod.n_ports]) < 0)
-        return -1;
-      o->pod.n_ports++;
-      break;
-    case 'N':
-      o->pod.name = optarg;
-      break;
-    case 'S':
-      o->pod.namespace = optarg;
-      break;
-    case 'u':
-      o->update_cidr = optarg;
-      break;
-    case 'M':
-      o->cfg.mtu = (unsigned)atoi(optarg);
-      break;
-    case 'T':
-      o->cfg.plugin_timeout_ms = (unsigned)atoi(optarg);
-      break;
-    case 'W': /* ingress:egress in bits/s, burst = rate */
-      o->bw.ingress_rate = o->bw.ingress_burst = strtoull(optarg, NULL, 10);
-      o->bw.egress_rate = o->bw.egress_burst =
-          strchr(optarg, ':') ? strtoull(strchr(optarg, ':') + 1, NULL, 10) : 0;
-      o->pod.bandwidth = &o->bw;
-      break;
-    case 'D':
-      mascri_strv_append(&o->dns_servers, optarg);
-      break;
-    case 'E':
-      mascri_strv_append(&o->dns_searches, optarg);
-      break;
-    case 'I':
-      mascri_strv_append(&o->request_ips, optarg);
-      break;
-    case 'Q':
-      o->cfg.no_masquerade = true;
-      break;
-    case '0':
-      o->cfg.pod_cidr = "";
-      break;
-    default:
+  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+    if (apply_opt(o, c, optarg) < 0)
       return -1;
-    }
-  }
   o->cfg.cni_bin_dirs = o->n_bins ? o->bins : NULL;
   o->pod.ports = o->ports;
   o->pod.dns_servers = (const char *const *)o->dns_servers;

@@ -122,6 +122,24 @@ static void test_exhaustion_and_release(void **state)
     free(ips[i]);
 }
 
+static void count_owner(const struct mascri_ip *ip, const char *owner, void *data)
+{
+  if (strcmp(owner, "listed") == 0)
+    (*(int *)data)++;
+}
+
+static void test_list(void **state)
+{
+  struct fixture *f = *state;
+  mascri_error_t err = NULL;
+  free(alloc(f, "listed"));
+  free(alloc(f, "other"));
+  free(alloc(f, "listed"));
+  int n = 0;
+  assert_int_equal(mascri_ipam_list(f->ipam, count_owner, &n, &err), 0);
+  assert_int_equal(n, 2);
+}
+
 static void test_round_robin(void **state)
 {
   struct fixture *f = *state;
@@ -246,6 +264,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_allocate_sequence, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exhaustion_and_release, setup, teardown),
       cmocka_unit_test_setup_teardown(test_round_robin, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_list, setup, teardown),
       cmocka_unit_test_setup_teardown(test_release_owner_and_reconcile, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),

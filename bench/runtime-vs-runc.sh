@@ -1,0 +1,44 @@
+#!/bin/sh
+# `mascri run` vs `runc run` of a /bin/true busybox bundle: median wall and CPU time of
+# N runs (default 30) each, and the ratios. Run as root:
+#   bench/runtime-vs-runc.sh [build-dir] [N]
+# Needs /bin/busybox (busybox-static) and runc (/usr/sbin/runc). Not asserted anywhere.
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${1:-$TOP/build}" && pwd)
+N=${2:-30}
+RUNC=${RUNC:-/usr/sbin/runc}
+WORK=$(mktemp -d /tmp/mascri-bench-XXXXXX)
+trap 'for r in "$WORK"/root-*; do for c in $(ls "$r" 2>/dev/null); do "$RUNC" --root "$r" delete -f "$c" >/dev/null 2>&1 || true; done; done; rm -rf "$WORK"' EXIT
+
+cc -O2 -o "$WORK/timer" "$TOP/bench/runtime-timer.c"
+
+B="$WORK/bundle"
+mkdir -p "$B/rootfs/bin" "$B/rootfs/proc" "$B/rootfs/dev" "$B/rootfs/sys"
+cp /bin/busybox "$B/rootfs/bin/busybox"
+ln -s busybox "$B/rootfs/bin/true"
+"$BUILD/src/mascri" spec --bundle "$B"
+# the default spec, with no terminal and /bin/true as the process
+sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"\/bin\/true"/' "$B/config.json"
+grep -q '"/bin/true"' "$B/config.json"
+
+cd "$B"
+measure() { # name, command...
+  name=$1
+  shift
+  "$WORK/timer" "$N" "$@" | { read -r wall cpu; echo "$name $wall $cpu"; }
+}
+measure runc "$RUNC" --root "$WORK/root-runc" run "r{}" >"$WORK/runc"
+measure mascri "$BUILD/src/mascri" --root "$WORK/root-mascri" run "m{}" >"$WORK/mascri"
+measure mascri-runtime "$BUILD/src/runtime/mascri-runtime" --root "$WORK/root-lean" run "l{}" \
+  >"$WORK/lean"
+
+read -r _ rw rc <"$WORK/runc"
+printf '%-16s %10s %10s %12s %12s\n' runtime "wall ms" "cpu ms" "wall ratio" "cpu ratio"
+for f in runc mascri lean; do
+  read -r name w c <"$WORK/$f"
+  printf '%-16s %10s %10s %12s %12s\n' "$name" "$w" "$c" \
+    "$(awk -v a="$rw" -v b="$w" 'BEGIN{printf "%.1fx", a/b}')" \
+    "$(awk -v a="$rc" -v b="$c" 'BEGIN{printf "%.1fx", a/b}')"
+done
+echo "(median of $N runs each; ratio = runc / runtime, higher is faster)"

@@ -1,0 +1,46 @@
+/* The one daemon context of mascrid: configuration and the services every RPC handler
+ * reaches through it. Built in mascrid.c (daemon.c), passed as ctx to every handler; no
+ * other global state. Dependencies point one way: cri/ -> sandbox/, image/, netns/,
+ * runtime/ -> common/. */
+#ifndef MASCRI_CRI_DAEMON_H
+#define MASCRI_CRI_DAEMON_H
+
+#include <stdbool.h>
+
+#include "api.pb-c.h"
+#include "image/image.h"
+#include "netns/network.h"
+#include "runtime/runtime.h"
+
+struct mascri_server;
+struct mascri_pods;
+struct mascri_containers;
+
+struct mascri_daemon_config {
+  const char *root;          /* persistent state, default /var/lib/mascri */
+  const char *state;         /* volatile state, default /run/mascri */
+  const char *socket_path;   /* default <state>/mascri.sock */
+  const char *pause_path;    /* mascri-pause binary, default: next to mascrid */
+  const char *monitor_path;  /* mascri-monitor binary, default: next to mascrid */
+  const char *runtime_root;  /* runtime library state root, default <state>/oci */
+  const char *cgroup_parent; /* parent of pod cgroups when the pod names none:
+                                "mascri" (cgroupfs) or "mascri.slice" (systemd) */
+  mascri_cgroup_manager_t cgroup_manager;
+  const char *registry_config; /* mascri's registries file (mirrors, insecure, CAs) or NULL */
+  struct mascri_network_config net;
+};
+
+struct mascri_daemon {
+  struct mascri_daemon_config cfg;
+  mascri_image_store_t *images;
+  struct mascri_network *net; /* always open; mode NONE gives loopback-only pods */
+  struct mascri_pods *pods;
+  struct mascri_containers *ctrs;
+  struct mascri_server *server;
+};
+
+/* Thread-safe: sends a container event to every GetContainerEvents stream. */
+void mascri_daemon_publish_event(struct mascri_daemon *d,
+                                 const Runtime__V1__ContainerEventResponse *ev);
+
+#endif

@@ -1,0 +1,220 @@
+/* The container init: join/unshare namespaces, rootfs and mounts, hooks, pivot_root,
+ * sysctl, masked paths, terminal, hostname, identity, then (after start) exec. The parent
+ * and child meet at the sync points named in sync.h. */
+#include "runtime/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
+#include <unistd.h>
+
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "runtime/container-internal.h"
+#include "runtime/hooks.h"
+#include "runtime/mount-util.h"
+#include "runtime/mounts.h"
+#include "runtime/process.h"
+#include "runtime/sync.h"
+#include "runtime/terminal.h"
+
+/* Receives the message `want`; its payload (may be NULL) goes to *payload_out. */
+static int expect_payload(int fd, char want, char **payload_out, mascri_error_t *err)
+{
+  char type = 0;
+  _cleanup_free_ char *payload = NULL;
+  if (sync_recv(fd, &type, &payload, NULL, err) < 0)
+    return -1;
+  if (payload_out)
+    *payload_out = TAKE_PTR(payload);
+  if (type != want)
+    return mascri_make_error(err, EPROTO, "sync: expected '%c', got '%c'", want, type ? type : '0');
+  return 0;
+}
+
+static int expect(int fd, char want, mascri_error_t *err)
+{
+  return expect_payload(fd, want, NULL, err);
+}
+
+static int join_namespaces(child_args_t *a, mascri_error_t *err)
+{
+  /* user first: it decides what we may do with the others */
+  static const mascri_ns_type_t order[] = {MASCRI_NS_USER, MASCRI_NS_IPC,    MASCRI_NS_UTS,
+                                           MASCRI_NS_NET,  MASCRI_NS_CGROUP, MASCRI_NS_TIME,
+                                           MASCRI_NS_MOUNT};
+  for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+    int fd = a->ns_fds[order[i]];
+    if (fd < 0)
+      continue;
+    if (setns(fd, mascri_ns_clone_flag(order[i])) < 0)
+      return mascri_make_error(err, errno, "join the %s namespace", mascri_ns_type_name(order[i]));
+    close(fd);
+    a->ns_fds[order[i]] = -1;
+  }
+  if (a->unshare_flags && unshare(a->unshare_flags) < 0)
+    return mascri_make_error(err, errno, "unshare namespaces 0x%x", a->unshare_flags);
+  return 0;
+}
+
+static int set_names(const mascri_spec_t *spec, mascri_error_t *err)
+{
+  if (spec->hostname && spec->hostname[0] &&
+      sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    return mascri_make_error(err, errno, "set the hostname");
+  if (spec->domainname && spec->domainname[0] &&
+      setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+    return mascri_make_error(err, errno, "set the domainname");
+  return 0;
+}
+
+static int apply_sysctl(const mascri_spec_t *spec, mascri_error_t *err)
+{
+  const mascri_spec_linux_t *l = spec->linux_;
+  for (size_t i = 0; l && l->sysctl_keys && l->sysctl_keys[i]; i++) {
+    const char *key = l->sysctl_keys[i];
+    if (strstr(key, "..") || key[0] == '/' || key[0] == '.')
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "linux.sysctl: invalid key \"%s\"", key);
+    _cleanup_free_ char *rel = xasprintf("sys/%s", key);
+    for (char *p = rel + 4; *p; p++)
+      if (*p == '.')
+        *p = '/';
+    if (procfs_write(rel, l->sysctl_values[i], err) < 0)
+      return mascri_error_wrap(err, "sysctl %s", key);
+  }
+  return 0;
+}
+
+/* After the pivot: pty in the container's devpts; the master goes to the parent. */
+static int setup_terminal(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_process_t *p = a->spec->process;
+  if (!p || !p->terminal) {
+    for (int i = 0; i < 3; i++)
+      if (a->opts->stdio.fds[i] >= 0 && dup2(a->opts->stdio.fds[i], i) < 0)
+        return mascri_make_error(err, errno, "dup2 stdio %d", i);
+    if (setsid() < 0 && errno != EPERM)
+      return mascri_make_error(err, errno, "setsid");
+    return 0;
+  }
+  _cleanup_close_ int master = -1, slave = -1;
+  if (terminal_open(&master, &slave, p->console_height, p->console_width, err) < 0)
+    return -1;
+  _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  _cleanup_close_ int console = mount_target_open(root, "/dev/console", true, err);
+  if (console >= 0 && mount_fd(NULL, slave, console, NULL, MS_BIND, NULL, err) < 0)
+    return mascri_error_wrap(err, "bind the pty to /dev/console");
+  if (console < 0)
+    mascri_error_release(err);
+  if (sync_send(a->sync_fd, SYNC_PTY, NULL, master, err) < 0)
+    return -1;
+  return terminal_make_controlling(slave, err);
+}
+
+static int setup_filesystem(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_t *spec = a->spec;
+  _cleanup_close_ int rootfd = rootfs_prepare(spec, a->rootfs, err);
+  if (rootfd < 0)
+    return -1;
+  mounts_ctx_t mctx = {
+      .spec = spec,
+      .rootfs = a->rootfs,
+      .bundle = a->bundle,
+      .rootfd = rootfd,
+      .userns = a->userns,
+      .cgroupns = (a->unshare_flags & CLONE_NEWCGROUP) || a->ns_fds[MASCRI_NS_CGROUP] >= 0,
+      .layout = a->layout,
+      .cgroup_path = a->cgroup_path,
+  };
+  if (mounts_setup(&mctx, err) < 0)
+    return -1;
+  /* prestart + createRuntime run in the parent now; createContainer here, before pivot */
+  if (sync_send(a->sync_fd, SYNC_HOOKS, NULL, -1, err) < 0 ||
+      expect(a->sync_fd, SYNC_HOOKS_DONE, err) < 0)
+    return -1;
+  if (spec->hooks[MASCRI_HOOK_CREATE_CONTAINER].n) {
+    _cleanup_free_ char *state =
+        container_state_json(a->opts->id, "creating", a->host_pid, a->bundle, spec->annotation_keys,
+                             spec->annotation_values);
+    if (mascri_hooks_run(&spec->hooks[MASCRI_HOOK_CREATE_CONTAINER], "createContainer", state,
+                         err) < 0)
+      return -1;
+  }
+  if (rootfs_pivot(rootfd, a->opts->no_pivot, err) < 0)
+    return -1;
+  if (apply_sysctl(spec, err) < 0 || rootfs_finalize(spec, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int wait_for_start(child_args_t *a, mascri_error_t *err)
+{
+  _cleanup_free_ char *path = fd_path(a->fifo_fd);
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return mascri_make_error(err, errno, "open exec.fifo");
+  close(a->fifo_fd);
+  a->fifo_fd = -1;
+  char c = 0;
+  if (write(fd, &c, 1) != 1)
+    return mascri_make_error(err, errno, "write exec.fifo");
+  const mascri_spec_hook_list_t *hooks = &a->spec->hooks[MASCRI_HOOK_START_CONTAINER];
+  if (hooks->n) {
+    _cleanup_free_ char *state =
+        container_state_json(a->opts->id, "created", a->host_pid, a->bundle,
+                             a->spec->annotation_keys, a->spec->annotation_values);
+    return mascri_hooks_run(hooks, "startContainer", state, err);
+  }
+  return 0;
+}
+
+static int child_setup(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_t *spec = a->spec;
+  umask(0);
+  _cleanup_free_ char *host_pid = NULL;
+  if (expect_payload(a->sync_fd, SYNC_GO, &host_pid, err) < 0)
+    return -1;
+  a->host_pid = host_pid ? atoi(host_pid) : 0;
+  if (a->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    return mascri_make_error(err, errno, "become root in the user namespace");
+  if (join_namespaces(a, err) < 0)
+    return -1;
+  /* a session keyring of its own, so containers do not share the host's keys */
+  if (!a->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
+      errno != ENOSYS && errno != EPERM)
+    return mascri_make_error(err, errno, "join a new session keyring");
+  if (!(a->unshare_flags & CLONE_NEWNS))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.namespaces: a new mount namespace is required");
+  if (setup_filesystem(a, err) < 0)
+    return -1;
+  if (set_names(spec, err) < 0 || setup_terminal(a, err) < 0)
+    return -1;
+  if (process_prepare(spec->process, spec->linux_ ? spec->linux_->seccomp : NULL, err) < 0 ||
+      process_set_identity(spec->process, err) < 0 ||
+      process_close_fds(a->opts->preserve_fds, err) < 0)
+    return -1;
+  if (sync_send(a->sync_fd, SYNC_READY, NULL, -1, err) < 0)
+    return -1;
+  if (a->fifo_fd >= 0 && wait_for_start(a, err) < 0)
+    return -1;
+  return 0;
+}
+
+_Noreturn void child_main(child_args_t *a)
+{
+  mascri_error_t err = NULL;
+  if (child_setup(a, &err) == 0)
+    process_exec(a->spec->process, a->spec->linux_ ? a->spec->linux_->seccomp : NULL, &err);
+  sync_fail(a->sync_fd, &err);
+}

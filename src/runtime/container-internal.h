@@ -1,0 +1,23 @@
+/* Helpers shared by the lifecycle files (create, lifecycle, exec). */
+#ifndef MASCRI_RUNTIME_CONTAINER_INTERNAL_H
+#define MASCRI_RUNTIME_CONTAINER_INTERNAL_H
+
+#include "runtime/cgroup.h"
+#include "runtime/runtime.h"
+#include "runtime/state.h"
+
+/* OCI state JSON for hooks and `state`. */
+char *container_state_json(const char *id, const char *status, pid_t pid, const char *bundle,
+                           char *const *ann_keys, char *const *ann_values);
+/* The cgroup of a record (layout probed). */
+int container_cgroup(const container_record_t *rec, mascri_cgroup_t *cg, mascri_error_t *err);
+/* Writes the pid file atomically. */
+int container_write_pid_file(const char *path, pid_t pid, mascri_error_t *err);
+/* Writes the id maps of a new user namespace for pid. */
+int container_write_id_maps(pid_t pid, const mascri_spec_linux_t *l, mascri_error_t *err);
+/* Hands a pty master received from the child to stdio's console socket or caller. */
+int container_deliver_pty(const mascri_stdio_t *stdio, int master, mascri_error_t *err);
+/* clone(2) with fork semantics and extra namespace flags. */
+pid_t container_clone(int flags);
+
+#endif

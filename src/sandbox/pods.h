@@ -1,0 +1,66 @@
+/* Pod sandboxes: a mascri-pause process per pod in new net/ipc/uts (and pid) namespaces
+ * made with unshare(2), the namespaces pinned by bind mounts under <state>/ns/<id>/ so they
+ * outlive any process; the pod's network (netns/network.h), its cgroup, hostname,
+ * resolv.conf; records under <root>/pods/<id>/ written atomically; restored at open.
+ *
+ * Thread-safe: every function may be called from any worker thread. */
+#ifndef MASCRI_SANDBOX_PODS_H
+#define MASCRI_SANDBOX_PODS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "api.pb-c.h"
+#include "common/error.h"
+#include "netns/network.h"
+#include "runtime/runtime.h"
+
+struct mascri_pods;
+
+struct mascri_pods_config {
+  const char *root;          /* <daemon root>: records in <root>/pods/<id>/ */
+  const char *state;         /* <daemon state>: pinned namespaces in <state>/ns/<id>/ */
+  const char *pause_path;    /* the mascri-pause binary */
+  const char *cgroup_parent; /* default parent of pod cgroups */
+  mascri_cgroup_manager_t cgroup_manager;
+  struct mascri_network *net; /* borrowed */
+};
+
+/* Ids of the pods recorded under root (for mascri_network_open's live_pod_ids), before
+ * the network exists. NULL-terminated, never NULL. */
+int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err);
+
+/* Loads every record, checks each pod's pause process and pinned namespaces and marks
+ * the pods whose pause died NOTREADY. */
+int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **out,
+                     mascri_error_t *err);
+void mascri_pods_close(struct mascri_pods *pods);
+
+/* What a container of the pod needs. Paths are NULL where the pod shares the host's. */
+struct mascri_pod_info {
+  char *id;
+  char *name, *namespace_, *uid;
+  uint32_t attempt;
+  bool ready; /* SANDBOX_READY */
+  pid_t pause_pid;
+  char *netns_path;    /* pinned network namespace (NULL: host network) */
+  char *ipcns_path;    /* pinned IPC namespace (NULL: host IPC) */
+  char *utsns_path;    /* pinned UTS namespace (NULL: host network) */
+  char *pidns_path;    /* the pod's PID namespace when pid mode is POD, else NULL */
+  char *cgroup_parent; /* what containers of the pod use as their cgroup parent */
+  char *hostname;
+  char *resolv_conf;   /* host file to bind at /etc/resolv.conf, NULL: the image's */
+  char *hostname_file; /* host file to bind at /etc/hostname, NULL: none */
+  char *hosts_file;    /* host file to bind at /etc/hosts, NULL: none */
+  char *shm_path;      /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
+  char *log_directory; /* PodSandboxConfig.log_directory */
+  Runtime__V1__PodSandboxConfig *config; /* the RunPodSandbox config, heap copy */
+};
+void mascri_pod_info_free(struct mascri_pod_info *info);
+
+/* By full id or unique id prefix: NOT_FOUND when none, INVALID_ARGUMENT when ambiguous. */
+int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
+                    struct mascri_pod_info **out, mascri_error_t *err);
+
+#endif
