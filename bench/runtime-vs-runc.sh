@@ -42,3 +42,21 @@ for f in runc mascri lean; do
     "$(awk -v a="$rc" -v b="$c" 'BEGIN{printf "%.1fx", a/b}')"
 done
 echo "(median of $N runs each; ratio = runc / runtime, higher is faster)"
+
+# create + start + delete -f of the same bundle, three invocations through one sh -c
+csd() { # name, binary
+  "$WORK/timer" "$N" sh -c "$2 --root $WORK/csd-$1 create --bundle $B \"\$1\" >/dev/null &&
+    $2 --root $WORK/csd-$1 start \"\$1\" && $2 --root $WORK/csd-$1 delete -f \"\$1\"" sh "c{}" |
+    { read -r wall cpu; echo "create+start+delete $1: $wall ms wall, $cpu ms cpu"; }
+}
+csd runc "$RUNC"
+csd mascri "$BUILD/src/mascri"
+csd mascri-runtime "$BUILD/src/runtime/mascri-runtime"
+
+# peak RSS of the runtime process of one `run` (GNU time, KiB)
+if [ -x /usr/bin/time ]; then
+  for r in "$RUNC" "$BUILD/src/mascri" "$BUILD/src/runtime/mascri-runtime"; do
+    kib=$(/usr/bin/time -f %M "$r" --root "$WORK/rss" run rss 2>&1 >/dev/null | tail -n 1)
+    echo "peak RSS $(basename "$r") run: $kib KiB"
+  done
+fi

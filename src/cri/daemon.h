@@ -5,6 +5,7 @@
 #ifndef MASCRI_CRI_DAEMON_H
 #define MASCRI_CRI_DAEMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "api.pb-c.h"
@@ -32,12 +33,27 @@ struct mascri_daemon_config {
 
 struct mascri_daemon {
   struct mascri_daemon_config cfg;
+  struct mascri_registry_config *registries; /* loaded registry_config (pulls use it) */
+  int lock_fd;                               /* flock on <state>/mascrid.lock */
+  char **owned;                              /* strings cfg's defaults point to */
+  pthread_mutex_t publish_lock;              /* guards server for publishers */
   mascri_image_store_t *images;
   struct mascri_network *net; /* always open; mode NONE gives loopback-only pods */
   struct mascri_pods *pods;
   struct mascri_containers *ctrs;
   struct mascri_server *server;
 };
+
+/* Builds the daemon from cfg (copied; NULLs take the defaults): takes the instance lock,
+ * opens the image store, network, pods, containers and the server socket. Call it with
+ * SIGTERM/SIGINT blocked and before any other thread starts. */
+int mascri_daemon_open(const struct mascri_daemon_config *cfg, struct mascri_daemon **out,
+                       mascri_error_t *err);
+/* Serves until SIGTERM/SIGINT; tells systemd READY=1 / STOPPING=1 when NOTIFY_SOCKET is set. */
+int mascri_daemon_run(struct mascri_daemon *d, mascri_error_t *err);
+/* Stops the server (letting in-flight calls finish, bounded), closes everything and
+ * removes the socket. */
+void mascri_daemon_close(struct mascri_daemon *d);
 
 /* Thread-safe: sends a container event to every GetContainerEvents stream. */
 void mascri_daemon_publish_event(struct mascri_daemon *d,

@@ -108,7 +108,8 @@ int mascri_grpc_reader_feed(struct mascri_grpc_reader *r, const uint8_t *data, s
       return too_large(frame_length(r->buf), r->max, err);
     if (r->len < MASCRI_GRPC_FRAME_HEADER && r->len + len >= MASCRI_GRPC_FRAME_HEADER) {
       uint8_t hdr[MASCRI_GRPC_FRAME_HEADER];
-      memcpy(hdr, r->buf, r->len);
+      if (r->len)
+        memcpy(hdr, r->buf, r->len);
       memcpy(hdr + r->len, data, MASCRI_GRPC_FRAME_HEADER - r->len);
       if (frame_length(hdr) > r->max)
         return too_large(frame_length(hdr), r->max, err);
@@ -123,7 +124,8 @@ int mascri_grpc_reader_feed(struct mascri_grpc_reader *r, const uint8_t *data, s
     r->buf = xrealloc(r->buf, cap);
     r->cap = cap;
   }
-  memcpy(r->buf + r->len, data, len);
+  if (len) /* data may be NULL for an empty chunk */
+    memcpy(r->buf + r->len, data, len);
   r->len += len;
   if (r->len >= MASCRI_GRPC_FRAME_HEADER && frame_length(r->buf) > r->max)
     return too_large(frame_length(r->buf), r->max, err);

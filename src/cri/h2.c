@@ -172,6 +172,7 @@ void h2_call_completed(struct call *call)
 {
   call->in_worker = false;
   if (call->conn == NULL) {
+    log_debug("%s: handler finished after the call was answered (client gone)", call->path);
     call_free(call);
     return;
   }
@@ -182,6 +183,9 @@ void h2_call_completed(struct call *call)
       answer_message(call, call->resp);
     else
       answer_status(call, MASCRI_GRPC_INTERNAL, "handler returned no response");
+  } else {
+    log_debug("%s: handler finished after the call was answered (%s)", call->path,
+              call->err ? mascri_error_message(&call->err) : "ok");
   }
   call_release_request(call);
 }
@@ -230,7 +234,9 @@ static void request_complete(struct call *call)
   call->req = protobuf_c_message_unpack(call->method->input, NULL, len, msg);
   mascri_grpc_reader_clear(&call->reader);
   if (call->req == NULL) {
-    answer_status(call, MASCRI_GRPC_INTERNAL, "cannot decode the request message");
+    _cleanup_free_ char *m = xasprintf("cannot decode the %s request message (%zu bytes)",
+                                       call->method->input->name, len);
+    answer_status(call, MASCRI_GRPC_INVALID_ARGUMENT, m);
     return;
   }
   server_dispatch(call);
@@ -297,9 +303,11 @@ static void request_headers_done(struct call *call)
     return;
   }
   if (call->method->fn == NULL && !(call->method->flags & MASCRI_RPC_STREAM)) {
-    _cleanup_free_ char *m = xasprintf(
-        "%s is not implemented%s%s", call->path, call->method->unimplemented_msg ? ": " : "",
-        call->method->unimplemented_msg ? call->method->unimplemented_msg : "");
+    if (call->method->unimplemented_msg) {
+      answer_status(call, MASCRI_GRPC_UNIMPLEMENTED, call->method->unimplemented_msg);
+      return;
+    }
+    _cleanup_free_ char *m = xasprintf("%s is not implemented", call->path);
     answer_status(call, MASCRI_GRPC_UNIMPLEMENTED, m);
   }
 }
@@ -454,8 +462,8 @@ uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now)
 
 void h2_conn_shutdown(struct conn *c)
 {
+  /* Running calls go on (the loop cancels them when the shutdown wait runs out). */
   for (struct call *call = c->calls; call; call = call->next) {
-    call->cancel = 1;
     if (call->state == CALL_STREAMING)
       answer_status(call, MASCRI_GRPC_OK, "");
     else if (call->state == CALL_READING)

@@ -1,15 +1,203 @@
-/* mascrid: the CRI daemon. */
+/* mascrid: the CRI daemon. Parses flags into the daemon configuration (embedded defaults,
+ * no config file needed), sets up logging and signals, and runs the daemon. */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
+#include "common/strv.h"
+#include "cri/daemon.h"
 #include "mascri-config.h"
+
+enum {
+  OPT_SOCKET = 0x100,
+  OPT_ROOT,
+  OPT_STATE,
+  OPT_LOG_LEVEL,
+  OPT_LOG_FORMAT,
+  OPT_NETWORK,
+  OPT_CNI_CONF_DIR,
+  OPT_CNI_BIN_DIR,
+  OPT_POD_CIDR,
+  OPT_BRIDGE,
+  OPT_CGROUP_MANAGER,
+  OPT_CGROUP_PARENT,
+  OPT_REGISTRIES_CONFIG,
+  OPT_PAUSE,
+  OPT_MONITOR,
+  OPT_VERSION,
+  OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"cni-conf-dir", required_argument, NULL, OPT_CNI_CONF_DIR},
+    {"cni-bin-dir", required_argument, NULL, OPT_CNI_BIN_DIR},
+    {"pod-cidr", required_argument, NULL, OPT_POD_CIDR},
+    {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
+    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+    {"registries-config", required_argument, NULL, OPT_REGISTRIES_CONFIG},
+    {"pause-binary", required_argument, NULL, OPT_PAUSE},
+    {"monitor-binary", required_argument, NULL, OPT_MONITOR},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *out)
+{
+  fputs("Usage: mascrid [OPTION]...\n"
+        "The mascri CRI daemon: serves runtime.v1 (gRPC) to kubelet and crictl.\n\n"
+        "  --socket PATH             CRI socket (default <state>/mascri.sock)\n"
+        "  --root DIR                persistent state (default /var/lib/mascri)\n"
+        "  --state DIR               volatile state (default /run/mascri)\n"
+        "  --log-level LEVEL         error, warn, info (default) or debug\n"
+        "  --log-format FORMAT       text (default) or json\n"
+        "  --network MODE            auto (default), builtin, cni or none\n"
+        "  --cni-conf-dir DIR        CNI configuration (default /etc/cni/net.d)\n"
+        "  --cni-bin-dir DIR         CNI plugins (repeatable; default /opt/cni/bin, /usr/lib/cni)\n"
+        "  --pod-cidr CIDR           built-in network's pod CIDR (default 10.89.0.0/16)\n"
+        "  --bridge NAME             built-in network's bridge (default mascri0)\n"
+        "  --cgroup-manager MANAGER  cgroupfs (default) or systemd\n"
+        "  --cgroup-parent NAME      parent of pod cgroups (default mascri / mascri.slice)\n"
+        "  --registries-config FILE  registries file (mirrors, insecure hosts, CAs)\n"
+        "  --pause-binary PATH       mascri-pause (default: next to mascrid)\n"
+        "  --monitor-binary PATH     mascri-monitor (default: next to mascrid)\n"
+        "  --version                 print the version and exit\n"
+        "  --help                    print this help and exit\n",
+        out);
+}
+
+static int bad_value(const char *flag, const char *value)
+{
+  fprintf(stderr, "mascrid: invalid value for --%s: \"%s\" (see --help)\n", flag, value);
+  return -1;
+}
+
+/* Returns 1 to run, 0 to exit successfully, -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, char ***bin_dirs)
+{
+  int opt, v;
+  while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    switch (opt) {
+    case OPT_SOCKET:
+      cfg->socket_path = optarg;
+      break;
+    case OPT_ROOT:
+      cfg->root = optarg;
+      break;
+    case OPT_STATE:
+      cfg->state = optarg;
+      break;
+    case OPT_LOG_LEVEL:
+      if ((v = mascri_log_parse_level(optarg)) < 0)
+        return bad_value("log-level", optarg);
+      mascri_log_set_level((mascri_log_level_t)v);
+      break;
+    case OPT_LOG_FORMAT:
+      if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+        return bad_value("log-format", optarg);
+      mascri_log_to_fd(2, strcmp(optarg, "json") == 0 ? MASCRI_LOG_FORMAT_JSON
+                                                      : MASCRI_LOG_FORMAT_TEXT);
+      break;
+    case OPT_NETWORK:
+      if ((v = mascri_network_parse_mode(optarg)) < 0)
+        return bad_value("network", optarg);
+      cfg->net.mode = (mascri_network_mode_t)v;
+      break;
+    case OPT_CNI_CONF_DIR:
+      cfg->net.cni_conf_dir = optarg;
+      break;
+    case OPT_CNI_BIN_DIR:
+      mascri_strv_append(bin_dirs, optarg);
+      cfg->net.cni_bin_dirs = (const char *const *)*bin_dirs;
+      break;
+    case OPT_POD_CIDR:
+      cfg->net.pod_cidr = optarg;
+      break;
+    case OPT_BRIDGE:
+      cfg->net.bridge = optarg;
+      break;
+    case OPT_CGROUP_MANAGER:
+      if (strcmp(optarg, "cgroupfs") == 0)
+        cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_CGROUPFS;
+      else if (strcmp(optarg, "systemd") == 0)
+        cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_SYSTEMD;
+      else
+        return bad_value("cgroup-manager", optarg);
+      break;
+    case OPT_CGROUP_PARENT:
+      cfg->cgroup_parent = optarg;
+      break;
+    case OPT_REGISTRIES_CONFIG:
+      cfg->registry_config = optarg;
+      break;
+    case OPT_PAUSE:
+      cfg->pause_path = optarg;
+      break;
+    case OPT_MONITOR:
+      cfg->monitor_path = optarg;
+      break;
+    case OPT_VERSION:
+      printf("mascrid version %s\n", MASCRI_VERSION);
+      return 0;
+    case OPT_HELP:
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "mascrid: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+    return -1;
+  }
+  return 1;
+}
+
+/* SIGTERM/SIGINT arrive through the server's signalfd: blocked here, before any thread
+ * starts, so every thread inherits the mask. SIGPIPE is ignored (sockets and pipes to
+ * clients or plugins that went away). Children must restore both before exec. */
+static void setup_signals(void)
+{
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
 
 int main(int argc, char **argv)
 {
-  if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-    printf("mascrid version %s\n", MASCRI_VERSION);
-    return 0;
+  struct mascri_daemon_config cfg = {0};
+  _cleanup_strv_ char **bin_dirs = NULL;
+  mascri_log_set_program("mascrid");
+  mascri_log_set_level(MASCRI_LOG_INFO);
+  int r = parse_args(argc, argv, &cfg, &bin_dirs);
+  if (r <= 0)
+    return r < 0 ? 2 : 0;
+  setup_signals();
+
+  _cleanup_error_ mascri_error_t err = NULL;
+  struct mascri_daemon *d = NULL;
+  if (mascri_daemon_open(&cfg, &d, &err) < 0) {
+    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "cannot start");
+    return 1;
   }
-  fprintf(stderr, "mascrid: the CRI server is not implemented yet (see the CRI server issue)\n");
-  return 1;
+  log_info("mascrid %s starting (root %s, state %s)", MASCRI_VERSION, d->cfg.root, d->cfg.state);
+  r = mascri_daemon_run(d, &err);
+  if (r < 0)
+    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "server");
+  mascri_daemon_close(d);
+  log_info("mascrid stopped");
+  return r < 0 ? 1 : 0;
 }

@@ -22,6 +22,7 @@ struct mascri_pool {
   struct job *head, *tail;
   pthread_t *threads;
   unsigned n_threads, max_threads, idle, busy;
+  unsigned queued; /* jobs waiting for a thread */
   bool stopping;
   char name[12];
 };
@@ -40,6 +41,7 @@ static void *worker_main(void *arg)
       break;
     struct job *job = pool->head;
     pool->head = job->next;
+    pool->queued--;
     if (pool->head == NULL)
       pool->tail = NULL;
     pool->busy++;
@@ -65,10 +67,12 @@ struct mascri_pool *mascri_pool_new(const char *name, unsigned max_threads)
   return pool;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held. Idle threads only count until they wake up, so compare the
+ * jobs waiting with them: two jobs submitted back to back with one idle thread need a
+ * second thread. */
 static void maybe_spawn(struct mascri_pool *pool)
 {
-  if (pool->idle > 0 || pool->n_threads >= pool->max_threads)
+  if (pool->queued <= pool->idle || pool->n_threads >= pool->max_threads)
     return;
   pthread_t t;
   int r = pthread_create(&t, NULL, worker_main, pool);
@@ -93,6 +97,7 @@ void mascri_pool_submit(struct mascri_pool *pool, mascri_pool_fn fn, void *data)
   else
     pool->head = job;
   pool->tail = job;
+  pool->queued++;
   /* Every queued job beyond the idle threads wants a thread of its own. */
   maybe_spawn(pool);
   pthread_cond_signal(&pool->cond);
@@ -113,6 +118,7 @@ unsigned mascri_pool_free(struct mascri_pool *pool, unsigned timeout_ms, void (*
   pthread_mutex_lock(&pool->lock);
   struct job *queued = pool->head;
   pool->head = pool->tail = NULL;
+  pool->queued = 0;
   pool->stopping = true;
   pthread_cond_broadcast(&pool->cond);
   pthread_mutex_unlock(&pool->lock);

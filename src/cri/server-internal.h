@@ -32,6 +32,7 @@ struct call {
   bool bad_content_type;
   bool stream_closed; /* nghttp2 closed the stream */
   bool in_worker;     /* a worker owns req/resp/err */
+  bool worker_done;   /* the worker finished: on the completion list, under done_lock */
   volatile int cancel;
 
   ProtobufCMessage *req;
@@ -72,7 +73,8 @@ struct mascri_server {
   int epfd, listen_fd, signal_fd, event_fd;
   struct mascri_pool *fast, *slow;
   struct conn *conns;
-  size_t n_calls; /* calls alive (any state) */
+  size_t n_calls;   /* calls alive (any state) */
+  size_t n_running; /* calls handed to a worker and not yet completed */
   bool stopping;
 
   pthread_mutex_t done_lock;

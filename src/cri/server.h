@@ -57,7 +57,9 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
 void mascri_server_stop(struct mascri_server *srv);
 /* Thread-safe: sends msg to every open streaming call (e.g. GetContainerEvents). */
 void mascri_server_publish(struct mascri_server *srv, const ProtobufCMessage *msg);
-/* Closes the socket (unlinking it) and frees everything. */
-void mascri_server_free(struct mascri_server *srv);
+/* Closes the socket (unlinking it) and frees everything. Returns the number of handlers
+ * still running after the shutdown wait: when not 0, the server and what the handlers
+ * use (ctx) are left allocated for them; the caller should only exit. */
+unsigned mascri_server_free(struct mascri_server *srv);
 
 #endif

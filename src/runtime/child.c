@@ -167,14 +167,20 @@ static int wait_for_start(child_args_t *a, mascri_error_t *err)
   char c = 0;
   if (write(fd, &c, 1) != 1)
     return mascri_make_error(err, errno, "write exec.fifo");
-  const mascri_spec_hook_list_t *hooks = &a->spec->hooks[MASCRI_HOOK_START_CONTAINER];
-  if (hooks->n) {
-    _cleanup_free_ char *state =
-        container_state_json(a->opts->id, "created", a->host_pid, a->bundle,
-                             a->spec->annotation_keys, a->spec->annotation_values);
-    return mascri_hooks_run(hooks, "startContainer", state, err);
-  }
   return 0;
+}
+
+/* startContainer hooks run in the container, after start (or right away for `run`), just
+ * before the user process is executed (runtime-spec config.md#startContainer-hooks). */
+static int run_start_hooks(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_hook_list_t *hooks = &a->spec->hooks[MASCRI_HOOK_START_CONTAINER];
+  if (!hooks->n)
+    return 0;
+  _cleanup_free_ char *state =
+      container_state_json(a->opts->id, "created", a->host_pid, a->bundle, a->spec->annotation_keys,
+                           a->spec->annotation_values);
+  return mascri_hooks_run(hooks, "startContainer", state, err);
 }
 
 static int child_setup(child_args_t *a, mascri_error_t *err)
@@ -208,7 +214,7 @@ static int child_setup(child_args_t *a, mascri_error_t *err)
     return -1;
   if (a->fifo_fd >= 0 && wait_for_start(a, err) < 0)
     return -1;
-  return 0;
+  return run_start_hooks(a, err);
 }
 
 _Noreturn void child_main(child_args_t *a)

@@ -1,5 +1,7 @@
 /* mascri-pause: holds a pod's namespaces. As PID 1 of the pod's pid namespace it reaps
- * every orphan; it exits 0 on SIGTERM or SIGINT. Static, no library at run time. */
+ * every orphan; it exits 0 on SIGTERM or SIGINT. Static, no library at run time.
+ * mascrid passes the pod id as argv[1] (unused here) so that a pause process left without
+ * a record by a crash can be found and stopped. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +15,11 @@ int main(int argc, char **argv)
     puts("mascri-pause");
     return 0;
   }
+
+  /* Whatever the parent ignored must reach sigwait(). */
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
 
   sigset_t set;
   sigemptyset(&set);

@@ -56,11 +56,44 @@ struct mascri_pod_info {
   char *shm_path;      /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
   char *log_directory; /* PodSandboxConfig.log_directory */
   Runtime__V1__PodSandboxConfig *config; /* the RunPodSandbox config, heap copy */
+  /* Status fields (added by the pods area). */
+  int64_t created_at;    /* ns since the epoch */
+  char *ipv4, *ipv6;     /* pod addresses, NULL when none */
+  char *runtime_handler; /* RunPodSandboxRequest.runtime_handler */
+  char *pause_cgroup;    /* cgroup path of the pause process, NULL when not placed */
+  uint64_t pause_start_time;
 };
 void mascri_pod_info_free(struct mascri_pod_info *info);
 
 /* By full id or unique id prefix: NOT_FOUND when none, INVALID_ARGUMENT when ambiguous. */
 int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
                     struct mascri_pod_info **out, mascri_error_t *err);
+
+/* RunPodSandbox: validates, reserves the name (ALREADY_EXISTS naming the holder), starts
+ * pause in its namespaces, sets up the network, records the pod; *id is the new id. */
+int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *config,
+                    const char *runtime_handler, char **id, mascri_error_t *err);
+/* Stops pause, tears the network down, unmounts the pod's /dev/shm; idempotent.
+ * NOT_FOUND for an unknown pod. */
+int mascri_pods_stop(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err);
+/* Stops if needed, unpins the namespaces, removes the record and frees the name.
+ * NOT_FOUND for an unknown pod. */
+int mascri_pods_remove(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err);
+/* Snapshot of every pod (created ones only), in creation order. */
+int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, size_t *n,
+                     mascri_error_t *err);
+void mascri_pod_info_list_free(struct mascri_pod_info **v, size_t n);
+/* cpu/memory/pids of the pod's cgroup (cgroupfs manager). NOT_FOUND when it has none. */
+int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_info *info,
+                             mascri_container_stats_t *out, mascri_error_t *err);
+
+/* Counters of one interface of the pod's network namespace (read through the pause
+ * process's /proc/<pid>/net/dev). NOT_FOUND when the pod is not running or has no such
+ * interface. */
+struct mascri_pod_net_stats {
+  uint64_t rx_bytes, rx_errors, tx_bytes, tx_errors;
+};
+int mascri_pods_net_stats(const struct mascri_pod_info *info, const char *ifname,
+                          struct mascri_pod_net_stats *out, mascri_error_t *err);
 
 #endif

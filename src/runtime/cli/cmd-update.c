@@ -13,20 +13,43 @@ static int64_t parse_i64(const char *s)
   return strtoll(s, NULL, 10);
 }
 
+/* A byte count as runc takes it: "-1", "1048576", "64m", "64M", "1g", "512k", "64MiB". */
+static int64_t parse_bytes(const char *s)
+{
+  char *end = NULL;
+  int64_t v = strtoll(s, &end, 10);
+  switch (end && *end ? *end : 0) {
+  case 'k':
+  case 'K':
+    return v << 10;
+  case 'm':
+  case 'M':
+    return v << 20;
+  case 'g':
+  case 'G':
+    return v << 30;
+  case 't':
+  case 'T':
+    return v << 40;
+  default:
+    return v;
+  }
+}
+
 static int update_flag(mascri_spec_resources_t *r, int c, const char *arg)
 {
   switch (c) {
   case 'm':
     r->memory.has_limit = true;
-    r->memory.limit = parse_i64(arg);
+    r->memory.limit = parse_bytes(arg);
     break;
   case 'M':
     r->memory.has_swap = true;
-    r->memory.swap = parse_i64(arg);
+    r->memory.swap = parse_bytes(arg);
     break;
   case 'R':
     r->memory.has_reservation = true;
-    r->memory.reservation = parse_i64(arg);
+    r->memory.reservation = parse_bytes(arg);
     break;
   case 's':
     r->cpu.has_shares = true;

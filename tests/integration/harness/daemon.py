@@ -96,6 +96,9 @@ class Daemon:
                 self.proc.wait()
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+            self._log = None
         return rc
 
     def kill(self):

@@ -1,0 +1,232 @@
+#include "cri/rpc-pod-msg.h"
+
+#include <string.h>
+
+#include "common/json.h"
+#include "common/xalloc.h"
+
+/* The layout of every map<string,string> entry message. */
+struct kv {
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+
+static void *map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, size_t n,
+                      size_t *n_out)
+{
+  struct kv **out = xcalloc(n + 1, sizeof(*out));
+  for (size_t i = 0; i < n; i++) {
+    const struct kv *s = src[i];
+    struct kv *e = xmalloc0(desc->sizeof_message);
+    protobuf_c_message_init(desc, e);
+    e->key = xstrdup(s->key ? s->key : "");
+    e->value = xstrdup(s->value ? s->value : "");
+    out[i] = e;
+  }
+  *n_out = n;
+  return out;
+}
+
+#define COPY_MAP(dst, field, desc, cfg)                                                            \
+  do {                                                                                             \
+    if (cfg)                                                                                       \
+      (dst)->field =                                                                               \
+          map_copy(&desc, (void *const *)(cfg)->field, (cfg)->n_##field, &(dst)->n_##field);       \
+  } while (0)
+
+static Runtime__V1__PodSandboxMetadata *metadata(const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandboxMetadata *m = xmalloc(sizeof(*m));
+  runtime__v1__pod_sandbox_metadata__init(m);
+  m->name = xstrdup(in->name ? in->name : "");
+  m->uid = xstrdup(in->uid ? in->uid : "");
+  m->namespace_ = xstrdup(in->namespace_ ? in->namespace_ : "");
+  m->attempt = in->attempt;
+  return m;
+}
+
+static Runtime__V1__PodSandboxState state(const struct mascri_pod_info *in)
+{
+  return in->ready ? RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY
+                   : RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+}
+
+static Runtime__V1__PodSandboxNetworkStatus *network(const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandboxNetworkStatus *n = xmalloc(sizeof(*n));
+  runtime__v1__pod_sandbox_network_status__init(n);
+  n->ip = xstrdup(in->ipv4 ? in->ipv4 : in->ipv6 ? in->ipv6 : "");
+  if (in->ipv4 && in->ipv6) {
+    n->additional_ips = xcalloc(1, sizeof(*n->additional_ips));
+    Runtime__V1__PodIP *ip = xmalloc(sizeof(*ip));
+    runtime__v1__pod_ip__init(ip);
+    ip->ip = xstrdup(in->ipv6);
+    n->additional_ips[0] = ip;
+    n->n_additional_ips = 1;
+  }
+  return n;
+}
+
+static Runtime__V1__LinuxPodSandboxStatus *linux_status(const struct mascri_pod_info *in)
+{
+  Runtime__V1__LinuxPodSandboxStatus *l = xmalloc(sizeof(*l));
+  runtime__v1__linux_pod_sandbox_status__init(l);
+  l->namespaces = xmalloc(sizeof(*l->namespaces));
+  runtime__v1__namespace__init(l->namespaces);
+  Runtime__V1__NamespaceOption *o = xmalloc(sizeof(*o));
+  runtime__v1__namespace_option__init(o);
+  o->network =
+      in->netns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
+  o->ipc = in->ipcns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
+  const Runtime__V1__NamespaceOption *co =
+      in->config && in->config->linux && in->config->linux->security_context
+          ? in->config->linux->security_context->namespace_options
+          : NULL;
+  o->pid = in->pidns_path ? RUNTIME__V1__NAMESPACE_MODE__POD
+           : co           ? co->pid
+                          : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+  l->namespaces->options = o;
+  return l;
+}
+
+Runtime__V1__PodSandboxStatus *mascri_pod_status_msg(const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandboxStatus *s = xmalloc(sizeof(*s));
+  runtime__v1__pod_sandbox_status__init(s);
+  s->id = xstrdup(in->id);
+  s->metadata = metadata(in);
+  s->state = state(in);
+  s->created_at = in->created_at;
+  s->network = network(in);
+  s->linux = linux_status(in);
+  COPY_MAP(s, labels, runtime__v1__pod_sandbox_status__labels_entry__descriptor, in->config);
+  COPY_MAP(s, annotations, runtime__v1__pod_sandbox_status__annotations_entry__descriptor,
+           in->config);
+  s->runtime_handler = xstrdup(in->runtime_handler ? in->runtime_handler : "");
+  return s;
+}
+
+Runtime__V1__PodSandbox *mascri_pod_list_item_msg(const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandbox *s = xmalloc(sizeof(*s));
+  runtime__v1__pod_sandbox__init(s);
+  s->id = xstrdup(in->id);
+  s->metadata = metadata(in);
+  s->state = state(in);
+  s->created_at = in->created_at;
+  COPY_MAP(s, labels, runtime__v1__pod_sandbox__labels_entry__descriptor, in->config);
+  COPY_MAP(s, annotations, runtime__v1__pod_sandbox__annotations_entry__descriptor, in->config);
+  s->runtime_handler = xstrdup(in->runtime_handler ? in->runtime_handler : "");
+  return s;
+}
+
+Runtime__V1__PodSandboxAttributes *mascri_pod_attributes_msg(const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandboxAttributes *a = xmalloc(sizeof(*a));
+  runtime__v1__pod_sandbox_attributes__init(a);
+  a->id = xstrdup(in->id);
+  a->metadata = metadata(in);
+  COPY_MAP(a, labels, runtime__v1__pod_sandbox_attributes__labels_entry__descriptor, in->config);
+  COPY_MAP(a, annotations, runtime__v1__pod_sandbox_attributes__annotations_entry__descriptor,
+           in->config);
+  return a;
+}
+
+static Runtime__V1__UInt64Value *u64(uint64_t v)
+{
+  Runtime__V1__UInt64Value *u = xmalloc(sizeof(*u));
+  runtime__v1__uint64_value__init(u);
+  u->value = v;
+  return u;
+}
+
+Runtime__V1__LinuxPodSandboxStats *mascri_pod_linux_stats_msg(const mascri_container_stats_t *st,
+                                                              int64_t now)
+{
+  Runtime__V1__LinuxPodSandboxStats *l = xmalloc(sizeof(*l));
+  runtime__v1__linux_pod_sandbox_stats__init(l);
+  if (!st)
+    return l;
+  l->cpu = xmalloc(sizeof(*l->cpu));
+  runtime__v1__cpu_usage__init(l->cpu);
+  l->cpu->timestamp = now;
+  l->cpu->usage_core_nano_seconds = u64(st->cpu_usage_ns);
+  l->memory = xmalloc(sizeof(*l->memory));
+  runtime__v1__memory_usage__init(l->memory);
+  l->memory->timestamp = now;
+  l->memory->working_set_bytes = u64(st->memory_working_set);
+  l->memory->usage_bytes = u64(st->memory_usage);
+  l->memory->rss_bytes = u64(st->memory_rss);
+  if (st->memory_limit)
+    l->memory->available_bytes = u64(
+        st->memory_limit > st->memory_working_set ? st->memory_limit - st->memory_working_set : 0);
+  l->process = xmalloc(sizeof(*l->process));
+  runtime__v1__process_usage__init(l->process);
+  l->process->timestamp = now;
+  l->process->process_count = u64(st->pids_current);
+  return l;
+}
+
+Runtime__V1__NetworkUsage *
+mascri_pod_network_usage_msg(const char *ifname, const struct mascri_pod_net_stats *ns, int64_t now)
+{
+  Runtime__V1__NetworkUsage *n = xmalloc(sizeof(*n));
+  runtime__v1__network_usage__init(n);
+  n->timestamp = now;
+  Runtime__V1__NetworkInterfaceUsage *i = xmalloc(sizeof(*i));
+  runtime__v1__network_interface_usage__init(i);
+  i->name = xstrdup(ifname);
+  i->rx_bytes = u64(ns->rx_bytes);
+  i->rx_errors = u64(ns->rx_errors);
+  i->tx_bytes = u64(ns->tx_bytes);
+  i->tx_errors = u64(ns->tx_errors);
+  n->default_interface = i;
+  return n;
+}
+
+char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
+{
+  _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(false);
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_int(g, "pid", in->ready ? in->pause_pid : 0);
+  mascri_json_gen_key(g, "namespaces");
+  yajl_gen_map_open(g);
+  if (in->netns_path)
+    mascri_json_gen_kv_string(g, "network", in->netns_path);
+  if (in->ipcns_path)
+    mascri_json_gen_kv_string(g, "ipc", in->ipcns_path);
+  if (in->utsns_path)
+    mascri_json_gen_kv_string(g, "uts", in->utsns_path);
+  if (in->pidns_path)
+    mascri_json_gen_kv_string(g, "pid", in->pidns_path);
+  yajl_gen_map_close(g);
+  if (in->cgroup_parent)
+    mascri_json_gen_kv_string(g, "cgroupParent", in->cgroup_parent);
+  if (in->pause_cgroup)
+    mascri_json_gen_kv_string(g, "pauseCgroup", in->pause_cgroup);
+  if (in->hostname)
+    mascri_json_gen_kv_string(g, "hostname", in->hostname);
+  if (in->resolv_conf)
+    mascri_json_gen_kv_string(g, "resolvConf", in->resolv_conf);
+  if (in->hosts_file)
+    mascri_json_gen_kv_string(g, "hostsFile", in->hosts_file);
+  if (in->shm_path)
+    mascri_json_gen_kv_string(g, "shm", in->shm_path);
+  yajl_gen_map_close(g);
+  return mascri_json_gen_take(g, NULL);
+}
+
+bool mascri_pod_labels_match(const struct mascri_pod_info *in, void *const *selector, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    const struct kv *want = selector[i];
+    bool found = false;
+    for (size_t j = 0; in->config && j < in->config->n_labels && !found; j++)
+      found = strcmp(in->config->labels[j]->key, want->key) == 0 &&
+              strcmp(in->config->labels[j]->value, want->value) == 0;
+    if (!found)
+      return false;
+  }
+  return true;
+}

@@ -1,0 +1,231 @@
+/* Pod records: <root>/pods/<id>/pod.json, written atomically, read back at open. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/xalloc.h"
+#include "sandbox/pod-util.h"
+#include "sandbox/pods-internal.h"
+
+#define RECORD_VERSION 1
+
+/* Every string field of the record, by key. */
+static const struct {
+  const char *key;
+  size_t off;
+} str_fields[] = {
+    {"id", offsetof(struct mascri_pod_info, id)},
+    {"name", offsetof(struct mascri_pod_info, name)},
+    {"namespace", offsetof(struct mascri_pod_info, namespace_)},
+    {"uid", offsetof(struct mascri_pod_info, uid)},
+    {"netns", offsetof(struct mascri_pod_info, netns_path)},
+    {"ipcns", offsetof(struct mascri_pod_info, ipcns_path)},
+    {"utsns", offsetof(struct mascri_pod_info, utsns_path)},
+    {"pidns", offsetof(struct mascri_pod_info, pidns_path)},
+    {"cgroupParent", offsetof(struct mascri_pod_info, cgroup_parent)},
+    {"hostname", offsetof(struct mascri_pod_info, hostname)},
+    {"resolvConf", offsetof(struct mascri_pod_info, resolv_conf)},
+    {"hostnameFile", offsetof(struct mascri_pod_info, hostname_file)},
+    {"hostsFile", offsetof(struct mascri_pod_info, hosts_file)},
+    {"shm", offsetof(struct mascri_pod_info, shm_path)},
+    {"logDirectory", offsetof(struct mascri_pod_info, log_directory)},
+    {"ipv4", offsetof(struct mascri_pod_info, ipv4)},
+    {"ipv6", offsetof(struct mascri_pod_info, ipv6)},
+    {"runtimeHandler", offsetof(struct mascri_pod_info, runtime_handler)},
+    {"pauseCgroup", offsetof(struct mascri_pod_info, pause_cgroup)},
+};
+#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+
+static char **str_field(struct mascri_pod_info *info, size_t i)
+{
+  return (char **)((char *)info + str_fields[i].off);
+}
+
+char *mascri_pod_dir(const struct mascri_pods *pods, const char *id)
+{
+  return xasprintf("%s/pods/%s", pods->root, id);
+}
+
+char *mascri_pod_ns_dir(const struct mascri_pods *pods, const char *id)
+{
+  return xasprintf("%s/ns/%s", pods->state, id);
+}
+
+static void gen_config(yajl_gen g, const Runtime__V1__PodSandboxConfig *config)
+{
+  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(config);
+  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
+  runtime__v1__pod_sandbox_config__pack(config, buf);
+  _cleanup_free_ char *hex = mascri_hex_encode(buf, len);
+  mascri_json_gen_kv_string(g, "config", hex);
+}
+
+char *mascri_pod_record_json(const struct pod *p, size_t *len)
+{
+  _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(true);
+  struct mascri_pod_info *info = (struct mascri_pod_info *)&p->info;
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_int(g, "version", RECORD_VERSION);
+  for (size_t i = 0; i < N_STR_FIELDS; i++)
+    if (*str_field(info, i))
+      mascri_json_gen_kv_string(g, str_fields[i].key, *str_field(info, i));
+  mascri_json_gen_kv_string(g, "fullName", p->full_name);
+  mascri_json_gen_kv_uint(g, "attempt", info->attempt);
+  mascri_json_gen_kv_bool(g, "ready", info->ready);
+  mascri_json_gen_kv_int(g, "pausePid", info->pause_pid);
+  mascri_json_gen_kv_int(g, "pauseStartTime", (long long)info->pause_start_time);
+  mascri_json_gen_kv_int(g, "createdAt", info->created_at);
+  mascri_json_gen_kv_bool(g, "ownCgroupParent", p->own_cgroup_parent);
+  if (info->config)
+    gen_config(g, info->config);
+  yajl_gen_map_close(g);
+  return mascri_json_gen_take(g, len);
+}
+
+static int parse_config(yajl_val root, struct mascri_pod_info *info, mascri_error_t *err)
+{
+  const char *hex = mascri_json_get_string(root, "config");
+  if (!hex)
+    return 0;
+  _cleanup_free_ uint8_t *buf = NULL;
+  ssize_t len = mascri_hex_decode(hex, &buf);
+  if (len < 0)
+    return mascri_make_error(err, 0, "pod record: malformed config");
+  info->config = runtime__v1__pod_sandbox_config__unpack(NULL, (size_t)len, buf);
+  if (!info->config)
+    return mascri_make_error(err, 0, "pod record: config does not unpack");
+  return 0;
+}
+
+static int parse_numbers(yajl_val root, struct pod *p, mascri_error_t *err)
+{
+  int64_t attempt = 0, pid = 0, start = 0, created = 0;
+  bool ready = false, own = false;
+  if (mascri_json_get_int64(root, "attempt", &attempt) < 0 ||
+      mascri_json_get_int64(root, "pausePid", &pid) < 0 ||
+      mascri_json_get_int64(root, "pauseStartTime", &start) < 0 ||
+      mascri_json_get_int64(root, "createdAt", &created) < 0 ||
+      mascri_json_get_bool(root, "ready", &ready) < 0 ||
+      mascri_json_get_bool(root, "ownCgroupParent", &own) < 0)
+    return mascri_make_error(err, 0, "pod record: a field has the wrong type");
+  p->info.attempt = (uint32_t)attempt;
+  p->info.pause_pid = (pid_t)pid;
+  p->info.pause_start_time = (uint64_t)start;
+  p->info.created_at = created;
+  p->info.ready = ready;
+  p->own_cgroup_parent = own;
+  return 0;
+}
+
+int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascri_error_t *err)
+{
+  _cleanup_json_ yajl_val root = NULL;
+  if (mascri_json_parse(buf, len, "pod record", &root, err) < 0)
+    return -1;
+  struct pod *p = mascri_pod_alloc();
+  for (size_t i = 0; i < N_STR_FIELDS; i++) {
+    const char *s = mascri_json_get_string(root, str_fields[i].key);
+    if (s)
+      *str_field(&p->info, i) = xstrdup(s);
+  }
+  const char *full = mascri_json_get_string(root, "fullName");
+  p->full_name = full ? xstrdup(full) : NULL;
+  if (!p->info.id || !p->full_name) {
+    mascri_pod_free(p);
+    return mascri_make_error(err, 0, "pod record: id or fullName missing");
+  }
+  if (parse_numbers(root, p, err) < 0 || parse_config(root, &p->info, err) < 0) {
+    mascri_pod_free(p);
+    return -1;
+  }
+  *out = p;
+  return 0;
+}
+
+int mascri_pod_record_write(const struct mascri_pods *pods, const struct pod *p,
+                            mascri_error_t *err)
+{
+  size_t len = 0;
+  _cleanup_free_ char *json = mascri_pod_record_json(p, &len);
+  _cleanup_free_ char *dir = mascri_pod_dir(pods, p->info.id);
+  _cleanup_free_ char *path = mascri_path_join(dir, "pod.json");
+  if (mascri_write_file_atomic(path, json, len, 0600, err) < 0)
+    return mascri_error_wrap(err, "record pod %s", p->info.id);
+  return 0;
+}
+
+int mascri_pod_record_read(const char *path, struct pod **out, mascri_error_t *err)
+{
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  if (mascri_read_file(path, &buf, &len, err) < 0)
+    return -1;
+  if (mascri_pod_record_parse(buf, len, out, err) < 0)
+    return mascri_error_wrap(err, "%s", path);
+  return 0;
+}
+
+static Runtime__V1__PodSandboxConfig *config_copy(const Runtime__V1__PodSandboxConfig *c)
+{
+  if (!c)
+    return NULL;
+  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(c);
+  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
+  runtime__v1__pod_sandbox_config__pack(c, buf);
+  return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
+}
+
+void mascri_pod_info_copy(struct mascri_pod_info *dst, const struct mascri_pod_info *src)
+{
+  *dst = *src;
+  for (size_t i = 0; i < N_STR_FIELDS; i++) {
+    char **d = str_field(dst, i);
+    *d = *d ? xstrdup(*d) : NULL;
+  }
+  dst->config = config_copy(src->config);
+}
+
+void mascri_pod_info_clear(struct mascri_pod_info *info)
+{
+  for (size_t i = 0; i < N_STR_FIELDS; i++)
+    free(*str_field(info, i));
+  if (info->config)
+    runtime__v1__pod_sandbox_config__free_unpacked(info->config, NULL);
+  memset(info, 0, sizeof(*info));
+}
+
+void mascri_pod_info_free(struct mascri_pod_info *info)
+{
+  if (!info)
+    return;
+  mascri_pod_info_clear(info);
+  free(info);
+}
+
+void mascri_pod_info_list_free(struct mascri_pod_info **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    mascri_pod_info_free(v[i]);
+  free(v);
+}
+
+struct pod *mascri_pod_alloc(void)
+{
+  struct pod *p = xmalloc0(sizeof(*p));
+  pthread_mutex_init(&p->op, NULL);
+  p->refs = 1;
+  return p;
+}
+
+void mascri_pod_free(struct pod *p)
+{
+  if (!p)
+    return;
+  pthread_mutex_destroy(&p->op);
+  mascri_pod_info_clear(&p->info);
+  free(p->full_name);
+  free(p);
+}

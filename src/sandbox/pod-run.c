@@ -1,0 +1,403 @@
+/* RunPodSandbox, StopPodSandbox and RemovePodSandbox on the pod store. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "runtime/cgroup.h"
+#include "sandbox/pod-files.h"
+#include "sandbox/pod-spawn.h"
+#include "sandbox/pod-util.h"
+#include "sandbox/pods-internal.h"
+
+#define PAUSE_STOP_TIMEOUT_MS 5000
+
+/* What RunPodSandbox derives from the config before touching anything. */
+struct pod_plan {
+  bool host_net, host_ipc, new_pid;
+  char **sysctl_paths, **sysctl_values;
+  size_t n_sysctls;
+  bool net_done;
+};
+
+static void plan_clear(struct pod_plan *pl)
+{
+  mascri_strv_free(pl->sysctl_paths);
+  mascri_strv_free(pl->sysctl_values);
+}
+
+static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl,
+                     mascri_error_t *err)
+{
+  const Runtime__V1__LinuxPodSandboxConfig *lx = c->linux;
+  const Runtime__V1__NamespaceOption *ns =
+      lx && lx->security_context ? lx->security_context->namespace_options : NULL;
+  pl->host_net = ns && ns->network == RUNTIME__V1__NAMESPACE_MODE__NODE;
+  pl->host_ipc = ns && ns->ipc == RUNTIME__V1__NAMESPACE_MODE__NODE;
+  pl->new_pid = ns && ns->pid == RUNTIME__V1__NAMESPACE_MODE__POD;
+  if (c->hostname && (strlen(c->hostname) > 64 || strpbrk(c->hostname, "/\n ")))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "invalid hostname \"%s\"",
+                                  c->hostname);
+  pl->sysctl_paths = xcalloc(1, sizeof(char *));
+  pl->sysctl_values = xcalloc(1, sizeof(char *));
+  for (size_t i = 0; lx && i < lx->n_sysctls; i++) {
+    char *path = mascri_pod_sysctl_path(lx->sysctls[i]->key, pl->host_net, pl->host_ipc, err);
+    if (!path)
+      return -1;
+    mascri_strv_push(&pl->sysctl_paths, path);
+    mascri_strv_append(&pl->sysctl_values, lx->sysctls[i]->value ? lx->sysctls[i]->value : "");
+    pl->n_sysctls++;
+  }
+  return 0;
+}
+
+static void fill_info(struct mascri_pods *pods, struct pod *p,
+                      const Runtime__V1__PodSandboxConfig *c, const char *handler,
+                      const struct pod_plan *pl)
+{
+  struct mascri_pod_info *in = &p->info;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  in->created_at = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+  in->name = xstrdup(c->metadata->name);
+  in->namespace_ = xstrdup(c->metadata->namespace_);
+  in->uid = xstrdup(c->metadata->uid);
+  in->attempt = c->metadata->attempt;
+  in->runtime_handler = xstrdup(handler ? handler : "");
+  in->log_directory = c->log_directory && c->log_directory[0] ? xstrdup(c->log_directory) : NULL;
+  char host[256] = "";
+  if (pl->host_net && gethostname(host, sizeof(host) - 1) < 0)
+    host[0] = '\0';
+  in->hostname = pl->host_net                    ? xstrdup(host)
+                 : c->hostname && c->hostname[0] ? xstrdup(c->hostname)
+                                                 : xstrndup(c->metadata->name, 63);
+  _cleanup_free_ char *ns = mascri_pod_ns_dir(pods, in->id);
+  in->netns_path = pl->host_net ? NULL : mascri_path_join(ns, "net");
+  in->utsns_path = pl->host_net ? NULL : mascri_path_join(ns, "uts");
+  in->ipcns_path = pl->host_ipc ? NULL : mascri_path_join(ns, "ipc");
+  in->pidns_path = pl->new_pid ? mascri_path_join(ns, "pid") : NULL;
+  const char *parent = c->linux && c->linux->cgroup_parent ? c->linux->cgroup_parent : "";
+  p->own_cgroup_parent = parent[0] == '\0';
+  if (pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
+    in->cgroup_parent = xstrdup(parent[0] ? parent : pods->cgroup_parent);
+  else if (parent[0])
+    in->cgroup_parent = xasprintf("%s%s", parent[0] == '/' ? "" : "/", parent);
+  else
+    in->cgroup_parent = xasprintf("%s%s/pod-%s", pods->cgroup_parent[0] == '/' ? "" : "/",
+                                  pods->cgroup_parent, in->id);
+  in->config = NULL;
+}
+
+static int reserve(struct mascri_pods *pods, struct pod *p, mascri_error_t *err)
+{
+  pthread_mutex_lock(&pods->lock);
+  for (size_t i = 0; i < pods->n; i++)
+    if (strcmp(pods->v[i]->full_name, p->full_name) == 0) {
+      mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
+                             "pod sandbox name \"%s\" is reserved for %s", p->full_name,
+                             pods->v[i]->info.id);
+      pthread_mutex_unlock(&pods->lock);
+      return -1;
+    }
+  pods->v = xrealloc(pods->v, (pods->n + 1) * sizeof(*pods->v));
+  pods->v[pods->n++] = p;
+  pthread_mutex_unlock(&pods->lock);
+  return 0;
+}
+
+static int cgroup_for(struct mascri_pods *pods, const char *path, mascri_cgroup_t *cg,
+                      mascri_error_t *err)
+{
+  *cg = (mascri_cgroup_t){.manager = pods->cgroup_manager};
+  if (mascri_cgroup_layout_probe(&cg->layout, err) < 0)
+    return -1;
+  cg->path = xstrdup(path);
+  return 0;
+}
+
+static int place_pause(struct mascri_pods *pods, struct mascri_pod_info *in, mascri_error_t *err)
+{
+  if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS) {
+    log_debug("pod %s: systemd cgroup manager, pause stays in mascrid's cgroup", in->id);
+    return 0;
+  }
+  _cleanup_free_ char *path = xasprintf("%s/mascri-%s", in->cgroup_parent, in->id);
+  mascri_cgroup_t cg;
+  if (cgroup_for(pods, path, &cg, err) < 0)
+    return -1;
+  int ret = mascri_cgroup_create(&cg, NULL, false, err);
+  if (ret == 0)
+    in->pause_cgroup = xstrdup(path);
+  if (ret == 0)
+    ret = mascri_cgroup_enter(&cg, in->pause_pid, err);
+  mascri_cgroup_clear(&cg);
+  return ret < 0 ? mascri_error_wrap(err, "pod cgroup %s", path) : 0;
+}
+
+static void destroy_cgroup(struct mascri_pods *pods, const char *path)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  mascri_cgroup_t cg;
+  if (!path || cgroup_for(pods, path, &cg, &err) < 0)
+    return;
+  if (mascri_cgroup_destroy(&cg, &err) < 0)
+    log_warning("%s", mascri_error_message(&err));
+  mascri_cgroup_clear(&cg);
+}
+
+static void net_pod(const struct mascri_pod_info *in, struct mascri_network_pod *np)
+{
+  *np = (struct mascri_network_pod){
+      .id = in->id,
+      .name = in->name,
+      .namespace = in->namespace_,
+      .uid = in->uid,
+      .netns_path = in->netns_path,
+  };
+}
+
+static int setup_network(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *c,
+                         struct mascri_pod_info *in, mascri_error_t *err)
+{
+  struct mascri_network_pod np;
+  net_pod(in, &np);
+  size_t n = c->n_port_mappings;
+  _cleanup_free_ struct mascri_port_mapping *ports = xcalloc(n + 1, sizeof(*ports));
+  for (size_t i = 0; i < n; i++) {
+    const Runtime__V1__PortMapping *pm = c->port_mappings[i];
+    ports[i].protocol = pm->protocol == RUNTIME__V1__PROTOCOL__UDP    ? MASCRI_PROTO_UDP
+                        : pm->protocol == RUNTIME__V1__PROTOCOL__SCTP ? MASCRI_PROTO_SCTP
+                                                                      : MASCRI_PROTO_TCP;
+    if (pm->container_port <= 0 || pm->container_port > 65535 || pm->host_port < 0 ||
+        pm->host_port > 65535)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "port_mappings[%zu]: port out of range", i);
+    ports[i].container_port = (uint16_t)pm->container_port;
+    ports[i].host_port = (uint16_t)pm->host_port;
+    ports[i].host_ip = pm->host_ip;
+  }
+  np.ports = ports;
+  np.n_ports = n;
+  if (c->dns_config) {
+    np.dns_servers = (const char *const *)c->dns_config->servers;
+    np.dns_searches = (const char *const *)c->dns_config->searches;
+    np.dns_options = (const char *const *)c->dns_config->options;
+  }
+  _cleanup_network_result_ struct mascri_network_result *res = NULL;
+  if (mascri_network_setup(pods->net, &np, &res, err) < 0)
+    return mascri_error_wrap(err, "pod network");
+  in->ipv4 = res->ipv4 ? xstrdup(res->ipv4) : NULL;
+  in->ipv6 = res->ipv6 ? xstrdup(res->ipv6) : NULL;
+  return 0;
+}
+
+static int pin(struct pod *p, const struct pod_plan *pl, const char *ns_dir, mascri_error_t *err)
+{
+  const char *names[5];
+  size_t k = 0;
+  if (!pl->host_net) {
+    names[k++] = "net";
+    names[k++] = "uts";
+  }
+  if (!pl->host_ipc)
+    names[k++] = "ipc";
+  if (pl->new_pid)
+    names[k++] = "pid";
+  names[k] = NULL;
+  return mascri_ns_pin(p->info.pause_pid, ns_dir, names, err);
+}
+
+static Runtime__V1__PodSandboxConfig *config_dup(const Runtime__V1__PodSandboxConfig *c)
+{
+  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(c);
+  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
+  runtime__v1__pod_sandbox_config__pack(c, buf);
+  return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
+}
+
+static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__PodSandboxConfig *c,
+                 struct pod_plan *pl, mascri_error_t *err)
+{
+  struct mascri_pod_info *in = &p->info;
+  _cleanup_free_ char *dir = mascri_pod_dir(pods, in->id);
+  _cleanup_free_ char *ns_dir = mascri_pod_ns_dir(pods, in->id);
+  if (mascri_mkdir_p(dir, 0700, err) < 0 ||
+      mascri_pod_files_create(dir, c, !pl->host_ipc, in, err) < 0)
+    return -1;
+  struct mascri_pause_spec spec = {
+      .pause_path = pods->pause_path,
+      .pod_id = in->id,
+      .new_net = !pl->host_net,
+      .new_ipc = !pl->host_ipc,
+      .new_uts = !pl->host_net,
+      .new_pid = pl->new_pid,
+      .hostname = in->hostname,
+      .sysctl_paths = pl->sysctl_paths,
+      .sysctl_values = pl->sysctl_values,
+      .n_sysctls = pl->n_sysctls,
+  };
+  if (mascri_pause_spawn(&spec, &in->pause_pid, &in->pause_start_time, err) < 0)
+    return -1;
+  if (place_pause(pods, in, err) < 0 || pin(p, pl, ns_dir, err) < 0)
+    return -1;
+  if (!pl->host_net) {
+    if (setup_network(pods, c, in, err) < 0)
+      return -1;
+    pl->net_done = true;
+  }
+  if (mascri_pod_files_hosts(dir, in, err) < 0)
+    return -1;
+  in->config = config_dup(c);
+  in->ready = true;
+  return mascri_pod_record_write(pods, p, err);
+}
+
+/* Undoes whatever build() got done; errors are logged. */
+static void release(struct mascri_pods *pods, struct pod *p, bool net, bool keep_record)
+{
+  struct mascri_pod_info *in = &p->info;
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (net && in->netns_path) {
+    struct mascri_network_pod np;
+    net_pod(in, &np);
+    if (mascri_network_teardown(pods->net, &np, &err) < 0)
+      log_warning("pod %s: %s", in->id, mascri_error_message(&err));
+  }
+  if (mascri_pause_kill(in->pause_pid, in->pause_start_time, PAUSE_STOP_TIMEOUT_MS, &err) < 0)
+    log_warning("pod %s: %s", in->id, mascri_error_message(&err));
+  destroy_cgroup(pods, in->pause_cgroup);
+  if (mascri_pod_files_unmount_shm(in, &err) < 0)
+    log_warning("pod %s: %s", in->id, mascri_error_message(&err));
+  if (keep_record)
+    return;
+  _cleanup_free_ char *ns_dir = mascri_pod_ns_dir(pods, in->id);
+  _cleanup_free_ char *dir = mascri_pod_dir(pods, in->id);
+  if (mascri_ns_unpin_all(ns_dir, &err) < 0 || mascri_rm_rf(dir, &err) < 0)
+    log_warning("pod %s: %s", in->id, mascri_error_message(&err));
+  if (p->own_cgroup_parent)
+    destroy_cgroup(pods, in->cgroup_parent);
+}
+
+int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *config,
+                    const char *runtime_handler, char **id, mascri_error_t *err)
+{
+  if (!config)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "config is required");
+  char *full = mascri_pod_full_name(config->metadata, err);
+  if (!full)
+    return -1;
+  struct pod *p = mascri_pod_alloc();
+  p->full_name = full;
+  p->creating = true;
+  p->info.id = mascri_pod_new_id();
+  if (reserve(pods, p, err) < 0) {
+    mascri_pod_free(p);
+    return -1;
+  }
+  log_debug("pod %s: creating %s", p->info.id, p->full_name);
+  struct pod_plan pl = {0};
+  int ret = plan_make(config, &pl, err);
+  if (ret == 0) {
+    fill_info(pods, p, config, runtime_handler, &pl);
+    ret = build(pods, p, config, &pl, err);
+  }
+  if (ret < 0) {
+    release(pods, p, pl.net_done, false);
+    pthread_mutex_lock(&pods->lock);
+    mascri_pods_unlink_locked(pods, p);
+    pthread_mutex_unlock(&pods->lock);
+    mascri_pod_free(p);
+  } else {
+    log_info("pod %s (%s) is ready, pause pid %d", p->info.id, p->full_name,
+             (int)p->info.pause_pid);
+    pthread_mutex_lock(&pods->lock);
+    p->creating = false;
+    *id = xstrdup(p->info.id);
+    pthread_mutex_unlock(&pods->lock);
+  }
+  plan_clear(&pl);
+  return ret;
+}
+
+/* With p->op held: p stays valid and is not removed meanwhile. */
+static int stop_locked(struct mascri_pods *pods, struct pod *p, mascri_error_t *err)
+{
+  struct pod tmp = {.own_cgroup_parent = p->own_cgroup_parent};
+  pthread_mutex_lock(&pods->lock);
+  mascri_pod_info_copy(&tmp.info, &p->info);
+  pthread_mutex_unlock(&pods->lock);
+  release(pods, &tmp, true, true);
+  mascri_pod_info_clear(&tmp.info);
+  pthread_mutex_lock(&pods->lock);
+  bool changed = p->info.ready || p->info.ipv4 || p->info.ipv6;
+  p->info.ready = false;
+  free(p->info.ipv4);
+  free(p->info.ipv6);
+  p->info.ipv4 = p->info.ipv6 = NULL;
+  int ret = changed ? mascri_pod_record_write(pods, p, err) : 0;
+  pthread_mutex_unlock(&pods->lock);
+  return ret;
+}
+
+/* Finds the pod, takes a reference and its op mutex. */
+static struct pod *acquire(struct mascri_pods *pods, const char *id, mascri_error_t *err)
+{
+  pthread_mutex_lock(&pods->lock);
+  struct pod *p = mascri_pods_find_locked(pods, id, err);
+  if (p)
+    p->refs++;
+  pthread_mutex_unlock(&pods->lock);
+  if (!p)
+    return NULL;
+  pthread_mutex_lock(&p->op);
+  return p;
+}
+
+static void put(struct mascri_pods *pods, struct pod *p)
+{
+  pthread_mutex_unlock(&p->op);
+  pthread_mutex_lock(&pods->lock);
+  bool last = --p->refs == 0;
+  pthread_mutex_unlock(&pods->lock);
+  if (last)
+    mascri_pod_free(p);
+}
+
+static int gone(const char *id, mascri_error_t *err)
+{
+  return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod sandbox \"%s\" not found", id);
+}
+
+int mascri_pods_stop(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err)
+{
+  struct pod *p = acquire(pods, id_or_prefix, err);
+  if (!p)
+    return -1;
+  int ret = p->removed ? gone(id_or_prefix, err) : stop_locked(pods, p, err);
+  put(pods, p);
+  return ret;
+}
+
+int mascri_pods_remove(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err)
+{
+  struct pod *p = acquire(pods, id_or_prefix, err);
+  if (!p)
+    return -1;
+  int ret = p->removed ? gone(id_or_prefix, err) : stop_locked(pods, p, err);
+  if (ret == 0) {
+    release(pods, p, false, false);
+    log_info("pod %s removed", p->info.id);
+    pthread_mutex_lock(&pods->lock);
+    mascri_pods_unlink_locked(pods, p);
+    p->removed = true;
+    p->refs--; /* the table's */
+    pthread_mutex_unlock(&pods->lock);
+  }
+  put(pods, p);
+  return ret;
+}

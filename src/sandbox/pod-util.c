@@ -1,0 +1,182 @@
+#include "sandbox/pod-util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
+
+#include "common/xalloc.h"
+
+char *mascri_pod_full_name(const Runtime__V1__PodSandboxMetadata *md, mascri_error_t *err)
+{
+  if (!md) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "pod sandbox metadata is required");
+    return NULL;
+  }
+  const char *missing = !md->name || !md->name[0]               ? "name"
+                        : !md->namespace_ || !md->namespace_[0] ? "namespace"
+                        : !md->uid || !md->uid[0]               ? "uid"
+                                                                : NULL;
+  if (missing) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                           "pod sandbox metadata.%s is required", missing);
+    return NULL;
+  }
+  return xasprintf("k8s_POD_%s_%s_%s_%u", md->name, md->namespace_, md->uid, md->attempt);
+}
+
+char *mascri_pod_new_id(void)
+{
+  uint8_t raw[32];
+  size_t got = 0;
+  while (got < sizeof(raw)) {
+    ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+    if (n > 0)
+      got += (size_t)n;
+  }
+  return mascri_hex_encode(raw, sizeof(raw));
+}
+
+static bool has_newline(const char *s)
+{
+  return s && strpbrk(s, "\r\n") != NULL;
+}
+
+static int check_values(char **v, size_t n, const char *what, mascri_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!v[i] || !v[i][0] || has_newline(v[i]) || strchr(v[i], ' '))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "dns_config.%s: invalid value \"%s\"", what, v[i] ? v[i] : "");
+  return 0;
+}
+
+static void append(char **buf, const char *s)
+{
+  size_t a = *buf ? strlen(*buf) : 0, b = strlen(s);
+  *buf = xrealloc(*buf, a + b + 1);
+  memcpy(*buf + a, s, b + 1);
+}
+
+static void append_line(char **buf, const char *key, char **v, size_t n)
+{
+  if (n == 0)
+    return;
+  append(buf, key);
+  for (size_t i = 0; i < n; i++) {
+    append(buf, " ");
+    append(buf, v[i]);
+  }
+  append(buf, "\n");
+}
+
+char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *err)
+{
+  if (check_values(dns->servers, dns->n_servers, "servers", err) < 0 ||
+      check_values(dns->searches, dns->n_searches, "searches", err) < 0 ||
+      check_values(dns->options, dns->n_options, "options", err) < 0)
+    return NULL;
+  char *buf = xstrdup("");
+  for (size_t i = 0; i < dns->n_servers; i++) {
+    append(&buf, "nameserver ");
+    append(&buf, dns->servers[i]);
+    append(&buf, "\n");
+  }
+  append_line(&buf, "search", dns->searches, dns->n_searches);
+  append_line(&buf, "options", dns->options, dns->n_options);
+  return buf;
+}
+
+char *mascri_pod_hosts(const char *hostname, const char *ip)
+{
+  char *base = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+  if (ip && ip[0] && hostname && hostname[0]) {
+    char *line = xasprintf("%s\t%s\n", ip, hostname);
+    append(&base, line);
+    free(line);
+  }
+  return base;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+  return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *mascri_pod_sysctl_path(const char *name, bool host_net, bool host_ipc, mascri_error_t *err)
+{
+  bool ok_chars = name && name[0] && name[0] != '.' && strstr(name, "..") == NULL;
+  for (const char *p = name; ok_chars && *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          strchr("._-/", *p)))
+      ok_chars = false;
+  if (!ok_chars) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "invalid sysctl name \"%s\"",
+                           name ? name : "");
+    return NULL;
+  }
+  bool is_net = starts_with(name, "net.") || starts_with(name, "net/");
+  bool is_ipc = starts_with(name, "kernel.shm") || starts_with(name, "kernel.msg") ||
+                strcmp(name, "kernel.sem") == 0 || starts_with(name, "fs.mqueue.") ||
+                starts_with(name, "kernel/shm") || starts_with(name, "kernel/msg") ||
+                strcmp(name, "kernel/sem") == 0 || starts_with(name, "fs/mqueue/");
+  const char *why = NULL;
+  if (!is_net && !is_ipc)
+    why = "is not a namespaced sysctl";
+  else if (is_net && host_net)
+    why = "needs the pod's own network namespace (pod uses the host network)";
+  else if (is_ipc && host_ipc)
+    why = "needs the pod's own IPC namespace (pod uses the host IPC)";
+  if (why) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "sysctl \"%s\" %s", name, why);
+    return NULL;
+  }
+  /* A name using '/' keeps its dots (e.g. net/ipv4/conf/eth0.1/...). */
+  char *path = xstrdup(name);
+  if (!strchr(name, '/'))
+    for (char *p = path; *p; p++)
+      if (*p == '.')
+        *p = '/';
+  return path;
+}
+
+char *mascri_hex_encode(const uint8_t *data, size_t len)
+{
+  static const char digits[] = "0123456789abcdef";
+  char *out = xmalloc(len * 2 + 1);
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = digits[data[i] >> 4];
+    out[2 * i + 1] = digits[data[i] & 15];
+  }
+  out[len * 2] = '\0';
+  return out;
+}
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+ssize_t mascri_hex_decode(const char *hex, uint8_t **out)
+{
+  size_t n = strlen(hex);
+  if (n % 2)
+    return -1;
+  uint8_t *buf = xmalloc(n / 2 + 1);
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      free(buf);
+      return -1;
+    }
+    buf[i] = (uint8_t)(hi << 4 | lo);
+  }
+  *out = buf;
+  return (ssize_t)(n / 2);
+}

@@ -1,0 +1,37 @@
+/* Pure helpers of the pod sandboxes: the CRI pod name, resolv.conf/hosts text, sysctl
+ * checks and the hex encoding of the recorded config. No I/O: unit-tested alone. */
+#ifndef MASCRI_SANDBOX_POD_UTIL_H
+#define MASCRI_SANDBOX_POD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api.pb-c.h"
+#include "common/error.h"
+
+/* "k8s_POD_<name>_<namespace>_<uid>_<attempt>"; INVALID_ARGUMENT when metadata, its name,
+ * namespace or uid is missing. */
+char *mascri_pod_full_name(const Runtime__V1__PodSandboxMetadata *md, mascri_error_t *err);
+
+/* A fresh id: 64 lowercase hex characters from getrandom(2). */
+char *mascri_pod_new_id(void);
+
+/* resolv.conf text from the CRI DNS config (nameserver lines, one search line, one options
+ * line); INVALID_ARGUMENT on a value holding a newline. */
+char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *err);
+
+/* /etc/hosts text for the pod: localhost lines plus "<ip>\t<hostname>" when ip is set. */
+char *mascri_pod_hosts(const char *hostname, const char *ip);
+
+/* Checks a sysctl name and returns its path below /proc/sys ("net/ipv4/ip_forward").
+ * Only namespaced sysctls are accepted: net.* needs a private network namespace (!host_net),
+ * kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* a private IPC namespace (!host_ipc).
+ * INVALID_ARGUMENT otherwise. */
+char *mascri_pod_sysctl_path(const char *name, bool host_net, bool host_ipc, mascri_error_t *err);
+
+char *mascri_hex_encode(const uint8_t *data, size_t len);
+/* Returns the decoded length, or -1 on malformed input. */
+ssize_t mascri_hex_decode(const char *hex, uint8_t **out);
+
+#endif

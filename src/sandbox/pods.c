@@ -1,0 +1,273 @@
+/* The pod store: the table of pods, open/restore, lookups and snapshots. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "runtime/cgroup.h"
+#include "sandbox/pod-files.h"
+#include "sandbox/pod-spawn.h"
+#include "sandbox/pods-internal.h"
+
+static bool is_pod_id(const char *s)
+{
+  size_t n = strlen(s);
+  return n == 64 && strspn(s, "0123456789abcdef") == n;
+}
+
+int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err)
+{
+  _cleanup_free_ char *dir = xasprintf("%s/pods", root);
+  char **out = xcalloc(1, sizeof(char *));
+  _cleanup_closedir_ DIR *d = opendir(dir);
+  if (!d) {
+    if (errno == ENOENT) {
+      *ids = out;
+      return 0;
+    }
+    mascri_strv_free(out);
+    return mascri_make_error(err, errno, "open %s", dir);
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (!is_pod_id(de->d_name))
+      continue;
+    _cleanup_free_ char *rec = xasprintf("%s/%s/pod.json", dir, de->d_name);
+    if (mascri_path_exists(rec))
+      mascri_strv_append(&out, de->d_name);
+  }
+  *ids = out;
+  return 0;
+}
+
+static void add_locked(struct mascri_pods *pods, struct pod *p)
+{
+  pods->v = xrealloc(pods->v, (pods->n + 1) * sizeof(*pods->v));
+  pods->v[pods->n++] = p;
+}
+
+static void restore_one(struct mascri_pods *pods, const char *path)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  struct pod *p = NULL;
+  if (mascri_pod_record_read(path, &p, &err) < 0) {
+    log_warning("skipping pod record: %s", mascri_error_message(&err));
+    return;
+  }
+  if (p->info.ready && !mascri_pause_alive(p->info.pause_pid, p->info.pause_start_time)) {
+    log_info("pod %s: pause process %d is gone, pod is NOTREADY", p->info.id,
+             (int)p->info.pause_pid);
+    p->info.ready = false;
+    if (mascri_pod_record_write(pods, p, &err) < 0)
+      log_warning("%s", mascri_error_message(&err));
+  }
+  add_locked(pods, p);
+}
+
+/* Leftovers of a RunPodSandbox that a crash interrupted: pins and pod directories without
+ * a record. Their pause process (if it got that far) cannot be named: it is logged. */
+static void remove_orphans(struct mascri_pods *pods, const char *sub, char *const *ids)
+{
+  _cleanup_free_ char *dir =
+      xasprintf("%s/%s", strcmp(sub, "ns") == 0 ? pods->state : pods->root, sub);
+  _cleanup_closedir_ DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d)) != NULL) {
+    if (!is_pod_id(de->d_name) || mascri_strv_contains(ids, de->d_name))
+      continue;
+    _cleanup_error_ mascri_error_t err = NULL;
+    _cleanup_free_ char *path = mascri_path_join(dir, de->d_name);
+    _cleanup_free_ char *shm = mascri_path_join(path, "shm");
+    struct mascri_pod_info shm_only = {.shm_path = shm};
+    log_warning("removing %s: no pod record", path);
+    pid_t pause = strcmp(sub, "ns") == 0 ? mascri_pause_find(de->d_name) : 0;
+    if (pause > 0 && mascri_pause_kill(pause, mascri_proc_start_time(pause), 5000, &err) < 0)
+      log_warning("%s", mascri_error_message(&err));
+    if (strcmp(sub, "ns") == 0
+            ? mascri_ns_unpin_all(path, &err) < 0
+            : mascri_pod_files_unmount_shm(&shm_only, &err) < 0 || mascri_rm_rf(path, &err) < 0)
+      log_warning("%s", mascri_error_message(&err));
+  }
+}
+
+static int restore(struct mascri_pods *pods, mascri_error_t *err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (mascri_pods_recorded_ids(pods->root, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; ids[i]; i++) {
+    _cleanup_free_ char *path = xasprintf("%s/pods/%s/pod.json", pods->root, ids[i]);
+    restore_one(pods, path);
+  }
+  remove_orphans(pods, "ns", ids);
+  remove_orphans(pods, "pods", ids);
+  /* Creation order, as ListPodSandbox shows it. */
+  for (size_t i = 1; i < pods->n; i++)
+    for (size_t j = i; j > 0 && pods->v[j - 1]->info.created_at > pods->v[j]->info.created_at;
+         j--) {
+      struct pod *t = pods->v[j];
+      pods->v[j] = pods->v[j - 1];
+      pods->v[j - 1] = t;
+    }
+  return 0;
+}
+
+int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **out,
+                     mascri_error_t *err)
+{
+  if (!cfg->root || !cfg->state || !cfg->pause_path)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "pods: root, state and pause_path are required");
+  struct mascri_pods *pods = xmalloc0(sizeof(*pods));
+  pods->root = xstrdup(cfg->root);
+  pods->state = xstrdup(cfg->state);
+  pods->pause_path = xstrdup(cfg->pause_path);
+  pods->cgroup_parent = xstrdup(cfg->cgroup_parent ? cfg->cgroup_parent : "mascri");
+  pods->cgroup_manager = cfg->cgroup_manager;
+  pods->net = cfg->net;
+  pthread_mutex_init(&pods->lock, NULL);
+  _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
+  _cleanup_free_ char *ns_dir = xasprintf("%s/ns", pods->state);
+  if (mascri_mkdir_p(pods_dir, 0700, err) < 0 || mascri_ns_dir_make_private(ns_dir, err) < 0 ||
+      restore(pods, err) < 0) {
+    mascri_pods_close(pods);
+    return -1;
+  }
+  log_info("pods: %zu restored", pods->n);
+  *out = pods;
+  return 0;
+}
+
+void mascri_pods_close(struct mascri_pods *pods)
+{
+  if (!pods)
+    return;
+  for (size_t i = 0; i < pods->n; i++)
+    mascri_pod_free(pods->v[i]);
+  free(pods->v);
+  pthread_mutex_destroy(&pods->lock);
+  free(pods->root);
+  free(pods->state);
+  free(pods->pause_path);
+  free(pods->cgroup_parent);
+  free(pods);
+}
+
+struct pod *mascri_pods_find_locked(struct mascri_pods *pods, const char *id_or_prefix,
+                                    mascri_error_t *err)
+{
+  size_t len = id_or_prefix ? strlen(id_or_prefix) : 0;
+  struct pod *found = NULL;
+  if (len == 0) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "pod sandbox id is required");
+    return NULL;
+  }
+  for (size_t i = 0; i < pods->n; i++) {
+    struct pod *p = pods->v[i];
+    if (p->creating || strncmp(p->info.id, id_or_prefix, len) != 0)
+      continue;
+    if (strcmp(p->info.id, id_or_prefix) == 0)
+      return p;
+    if (found) {
+      mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                             "pod sandbox id prefix \"%s\" is ambiguous", id_or_prefix);
+      return NULL;
+    }
+    found = p;
+  }
+  if (!found)
+    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod sandbox \"%s\" not found",
+                           id_or_prefix);
+  return found;
+}
+
+void mascri_pods_unlink_locked(struct mascri_pods *pods, struct pod *p)
+{
+  for (size_t i = 0; i < pods->n; i++)
+    if (pods->v[i] == p) {
+      memmove(pods->v + i, pods->v + i + 1, (pods->n - i - 1) * sizeof(*pods->v));
+      pods->n--;
+      return;
+    }
+}
+
+int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
+                    struct mascri_pod_info **out, mascri_error_t *err)
+{
+  pthread_mutex_lock(&pods->lock);
+  struct pod *p = mascri_pods_find_locked(pods, id_or_prefix, err);
+  if (p) {
+    *out = xmalloc0(sizeof(**out));
+    mascri_pod_info_copy(*out, &p->info);
+  }
+  pthread_mutex_unlock(&pods->lock);
+  return p ? 0 : -1;
+}
+
+int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, size_t *n,
+                     mascri_error_t *err)
+{
+  (void)err;
+  pthread_mutex_lock(&pods->lock);
+  struct mascri_pod_info **v = xcalloc(pods->n + 1, sizeof(*v));
+  size_t k = 0;
+  for (size_t i = 0; i < pods->n; i++) {
+    if (pods->v[i]->creating)
+      continue;
+    v[k] = xmalloc0(sizeof(*v[k]));
+    mascri_pod_info_copy(v[k++], &pods->v[i]->info);
+  }
+  pthread_mutex_unlock(&pods->lock);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_info *info,
+                             mascri_container_stats_t *out, mascri_error_t *err)
+{
+  if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS || !info->pause_cgroup ||
+      !info->cgroup_parent)
+    return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s has no cgroup", info->id);
+  mascri_cgroup_t cg = {.manager = pods->cgroup_manager};
+  if (mascri_cgroup_layout_probe(&cg.layout, err) < 0)
+    return -1;
+  cg.path = xstrdup(info->cgroup_parent);
+  memset(out, 0, sizeof(*out));
+  int ret = mascri_cgroup_stats(&cg, out, err);
+  mascri_cgroup_clear(&cg);
+  return ret;
+}
+
+int mascri_pods_net_stats(const struct mascri_pod_info *info, const char *ifname,
+                          struct mascri_pod_net_stats *out, mascri_error_t *err)
+{
+  if (!info->ready || !info->netns_path ||
+      !mascri_pause_alive(info->pause_pid, info->pause_start_time))
+    return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s is not running", info->id);
+  _cleanup_free_ char *path = xasprintf("/proc/%d/net/dev", (int)info->pause_pid);
+  _cleanup_fclose_ FILE *f = fopen(path, "re");
+  if (!f)
+    return mascri_make_error(err, errno, "open %s", path);
+  char line[512];
+  size_t n = strlen(ifname);
+  while (fgets(line, sizeof(line), f)) {
+    char *p = line + strspn(line, " ");
+    if (strncmp(p, ifname, n) != 0 || p[n] != ':')
+      continue;
+    unsigned long long v[16];
+    if (sscanf(p + n + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+               &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) != 11)
+      break;
+    /* rx: bytes packets errs drop fifo frame compressed multicast | tx: bytes packets errs */
+    *out = (struct mascri_pod_net_stats){v[0], v[2], v[8], v[10]};
+    return 0;
+  }
+  return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s has no interface %s",
+                                info->id, ifname);
+}

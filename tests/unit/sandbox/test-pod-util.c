@@ -1,0 +1,120 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox/pod-util.h"
+
+static void full_name_and_validation(void **state)
+{
+  (void)state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+  md.name = "web";
+  md.namespace_ = "default";
+  md.uid = "u-1";
+  md.attempt = 2;
+  _cleanup_free_ char *n = mascri_pod_full_name(&md, &err);
+  assert_string_equal(n, "k8s_POD_web_default_u-1_2");
+  md.uid = "";
+  assert_null(mascri_pod_full_name(&md, &err));
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(mascri_error_message(&err), "uid"));
+  assert_null(mascri_pod_full_name(NULL, &err));
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+}
+
+static void new_ids_are_hex_and_differ(void **state)
+{
+  (void)state;
+  _cleanup_free_ char *a = mascri_pod_new_id();
+  _cleanup_free_ char *b = mascri_pod_new_id();
+  assert_int_equal(strlen(a), 64);
+  assert_int_equal(strspn(a, "0123456789abcdef"), 64);
+  assert_string_not_equal(a, b);
+}
+
+static void resolv_conf_text(void **state)
+{
+  (void)state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  char *servers[] = {"10.0.0.10", "8.8.8.8"};
+  char *searches[] = {"ns.svc.cluster.local", "cluster.local"};
+  char *options[] = {"ndots:5"};
+  Runtime__V1__DNSConfig dns = RUNTIME__V1__DNSCONFIG__INIT;
+  dns.servers = servers;
+  dns.n_servers = 2;
+  dns.searches = searches;
+  dns.n_searches = 2;
+  dns.options = options;
+  dns.n_options = 1;
+  _cleanup_free_ char *t = mascri_pod_resolv_conf(&dns, &err);
+  assert_string_equal(t, "nameserver 10.0.0.10\nnameserver 8.8.8.8\n"
+                         "search ns.svc.cluster.local cluster.local\noptions ndots:5\n");
+  char *bad[] = {"1.1.1.1\nnameserver 6.6.6.6"};
+  dns.servers = bad;
+  dns.n_servers = 1;
+  assert_null(mascri_pod_resolv_conf(&dns, &err));
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+}
+
+static void hosts_text(void **state)
+{
+  (void)state;
+  _cleanup_free_ char *h = mascri_pod_hosts("web", "10.89.0.5");
+  assert_non_null(strstr(h, "127.0.0.1\tlocalhost\n"));
+  assert_non_null(strstr(h, "10.89.0.5\tweb\n"));
+  _cleanup_free_ char *n = mascri_pod_hosts("web", NULL);
+  assert_null(strstr(n, "web"));
+}
+
+static void sysctl_rules(void **state)
+{
+  (void)state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_free_ char *a =
+      mascri_pod_sysctl_path("net.ipv4.ip_unprivileged_port_start", false, false, &err);
+  assert_string_equal(a, "net/ipv4/ip_unprivileged_port_start");
+  _cleanup_free_ char *b = mascri_pod_sysctl_path("kernel.shmmax", false, false, &err);
+  assert_string_equal(b, "kernel/shmmax");
+  _cleanup_free_ char *c =
+      mascri_pod_sysctl_path("net/ipv4/conf/eth0.1/forwarding", false, false, &err);
+  assert_string_equal(c, "net/ipv4/conf/eth0.1/forwarding");
+  assert_null(mascri_pod_sysctl_path("net.ipv4.ip_forward", true, false, &err));
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  assert_null(mascri_pod_sysctl_path("kernel.msgmax", false, true, &err));
+  assert_null(mascri_pod_sysctl_path("kernel.hostname", false, false, &err));
+  assert_null(mascri_pod_sysctl_path("vm.swappiness", false, false, &err));
+  assert_null(mascri_pod_sysctl_path("net/../../kernel/core_pattern", false, false, &err));
+  assert_null(mascri_pod_sysctl_path("", false, false, &err));
+}
+
+static void hex_roundtrip(void **state)
+{
+  (void)state;
+  const uint8_t data[] = {0, 1, 0xab, 0xff, 0x10};
+  _cleanup_free_ char *h = mascri_hex_encode(data, sizeof(data));
+  assert_string_equal(h, "0001abff10");
+  _cleanup_free_ uint8_t *back = NULL;
+  assert_int_equal(mascri_hex_decode(h, &back), 5);
+  assert_memory_equal(back, data, 5);
+  uint8_t *none = NULL;
+  assert_int_equal(mascri_hex_decode("abc", &none), -1);
+  assert_int_equal(mascri_hex_decode("zz", &none), -1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(full_name_and_validation),
+      cmocka_unit_test(new_ids_are_hex_and_differ),
+      cmocka_unit_test(resolv_conf_text),
+      cmocka_unit_test(hosts_text),
+      cmocka_unit_test(sysctl_rules),
+      cmocka_unit_test(hex_roundtrip),
+  };
+  return cmocka_run_group_tests_name("sandbox-pod-util", tests, NULL, NULL);
+}
