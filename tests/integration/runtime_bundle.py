@@ -8,6 +8,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import pytest
+
 from harness.paths import binary
 
 BUSYBOX = "/bin/busybox"
@@ -91,3 +93,23 @@ class Bundle:
 
 def new_id():
     return "t" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def rt(tmp_path):
+    """A mascri CLI with its own --root; removes what it created."""
+    r = Runtime(tmp_path / "state")
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
+def bundle(tmp_path, rt):
+    """A busybox bundle (config.json from `mascri spec`, editable as .config)."""
+    return Bundle(tmp_path / "bundle", rt)
+
+
+def run(rt, b, *extra, check=False, **kw):
+    """`mascri run` of bundle b in the foreground; returns the completed process."""
+    b.write()
+    return rt.cmd("run", "--bundle", str(b.path), *extra, b.id, check=check, **kw)

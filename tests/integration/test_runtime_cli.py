@@ -8,24 +8,7 @@ import time
 
 import pytest
 
-from runtime_bundle import Bundle, Runtime
-
-
-@pytest.fixture
-def rt(tmp_path):
-    r = Runtime(tmp_path / "state")
-    yield r
-    r.cleanup()
-
-
-@pytest.fixture
-def bundle(tmp_path, rt):
-    return Bundle(tmp_path / "bundle", rt)
-
-
-def run(rt, b, *extra, check=False):
-    b.write()
-    return rt.cmd("run", "--bundle", str(b.path), *extra, b.id, check=check)
+from runtime_bundle import Bundle, Runtime, bundle, rt, run  # noqa: F401 (fixtures)
 
 
 def detach(rt, b):

@@ -97,6 +97,17 @@ int cli_wait_forwarding(pid_t pid)
   }
 }
 
+/* The process is gone: copy what it wrote last and is still buffered in the pty. */
+static void drain_master(int master, char *buf, size_t size)
+{
+  struct pollfd p = {.fd = master, .events = POLLIN};
+  while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+    ssize_t n = read(master, buf, size);
+    if (n <= 0 || write(1, buf, (size_t)n) != n)
+      break;
+  }
+}
+
 int cli_tty_proxy(int master, pid_t pid)
 {
   struct termios saved, raw;
@@ -149,6 +160,7 @@ int cli_tty_proxy(int master, pid_t pid)
       }
     }
   }
+  drain_master(master, buf, sizeof(buf));
   if (is_tty)
     tcsetattr(0, TCSANOW, &saved);
   close(sfd);
