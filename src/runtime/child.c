@@ -3,6 +3,7 @@
  * and child meet at the sync points named in sync.h. */
 #include "runtime/child.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -44,6 +45,22 @@ static int expect(int fd, char want, mascri_error_t *err)
   return expect_payload(fd, want, NULL, err);
 }
 
+/* linux.timeOffsets: written for the new time namespace (the one our children and our own
+ * exec enter) before any process is in it. Without a new time namespace they are refused. */
+static int set_time_offsets(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_linux_t *l = a->spec->linux_;
+  if (!l || !l->has_time_offsets)
+    return 0;
+  if (!(a->unshare_flags & mascri_ns_clone_flag(MASCRI_NS_TIME)))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.timeOffsets needs a new time namespace");
+  _cleanup_free_ char *v =
+      xasprintf("monotonic %" PRId64 " %" PRIu32 "\nboottime %" PRId64 " %" PRIu32 "\n",
+                l->monotonic_secs, l->monotonic_nsecs, l->boottime_secs, l->boottime_nsecs);
+  return procfs_write("self/timens_offsets", v, err);
+}
+
 static int join_namespaces(child_args_t *a, mascri_error_t *err)
 {
   /* user first: it decides what we may do with the others */
@@ -61,7 +78,7 @@ static int join_namespaces(child_args_t *a, mascri_error_t *err)
   }
   if (a->unshare_flags && unshare(a->unshare_flags) < 0)
     return mascri_make_error(err, errno, "unshare namespaces 0x%x", a->unshare_flags);
-  return 0;
+  return set_time_offsets(a, err);
 }
 
 static int set_names(const mascri_spec_t *spec, mascri_error_t *err)

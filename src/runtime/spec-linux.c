@@ -138,8 +138,47 @@ static int parse_devices(yajl_val l, mascri_spec_linux_t *out, mascri_error_t *e
   return 0;
 }
 
+static int parse_time_offset(yajl_val c, const char *name, int64_t *secs, uint32_t *nsecs,
+                             mascri_error_t *err)
+{
+  _cleanup_free_ char *w = xasprintf("linux.timeOffsets.%s", name);
+  uint64_t ns = 0;
+  if (spec_check_object(c, w, err) < 0 || spec_get_i64(c, w, "secs", secs, err) < 0 ||
+      spec_get_uint(c, w, "nanosecs", 999999999, &ns, err) < 0)
+    return -EINVAL;
+  *nsecs = (uint32_t)ns;
+  return 0;
+}
+
+static int parse_time_offsets(yajl_val l, mascri_spec_linux_t *out, mascri_error_t *err)
+{
+  yajl_val t = mascri_json_get(l, "timeOffsets");
+  if (!t || YAJL_IS_NULL(t))
+    return 0;
+  if (spec_check_object(t, "linux.timeOffsets", err) < 0)
+    return -EINVAL;
+  for (size_t i = 0; i < t->u.object.len; i++) {
+    const char *k = t->u.object.keys[i];
+    yajl_val c = t->u.object.values[i];
+    int r;
+    if (strcmp(k, "monotonic") == 0)
+      r = parse_time_offset(c, k, &out->monotonic_secs, &out->monotonic_nsecs, err);
+    else if (strcmp(k, "boottime") == 0)
+      r = parse_time_offset(c, k, &out->boottime_secs, &out->boottime_nsecs, err);
+    else
+      return spec_field_error(err, "linux.timeOffsets", k,
+                              "unknown clock (only monotonic and boottime can be offset)");
+    if (r < 0)
+      return -EINVAL;
+  }
+  out->has_time_offsets = true;
+  return 0;
+}
+
 static int parse_sub(yajl_val l, mascri_spec_linux_t *out, mascri_error_t *err)
 {
+  if (parse_time_offsets(l, out, err) < 0)
+    return -EINVAL;
   yajl_val r = mascri_json_get(l, "resources");
   if (r && !YAJL_IS_NULL(r)) {
     out->resources = xmalloc0(sizeof(*out->resources));

@@ -254,6 +254,10 @@ typedef struct mascri_spec_linux {
   char **masked_paths;
   char **readonly_paths;
   char *mount_label;
+  /* linux.timeOffsets (for a new time namespace): per clock, seconds and nanoseconds. */
+  bool has_time_offsets;
+  int64_t monotonic_secs, boottime_secs;
+  uint32_t monotonic_nsecs, boottime_nsecs;
 } mascri_spec_linux_t;
 
 typedef struct mascri_spec {

@@ -152,3 +152,32 @@ def test_readonly_bind_mount_and_rprivate_propagation(rt, bundle, tmp_path):
     assert "ro" in info[5].split(",") and "nosuid" in info[5].split(",")
     assert not any(f.startswith("shared:") for f in info[6:info.index("-")])
     assert not (src / "g").exists()
+
+
+def test_time_offsets_move_the_containers_clocks(rt, bundle):
+    if not os.path.exists("/proc/self/ns/time"):
+        pytest.skip("no time namespaces on this kernel")
+    day = 86400
+    bundle.config["linux"]["namespaces"].append({"type": "time"})
+    bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": 100 * day, "nanosecs": 0},
+                                             "monotonic": {"secs": 50 * day}}
+    res = run(rt, bundle.sh("cat /proc/uptime"))
+    assert res.returncode == 0, res.stderr
+    host_uptime = float(open("/proc/uptime").read().split()[0])
+    inside = float(res.stdout.split()[0])
+    assert inside - host_uptime > 99 * day  # boottime moved by the offset
+
+
+def test_time_offsets_without_a_time_namespace_are_refused(rt, bundle):
+    bundle.config["linux"]["timeOffsets"] = {"boottime": {"secs": 10}}
+    res = run(rt, bundle.set_args("true"))
+    assert res.returncode != 0
+    assert "timeOffsets" in res.stderr
+
+
+def test_time_offsets_unknown_clock_names_the_field(rt, bundle):
+    bundle.config["linux"]["namespaces"].append({"type": "time"})
+    bundle.config["linux"]["timeOffsets"] = {"realtime": {"secs": 10}}
+    res = run(rt, bundle.set_args("true"))
+    assert res.returncode != 0
+    assert "linux.timeOffsets" in res.stderr and "realtime" in res.stderr
