@@ -30,7 +30,7 @@ measure() { # name, command...
 }
 measure runc "$RUNC" --root "$WORK/root-runc" run "r{}" >"$WORK/runc"
 measure mascri "$BUILD/src/mascri" --root "$WORK/root-mascri" run "m{}" >"$WORK/mascri"
-measure mascri-runtime "$BUILD/src/runtime/mascri-runtime" --root "$WORK/root-lean" run "l{}" \
+measure mascri-runtime "$BUILD/src/mascri-runtime" --root "$WORK/root-lean" run "l{}" \
   >"$WORK/lean"
 
 read -r _ rw rc <"$WORK/runc"
@@ -51,11 +51,11 @@ csd() { # name, binary
 }
 csd runc "$RUNC"
 csd mascri "$BUILD/src/mascri"
-csd mascri-runtime "$BUILD/src/runtime/mascri-runtime"
+csd mascri-runtime "$BUILD/src/mascri-runtime"
 
 # peak RSS of the runtime process of one `run` (GNU time, KiB)
 if [ -x /usr/bin/time ]; then
-  for r in "$RUNC" "$BUILD/src/mascri" "$BUILD/src/runtime/mascri-runtime"; do
+  for r in "$RUNC" "$BUILD/src/mascri" "$BUILD/src/mascri-runtime"; do
     kib=$(/usr/bin/time -f %M "$r" --root "$WORK/rss" run rss 2>&1 >/dev/null | tail -n 1)
     echo "peak RSS $(basename "$r") run: $kib KiB"
   done
