@@ -1,6 +1,7 @@
 /* The daemon context: defaults, the single-instance lock, opening and closing the services
  * in dependency order, the server around them, and systemd notification. */
 #include "cri/daemon.h"
+#include "cri/rpc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #pragma weak mascri_pods_close
 #pragma weak mascri_containers_open
 #pragma weak mascri_containers_close
+#pragma weak mascri_rpc_container_event
 
 static const char *own(struct mascri_daemon *d, char *s)
 {
@@ -169,6 +171,8 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
       .cgroup_manager = d->cfg.cgroup_manager,
       .images = d->images,
       .pods = d->pods,
+      .on_event = mascri_rpc_container_event,
+      .event_data = d,
   };
   if (mascri_containers_open(&cc, &d->ctrs, err) < 0)
     return mascri_error_wrap(err, "containers");

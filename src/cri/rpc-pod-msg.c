@@ -12,8 +12,8 @@ struct kv {
   char *value;
 };
 
-static void *map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, size_t n,
-                      size_t *n_out)
+void *mascri_rpc_map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, size_t n,
+                          size_t *n_out)
 {
   struct kv **out = xcalloc(n + 1, sizeof(*out));
   for (size_t i = 0; i < n; i++) {
@@ -31,8 +31,8 @@ static void *map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, 
 #define COPY_MAP(dst, field, desc, cfg)                                                            \
   do {                                                                                             \
     if (cfg)                                                                                       \
-      (dst)->field =                                                                               \
-          map_copy(&desc, (void *const *)(cfg)->field, (cfg)->n_##field, &(dst)->n_##field);       \
+      (dst)->field = mascri_rpc_map_copy(&desc, (void *const *)(cfg)->field, (cfg)->n_##field,     \
+                                         &(dst)->n_##field);                                       \
   } while (0)
 
 static Runtime__V1__PodSandboxMetadata *metadata(const struct mascri_pod_info *in)
@@ -217,16 +217,25 @@ char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
   return mascri_json_gen_take(g, NULL);
 }
 
-bool mascri_pod_labels_match(const struct mascri_pod_info *in, void *const *selector, size_t n)
+bool mascri_rpc_labels_match(void *const *labels, size_t n_labels, void *const *selector, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     const struct kv *want = selector[i];
     bool found = false;
-    for (size_t j = 0; in->config && j < in->config->n_labels && !found; j++)
-      found = strcmp(in->config->labels[j]->key, want->key) == 0 &&
-              strcmp(in->config->labels[j]->value, want->value) == 0;
+    for (size_t j = 0; j < n_labels && !found; j++) {
+      const struct kv *have = labels[j];
+      found = strcmp(have->key, want->key) == 0 && strcmp(have->value, want->value) == 0;
+    }
     if (!found)
       return false;
   }
   return true;
+}
+
+bool mascri_pod_labels_match(const struct mascri_pod_info *in, void *const *selector, size_t n)
+{
+  if (!in->config)
+    return n == 0;
+  return mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels, selector,
+                                 n);
 }

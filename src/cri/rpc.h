@@ -47,5 +47,10 @@ MASCRI_RPC(reopen_container_log);
 MASCRI_RPC(exec_sync);
 MASCRI_RPC(container_stats);
 MASCRI_RPC(list_container_stats);
+/* The containers' on_event callback (data: the daemon): publishes a GetContainerEvents
+ * message with the pod's status and its containers' statuses. */
+#include "sandbox/containers.h"
+void mascri_rpc_container_event(void *data, const char *ctr_id, const char *pod_id,
+                                mascri_ctr_event_t type);
 
 #endif

@@ -1,0 +1,424 @@
+/* The container store: the table, open/restore, lookups, snapshots, state refresh from the
+ * monitors' exit files, and the watcher that notices containers exiting on their own. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "sandbox/ctr-internal.h"
+#include "sandbox/pod-spawn.h"
+
+static bool is_ctr_id(const char *s)
+{
+  size_t n = strlen(s);
+  return n == 64 && strspn(s, "0123456789abcdef") == n;
+}
+
+static int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void mascri_ctrs_add_locked(struct mascri_containers *ctrs, struct ctr *c)
+{
+  ctrs->v = xrealloc(ctrs->v, (ctrs->n + 1) * sizeof(*ctrs->v));
+  ctrs->v[ctrs->n++] = c;
+}
+
+void mascri_ctrs_unlink_locked(struct mascri_containers *ctrs, struct ctr *c)
+{
+  for (size_t i = 0; i < ctrs->n; i++)
+    if (ctrs->v[i] == c) {
+      memmove(ctrs->v + i, ctrs->v + i + 1, (ctrs->n - i - 1) * sizeof(*ctrs->v));
+      ctrs->n--;
+      return;
+    }
+}
+
+struct ctr *mascri_ctrs_find_locked(struct mascri_containers *ctrs, const char *id_or_prefix,
+                                    mascri_error_t *err)
+{
+  size_t len = id_or_prefix ? strlen(id_or_prefix) : 0;
+  struct ctr *found = NULL;
+  if (len == 0) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "container id is required");
+    return NULL;
+  }
+  for (size_t i = 0; i < ctrs->n; i++) {
+    struct ctr *c = ctrs->v[i];
+    if (c->creating || strncmp(c->info.id, id_or_prefix, len) != 0)
+      continue;
+    if (strcmp(c->info.id, id_or_prefix) == 0)
+      return c;
+    if (found) {
+      mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                             "container id prefix \"%s\" is ambiguous", id_or_prefix);
+      return NULL;
+    }
+    found = c;
+  }
+  if (!found)
+    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "container \"%s\" not found",
+                           id_or_prefix);
+  return found;
+}
+
+struct ctr *mascri_ctrs_acquire(struct mascri_containers *ctrs, const char *id_or_prefix,
+                                mascri_error_t *err)
+{
+  pthread_mutex_lock(&ctrs->lock);
+  struct ctr *c = mascri_ctrs_find_locked(ctrs, id_or_prefix, err);
+  if (c)
+    c->refs++;
+  pthread_mutex_unlock(&ctrs->lock);
+  if (!c)
+    return NULL;
+  pthread_mutex_lock(&c->op);
+  if (c->removed) {
+    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "container \"%s\" not found",
+                           id_or_prefix);
+    mascri_ctrs_put(ctrs, c);
+    return NULL;
+  }
+  return c;
+}
+
+void mascri_ctrs_put(struct mascri_containers *ctrs, struct ctr *c)
+{
+  pthread_mutex_unlock(&c->op);
+  pthread_mutex_lock(&ctrs->lock);
+  bool last = --c->refs == 0;
+  pthread_mutex_unlock(&ctrs->lock);
+  if (last)
+    mascri_ctr_free(c);
+}
+
+void mascri_ctrs_emit(struct mascri_containers *ctrs, const struct ctr *c, mascri_ctr_event_t type)
+{
+  if (ctrs->on_event)
+    ctrs->on_event(ctrs->event_data, c->info.id, c->info.pod_id, type);
+}
+
+static void set_str(char **dst, const char *s)
+{
+  free(*dst);
+  *dst = s ? xstrdup(s) : NULL;
+}
+
+/* With ctrs->lock held. */
+static bool refresh_locked(struct mascri_containers *ctrs, struct ctr *c)
+{
+  if (c->creating || (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING))
+    return false;
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_free_ char *exit_file = mascri_ctr_exit_file(ctrs, c->info.id);
+  int r = mascri_ctr_read_exit_file(exit_file, &c->info, &err);
+  if (r < 0) {
+    log_warning("container %s: %s", c->info.id, mascri_error_message(&err));
+    return false;
+  }
+  if (r == 0) {
+    if (mascri_pause_alive(c->info.monitor_pid, c->info.monitor_start_time))
+      return false;
+    /* The monitor writes the exit file before it exits: look once more. */
+    r = mascri_ctr_read_exit_file(exit_file, &c->info, &err);
+    if (r == 0) {
+      c->info.state = MASCRI_CTR_EXITED;
+      c->info.exit_code = 255;
+      c->info.finished_at = now_ns();
+      c->info.init_pid = 0;
+      set_str(&c->info.reason, "Error");
+      set_str(&c->info.message, "the container's monitor is gone (host reboot or killed): "
+                                "exit status unknown");
+    } else if (r < 0) {
+      return false;
+    }
+  }
+  if (mascri_ctr_record_write(ctrs, c, &err) < 0)
+    log_warning("%s", mascri_error_message(&err));
+  log_info("container %s exited: code %d%s", c->info.id, (int)c->info.exit_code,
+           c->info.oom_killed ? " (OOM killed)" : "");
+  return true;
+}
+
+bool mascri_ctrs_refresh(struct mascri_containers *ctrs, struct ctr *c)
+{
+  pthread_mutex_lock(&ctrs->lock);
+  bool changed = refresh_locked(ctrs, c);
+  pthread_mutex_unlock(&ctrs->lock);
+  if (changed)
+    mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_STOPPED);
+  return changed;
+}
+
+/* Refreshes every live container; emits STOPPED for those that changed. */
+static void refresh_all(struct mascri_containers *ctrs, const char *only_id)
+{
+  pthread_mutex_lock(&ctrs->lock);
+  size_t n = ctrs->n, k = 0;
+  struct ctr **changed = xcalloc(n + 1, sizeof(*changed));
+  for (size_t i = 0; i < n; i++) {
+    struct ctr *c = ctrs->v[i];
+    if (only_id && strcmp(c->info.id, only_id) != 0)
+      continue;
+    if (refresh_locked(ctrs, c)) {
+      c->refs++;
+      changed[k++] = c;
+    }
+  }
+  pthread_mutex_unlock(&ctrs->lock);
+  for (size_t i = 0; i < k; i++) {
+    mascri_ctrs_emit(ctrs, changed[i], MASCRI_CTR_EVENT_STOPPED);
+    pthread_mutex_lock(&ctrs->lock);
+    bool last = --changed[i]->refs == 0;
+    pthread_mutex_unlock(&ctrs->lock);
+    if (last)
+      mascri_ctr_free(changed[i]);
+  }
+  free(changed);
+}
+
+int mascri_containers_get(struct mascri_containers *ctrs, const char *id_or_prefix,
+                          struct mascri_ctr_info **out, mascri_error_t *err)
+{
+  pthread_mutex_lock(&ctrs->lock);
+  struct ctr *c = mascri_ctrs_find_locked(ctrs, id_or_prefix, err);
+  bool changed = false;
+  if (c) {
+    changed = refresh_locked(ctrs, c);
+    *out = xmalloc0(sizeof(**out));
+    mascri_ctr_info_copy(*out, &c->info);
+    c->refs++;
+  }
+  pthread_mutex_unlock(&ctrs->lock);
+  if (!c)
+    return -1;
+  if (changed)
+    mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_STOPPED);
+  pthread_mutex_lock(&ctrs->lock);
+  bool last = --c->refs == 0;
+  pthread_mutex_unlock(&ctrs->lock);
+  if (last)
+    mascri_ctr_free(c);
+  return 0;
+}
+
+int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_info ***out, size_t *n,
+                           mascri_error_t *err)
+{
+  (void)err;
+  refresh_all(ctrs, NULL);
+  pthread_mutex_lock(&ctrs->lock);
+  struct mascri_ctr_info **v = xcalloc(ctrs->n + 1, sizeof(*v));
+  size_t k = 0;
+  for (size_t i = 0; i < ctrs->n; i++) {
+    if (ctrs->v[i]->creating)
+      continue;
+    v[k] = xmalloc0(sizeof(*v[k]));
+    mascri_ctr_info_copy(v[k++], &ctrs->v[i]->info);
+  }
+  pthread_mutex_unlock(&ctrs->lock);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+/* ---- the exit watcher ------------------------------------------------------------- */
+
+static void *watcher_main(void *arg)
+{
+  struct mascri_containers *ctrs = arg;
+  _cleanup_free_ char *dir = xasprintf("%s/exits", ctrs->state);
+  _cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (in < 0 || inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    log_warning("containers: cannot watch %s (%m): exits are noticed on the next call", dir);
+    return NULL;
+  }
+  for (;;) {
+    struct pollfd p[2] = {{.fd = in, .events = POLLIN},
+                          {.fd = ctrs->watch_stop[0], .events = POLLIN}};
+    /* The timeout also catches monitors that died without an exit file. */
+    int r = poll(p, 2, 5000);
+    if (r < 0 && errno != EINTR)
+      break;
+    if (p[1].revents)
+      break;
+    if (r == 0) {
+      refresh_all(ctrs, NULL);
+      continue;
+    }
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(in, buf, sizeof(buf))) > 0) {
+      for (char *ptr = buf; ptr < buf + len;) {
+        struct inotify_event *ev = (struct inotify_event *)ptr;
+        if (ev->len > 0 && is_ctr_id(ev->name))
+          refresh_all(ctrs, ev->name);
+        ptr += sizeof(*ev) + ev->len;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---- open / restore ---------------------------------------------------------------- */
+
+static void remove_leftover(struct mascri_containers *ctrs, const char *id)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  log_warning("container %s: no record (a CreateContainer was interrupted): removing it", id);
+  if (mascri_container_delete(&rt, id, true, &err) < 0 && err->kind != MASCRI_ERR_NOT_FOUND)
+    log_warning("%s", mascri_error_message(&err));
+  mascri_error_release(&err);
+  if (mascri_image_rootfs_remove(ctrs->images, id, &err) < 0)
+    log_warning("%s", mascri_error_message(&err));
+  mascri_error_release(&err);
+  _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, id);
+  if (mascri_rm_rf(dir, &err) < 0)
+    log_warning("%s", mascri_error_message(&err));
+}
+
+static void restore_one(struct mascri_containers *ctrs, const char *id)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, id);
+  _cleanup_free_ char *path = mascri_path_join(dir, "record.json");
+  if (!mascri_path_exists(path)) {
+    remove_leftover(ctrs, id);
+    return;
+  }
+  struct ctr *c = NULL;
+  if (mascri_ctr_record_read(path, &c, &err) < 0) {
+    log_warning("skipping container record: %s", mascri_error_message(&err));
+    return;
+  }
+  mascri_ctrs_add_locked(ctrs, c);
+  refresh_locked(ctrs, c);
+}
+
+/* Runtime containers under our runtime root without a record: a crash between monitor
+ * start and the record. */
+static void remove_runtime_orphans(struct mascri_containers *ctrs)
+{
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  _cleanup_strv_ char **ids = NULL;
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (mascri_container_list(&rt, &ids, &err) < 0)
+    return;
+  for (size_t i = 0; ids[i]; i++) {
+    bool known = false;
+    for (size_t j = 0; j < ctrs->n && !known; j++)
+      known = strcmp(ctrs->v[j]->info.id, ids[i]) == 0;
+    if (!known)
+      remove_leftover(ctrs, ids[i]);
+  }
+}
+
+static int restore(struct mascri_containers *ctrs, mascri_error_t *err)
+{
+  _cleanup_free_ char *dir = xasprintf("%s/containers", ctrs->root);
+  _cleanup_closedir_ DIR *d = opendir(dir);
+  if (!d)
+    return mascri_make_error(err, errno, "open %s", dir);
+  struct dirent *de;
+  pthread_mutex_lock(&ctrs->lock);
+  while ((de = readdir(d)) != NULL)
+    if (is_ctr_id(de->d_name))
+      restore_one(ctrs, de->d_name);
+  remove_runtime_orphans(ctrs);
+  for (size_t i = 1; i < ctrs->n; i++)
+    for (size_t j = i; j > 0 && ctrs->v[j - 1]->info.created_at > ctrs->v[j]->info.created_at;
+         j--) {
+      struct ctr *t = ctrs->v[j];
+      ctrs->v[j] = ctrs->v[j - 1];
+      ctrs->v[j - 1] = t;
+    }
+  pthread_mutex_unlock(&ctrs->lock);
+  return 0;
+}
+
+static int make_dirs(struct mascri_containers *ctrs, mascri_error_t *err)
+{
+  const char *const subs[][2] = {
+      {ctrs->root, "containers"}, {ctrs->state, "exits"}, {ctrs->state, "monitors"}};
+  for (size_t i = 0; i < 3; i++) {
+    _cleanup_free_ char *p = mascri_path_join(subs[i][0], subs[i][1]);
+    if (mascri_mkdir_p(p, 0700, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int mascri_containers_open(const struct mascri_containers_config *cfg,
+                           struct mascri_containers **out, mascri_error_t *err)
+{
+  if (!cfg->root || !cfg->state || !cfg->monitor_path || !cfg->runtime_root || !cfg->images ||
+      !cfg->pods)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "containers: root, state, monitor, runtime root, images and "
+                                  "pods are required");
+  struct mascri_containers *ctrs = xmalloc0(sizeof(*ctrs));
+  ctrs->root = xstrdup(cfg->root);
+  ctrs->state = xstrdup(cfg->state);
+  ctrs->monitor_path = xstrdup(cfg->monitor_path);
+  ctrs->runtime_root = xstrdup(cfg->runtime_root);
+  ctrs->cgroup_manager = cfg->cgroup_manager;
+  ctrs->images = cfg->images;
+  ctrs->pods = cfg->pods;
+  ctrs->on_event = cfg->on_event;
+  ctrs->event_data = cfg->event_data;
+  ctrs->monitor_fd = ctrs->watch_stop[0] = ctrs->watch_stop[1] = -1;
+  pthread_mutex_init(&ctrs->lock, NULL);
+  if (make_dirs(ctrs, err) < 0 ||
+      mascri_monitor_seal(cfg->monitor_path, &ctrs->monitor_fd, err) < 0 ||
+      restore(ctrs, err) < 0 || pipe2(ctrs->watch_stop, O_CLOEXEC) < 0) {
+    if (!*err)
+      mascri_make_error(err, errno, "pipe");
+    mascri_containers_close(ctrs);
+    return -1;
+  }
+  ctrs->monitor_exe = xasprintf("/proc/self/fd/%d", ctrs->monitor_fd);
+  if (pthread_create(&ctrs->watcher, NULL, watcher_main, ctrs) == 0)
+    ctrs->watcher_running = true;
+  log_info("containers: %zu restored", ctrs->n);
+  *out = ctrs;
+  return 0;
+}
+
+void mascri_containers_close(struct mascri_containers *ctrs)
+{
+  if (!ctrs)
+    return;
+  if (ctrs->watcher_running) {
+    close(ctrs->watch_stop[1]);
+    ctrs->watch_stop[1] = -1;
+    pthread_join(ctrs->watcher, NULL);
+  }
+  for (int i = 0; i < 2; i++)
+    if (ctrs->watch_stop[i] >= 0)
+      close(ctrs->watch_stop[i]);
+  for (size_t i = 0; i < ctrs->n; i++)
+    mascri_ctr_free(ctrs->v[i]);
+  free(ctrs->v);
+  if (ctrs->monitor_fd >= 0)
+    close(ctrs->monitor_fd);
+  pthread_mutex_destroy(&ctrs->lock);
+  free(ctrs->monitor_exe);
+  free(ctrs->root);
+  free(ctrs->state);
+  free(ctrs->monitor_path);
+  free(ctrs->runtime_root);
+  free(ctrs);
+}

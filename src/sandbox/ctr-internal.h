@@ -1,0 +1,98 @@
+/* Shared between the container store files (containers.c, ctr-record.c, ctr-create.c,
+ * ctr-ops.c, ctr-monitor.c, ctr-exec.c). */
+#ifndef MASCRI_SANDBOX_CTR_INTERNAL_H
+#define MASCRI_SANDBOX_CTR_INTERNAL_H
+
+#include <pthread.h>
+
+#include "sandbox/containers.h"
+
+struct ctr {
+  struct mascri_ctr_info info;
+  bool creating;      /* CreateContainer in progress: the name is reserved, nothing else */
+  pthread_mutex_t op; /* serialises start/stop/remove/update of this container */
+  unsigned refs;      /* the table's reference plus one per call in flight (ctrs->lock) */
+  bool removed;       /* unlinked from the table (under op) */
+};
+
+struct mascri_containers {
+  char *root, *state, *monitor_path, *runtime_root;
+  mascri_cgroup_manager_t cgroup_manager;
+  mascri_image_store_t *images;
+  struct mascri_pods *pods;
+  mascri_ctr_event_fn on_event;
+  void *event_data;
+  int monitor_fd;       /* sealed memfd copy of mascri-monitor, shared by every monitor */
+  char *monitor_exe;    /* "/proc/self/fd/<monitor_fd>" */
+  pthread_mutex_t lock; /* the table and every entry's info fields */
+  struct ctr **v;
+  size_t n;
+  /* exit watcher */
+  pthread_t watcher;
+  bool watcher_running;
+  int watch_stop[2]; /* pipe: close the write end to stop the watcher */
+};
+
+static inline mascri_runtime_t mascri_ctrs_runtime(const struct mascri_containers *ctrs)
+{
+  return (mascri_runtime_t){.state_root = ctrs->runtime_root,
+                            .cgroup_manager = ctrs->cgroup_manager};
+}
+
+/* ctr-record.c */
+char *mascri_ctr_dir(const struct mascri_containers *ctrs, const char *id);
+char *mascri_ctr_exit_file(const struct mascri_containers *ctrs, const char *id);
+char *mascri_ctr_monitor_dir(const struct mascri_containers *ctrs, const char *id);
+int mascri_ctr_record_write(const struct mascri_containers *ctrs, const struct ctr *c,
+                            mascri_error_t *err);
+int mascri_ctr_record_read(const char *path, struct ctr **out, mascri_error_t *err);
+struct ctr *mascri_ctr_alloc(void);
+void mascri_ctr_free(struct ctr *c);
+void mascri_ctr_info_copy(struct mascri_ctr_info *dst, const struct mascri_ctr_info *src);
+void mascri_ctr_info_clear(struct mascri_ctr_info *info);
+Runtime__V1__ContainerConfig *mascri_ctr_config_copy(const Runtime__V1__ContainerConfig *c);
+/* Reads the monitor's exit file into info (EXITED, exit code, finished_at, reason).
+ * 1 when it exists and was read, 0 when absent. */
+int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, mascri_error_t *err);
+
+/* containers.c, with ctrs->lock held */
+struct ctr *mascri_ctrs_find_locked(struct mascri_containers *ctrs, const char *id_or_prefix,
+                                    mascri_error_t *err);
+void mascri_ctrs_unlink_locked(struct mascri_containers *ctrs, struct ctr *c);
+void mascri_ctrs_add_locked(struct mascri_containers *ctrs, struct ctr *c);
+/* Finds and takes a reference (drop with mascri_ctrs_put). */
+struct ctr *mascri_ctrs_acquire(struct mascri_containers *ctrs, const char *id_or_prefix,
+                                mascri_error_t *err);
+void mascri_ctrs_put(struct mascri_containers *ctrs, struct ctr *c);
+/* Moves a CREATED/RUNNING container to EXITED when its exit file appeared or its monitor
+ * is gone (with c->op held or not: takes ctrs->lock). true when it changed. */
+bool mascri_ctrs_refresh(struct mascri_containers *ctrs, struct ctr *c);
+void mascri_ctrs_emit(struct mascri_containers *ctrs, const struct ctr *c, mascri_ctr_event_t type);
+
+/* ctr-monitor.c */
+int mascri_monitor_seal(const char *path, int *fd, mascri_error_t *err);
+struct mascri_monitor_args {
+  const char *id, *bundle, *log_path, *exit_file, *socket_dir;
+  bool terminal, stdin_, stdin_once;
+};
+/* Starts a monitor in create mode and waits for its sync line (cancel: the RPC gave up). */
+int mascri_monitor_create(struct mascri_containers *ctrs, const struct mascri_monitor_args *a,
+                          pid_t *monitor_pid, pid_t *init_pid, const volatile int *cancel,
+                          mascri_error_t *err);
+/* One request on the monitor's ctl socket; *reply (may be NULL) gets the answer. */
+int mascri_monitor_request(const char *socket_dir, const char *req, char **reply,
+                           mascri_error_t *err);
+
+/* ctr-exec.c: ExecSync through `mascri-monitor exec`. */
+int mascri_monitor_exec_sync(struct mascri_containers *ctrs, const char *id,
+                             const char *process_json, bool tty, int64_t timeout_s,
+                             const volatile int *cancel, struct mascri_exec_sync_result *res,
+                             mascri_error_t *err);
+
+/* ctr-stop.c */
+/* Kills with sig (all: every process of the cgroup) and waits for the exit file up to
+ * timeout_ms (< 0: no wait). 1 when it exited, 0 on timeout. */
+int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig, bool all,
+                         int64_t timeout_ms, const volatile int *cancel, mascri_error_t *err);
+
+#endif

@@ -1,0 +1,415 @@
+/* Start, stop, remove (one container or a pod's), update, reopen the log, ExecSync and
+ * usage, on the container store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "sandbox/ctr-internal.h"
+#include "sandbox/ctr-spec.h"
+#include "sandbox/pod-spawn.h"
+
+/* Until ctr-spec*.c lands (the lead removes this). */
+#pragma weak mascri_ctr_exec_process_json
+
+#define KILL_WAIT_MS 10000
+
+static int64_t now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const char *state_name(mascri_ctr_state_t s)
+{
+  static const char *const names[] = {"created", "running", "exited", "unknown"};
+  return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
+static int wrong_state(const struct ctr *c, const char *want, mascri_error_t *err)
+{
+  return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+                                "container %s is %s, not %s", c->info.id, state_name(c->info.state),
+                                want);
+}
+
+int mascri_containers_start(struct mascri_containers *ctrs, const char *id, mascri_error_t *err)
+{
+  struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
+  if (!c)
+    return -1;
+  mascri_ctrs_refresh(ctrs, c);
+  int ret;
+  if (c->info.state != MASCRI_CTR_CREATED) {
+    ret = wrong_state(c, "created", err);
+  } else {
+    mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+    ret = mascri_container_start(&rt, c->info.id, err);
+    if (ret == 0) {
+      pthread_mutex_lock(&ctrs->lock);
+      c->info.started_at = now_ns();
+      if (c->info.state == MASCRI_CTR_CREATED)
+        c->info.state = MASCRI_CTR_RUNNING;
+      ret = mascri_ctr_record_write(ctrs, c, err);
+      pthread_mutex_unlock(&ctrs->lock);
+    }
+    if (ret == 0) {
+      log_info("container %s started", c->info.id);
+      mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_STARTED);
+      mascri_ctrs_refresh(ctrs, c); /* it may already have exited */
+    } else {
+      mascri_error_wrap(err, "start container %s", c->info.id);
+    }
+  }
+  mascri_ctrs_put(ctrs, c);
+  return ret;
+}
+
+static bool has_exited(struct mascri_containers *ctrs, struct ctr *c)
+{
+  _cleanup_free_ char *exit_file = mascri_ctr_exit_file(ctrs, c->info.id);
+  return mascri_path_exists(exit_file) ||
+         !mascri_pause_alive(c->info.monitor_pid, c->info.monitor_start_time);
+}
+
+int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig, bool all,
+                         int64_t timeout_ms, const volatile int *cancel, mascri_error_t *err)
+{
+  if (has_exited(ctrs, c))
+    return 1;
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  _cleanup_error_ mascri_error_t kerr = NULL;
+  if (mascri_container_kill(&rt, c->info.id, sig, all, &kerr) < 0 &&
+      kerr->kind != MASCRI_ERR_NOT_FOUND && kerr->kind != MASCRI_ERR_FAILED_PRECONDITION)
+    log_warning("container %s: %s", c->info.id, mascri_error_message(&kerr));
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  long sleep_us = 500;
+  for (;;) {
+    if (has_exited(ctrs, c))
+      return 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (timeout_ms >= 0 && ms >= timeout_ms)
+      return 0;
+    if (cancel && *cancel)
+      return mascri_make_error_kind(err, MASCRI_ERR_CANCELLED, 0,
+                                    "cancelled while stopping container %s", c->info.id);
+    usleep((useconds_t)sleep_us);
+    if (sleep_us < 20000)
+      sleep_us *= 2;
+  }
+}
+
+/* With c->op held. */
+static int stop_locked(struct mascri_containers *ctrs, struct ctr *c, int64_t timeout_s,
+                       const volatile int *cancel, mascri_error_t *err)
+{
+  mascri_ctrs_refresh(ctrs, c);
+  if (c->info.state == MASCRI_CTR_EXITED || c->info.state == MASCRI_CTR_UNKNOWN)
+    return 0;
+  int r = 0;
+  if (timeout_s > 0 && c->info.state == MASCRI_CTR_RUNNING) {
+    r = mascri_ctr_kill_wait(ctrs, c, c->info.stop_signal, false, timeout_s * 1000, cancel, err);
+    if (r < 0)
+      return -1;
+  }
+  if (r == 0) {
+    r = mascri_ctr_kill_wait(ctrs, c, SIGKILL, true, KILL_WAIT_MS, cancel, err);
+    if (r < 0)
+      return -1;
+    if (r == 0)
+      return mascri_make_error_kind(err, MASCRI_ERR_DEADLINE, 0,
+                                    "container %s did not exit %d s after SIGKILL", c->info.id,
+                                    KILL_WAIT_MS / 1000);
+  }
+  mascri_ctrs_refresh(ctrs, c);
+  log_info("container %s stopped", c->info.id);
+  return 0;
+}
+
+int mascri_containers_stop(struct mascri_containers *ctrs, const char *id, int64_t timeout_s,
+                           const volatile int *cancel, mascri_error_t *err)
+{
+  struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
+  if (!c)
+    return -1;
+  int ret = stop_locked(ctrs, c, timeout_s, cancel, err);
+  mascri_ctrs_put(ctrs, c);
+  return ret;
+}
+
+static void remove_files(struct mascri_containers *ctrs, const char *id)
+{
+  _cleanup_error_ mascri_error_t err = NULL;
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  if (mascri_container_delete(&rt, id, true, &err) < 0 && err->kind != MASCRI_ERR_NOT_FOUND)
+    log_warning("container %s: %s", id, mascri_error_message(&err));
+  mascri_error_release(&err);
+  if (mascri_image_rootfs_remove(ctrs->images, id, &err) < 0)
+    log_warning("container %s: %s", id, mascri_error_message(&err));
+  mascri_error_release(&err);
+  _cleanup_free_ char *exit_file = mascri_ctr_exit_file(ctrs, id);
+  _cleanup_free_ char *mon = mascri_ctr_monitor_dir(ctrs, id);
+  unlink(exit_file);
+  if (mascri_rm_rf(mon, &err) < 0)
+    log_warning("container %s: %s", id, mascri_error_message(&err));
+}
+
+int mascri_containers_remove(struct mascri_containers *ctrs, const char *id, mascri_error_t *err)
+{
+  struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
+  if (!c)
+    return -1;
+  int ret = stop_locked(ctrs, c, 0, NULL, err);
+  if (ret == 0) {
+    remove_files(ctrs, c->info.id);
+    _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, c->info.id);
+    ret = mascri_rm_rf(dir, err);
+  }
+  if (ret == 0) {
+    pthread_mutex_lock(&ctrs->lock);
+    mascri_ctrs_unlink_locked(ctrs, c);
+    c->removed = true;
+    c->refs--; /* the table's */
+    pthread_mutex_unlock(&ctrs->lock);
+    log_info("container %s removed", c->info.id);
+    mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_DELETED);
+  }
+  mascri_ctrs_put(ctrs, c);
+  return ret;
+}
+
+static char **pod_container_ids(struct mascri_containers *ctrs, const char *pod_id)
+{
+  char **ids = xcalloc(1, sizeof(char *));
+  pthread_mutex_lock(&ctrs->lock);
+  for (size_t i = 0; i < ctrs->n; i++)
+    if (!ctrs->v[i]->creating && strcmp(ctrs->v[i]->info.pod_id, pod_id) == 0)
+      mascri_strv_append(&ids, ctrs->v[i]->info.id);
+  pthread_mutex_unlock(&ctrs->lock);
+  return ids;
+}
+
+int mascri_containers_stop_pod(struct mascri_containers *ctrs, const char *pod_id,
+                               int64_t timeout_s, mascri_error_t *err)
+{
+  _cleanup_strv_ char **ids = pod_container_ids(ctrs, pod_id);
+  for (size_t i = 0; ids[i]; i++) {
+    _cleanup_error_ mascri_error_t e = NULL;
+    if (mascri_containers_stop(ctrs, ids[i], timeout_s, NULL, &e) < 0 &&
+        e->kind != MASCRI_ERR_NOT_FOUND) {
+      mascri_error_move(err, &e);
+      return mascri_error_wrap(err, "stop pod %s", pod_id);
+    }
+  }
+  return 0;
+}
+
+int mascri_containers_remove_pod(struct mascri_containers *ctrs, const char *pod_id,
+                                 mascri_error_t *err)
+{
+  _cleanup_strv_ char **ids = pod_container_ids(ctrs, pod_id);
+  for (size_t i = 0; ids[i]; i++) {
+    _cleanup_error_ mascri_error_t e = NULL;
+    if (mascri_containers_remove(ctrs, ids[i], &e) < 0 && e->kind != MASCRI_ERR_NOT_FOUND) {
+      mascri_error_move(err, &e);
+      return mascri_error_wrap(err, "remove pod %s", pod_id);
+    }
+  }
+  return 0;
+}
+
+/* ---- update / reopen / exec / usage ------------------------------------------------ */
+
+static void resources_from_cri(const Runtime__V1__LinuxContainerResources *in,
+                               mascri_spec_resources_t *r)
+{
+  memset(r, 0, sizeof(*r));
+  r->cpu.has_shares = in->cpu_shares > 0, r->cpu.shares = (uint64_t)in->cpu_shares;
+  r->cpu.has_quota = in->cpu_quota != 0, r->cpu.quota = in->cpu_quota;
+  r->cpu.has_period = in->cpu_period > 0, r->cpu.period = (uint64_t)in->cpu_period;
+  r->cpu.cpus = in->cpuset_cpus && in->cpuset_cpus[0] ? xstrdup(in->cpuset_cpus) : NULL;
+  r->cpu.mems = in->cpuset_mems && in->cpuset_mems[0] ? xstrdup(in->cpuset_mems) : NULL;
+  r->memory.has_limit = in->memory_limit_in_bytes > 0;
+  r->memory.limit = in->memory_limit_in_bytes;
+  r->memory.has_swap = in->memory_swap_limit_in_bytes > 0;
+  r->memory.swap = in->memory_swap_limit_in_bytes;
+  if (in->n_hugepage_limits) {
+    r->hugepage_limits = xcalloc(in->n_hugepage_limits, sizeof(*r->hugepage_limits));
+    for (size_t i = 0; i < in->n_hugepage_limits; i++) {
+      r->hugepage_limits[i].page_size = xstrdup(in->hugepage_limits[i]->page_size);
+      r->hugepage_limits[i].limit = in->hugepage_limits[i]->limit;
+    }
+    r->n_hugepage_limits = in->n_hugepage_limits;
+  }
+  for (size_t i = 0; i < in->n_unified; i++) {
+    mascri_strv_append(&r->unified_keys, in->unified[i]->key);
+    mascri_strv_append(&r->unified_values, in->unified[i]->value ? in->unified[i]->value : "");
+  }
+}
+
+static void record_resources(struct ctr *c, const Runtime__V1__LinuxContainerResources *res)
+{
+  Runtime__V1__ContainerConfig *cfg = c->info.config;
+  if (!cfg->linux) {
+    cfg->linux = xmalloc0(sizeof(*cfg->linux));
+    runtime__v1__linux_container_config__init(cfg->linux);
+  }
+  size_t n = runtime__v1__linux_container_resources__get_packed_size(res);
+  _cleanup_free_ uint8_t *buf = xmalloc(n + 1);
+  runtime__v1__linux_container_resources__pack(res, buf);
+  Runtime__V1__LinuxContainerResources *copy =
+      runtime__v1__linux_container_resources__unpack(NULL, n, buf);
+  if (cfg->linux->resources)
+    runtime__v1__linux_container_resources__free_unpacked(cfg->linux->resources, NULL);
+  cfg->linux->resources = copy;
+}
+
+int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
+                             const Runtime__V1__LinuxContainerResources *res, mascri_error_t *err)
+{
+  struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
+  if (!c)
+    return -1;
+  mascri_ctrs_refresh(ctrs, c);
+  int ret;
+  if (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING) {
+    ret = wrong_state(c, "created or running", err);
+  } else {
+    mascri_spec_resources_t r;
+    resources_from_cri(res, &r);
+    mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+    ret = mascri_container_update(&rt, c->info.id, &r, err);
+    free(r.cpu.cpus);
+    free(r.cpu.mems);
+    for (size_t i = 0; i < r.n_hugepage_limits; i++)
+      free(r.hugepage_limits[i].page_size);
+    free(r.hugepage_limits);
+    mascri_strv_free(r.unified_keys);
+    mascri_strv_free(r.unified_values);
+    if (ret == 0) {
+      pthread_mutex_lock(&ctrs->lock);
+      record_resources(c, res);
+      ret = mascri_ctr_record_write(ctrs, c, err);
+      pthread_mutex_unlock(&ctrs->lock);
+    }
+  }
+  mascri_ctrs_put(ctrs, c);
+  return ret;
+}
+
+int mascri_containers_reopen_log(struct mascri_containers *ctrs, const char *id,
+                                 mascri_error_t *err)
+{
+  struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
+  if (!c)
+    return -1;
+  mascri_ctrs_refresh(ctrs, c);
+  int ret;
+  if (c->info.state != MASCRI_CTR_RUNNING) {
+    ret = wrong_state(c, "running", err);
+  } else {
+    _cleanup_free_ char *dir = mascri_ctr_monitor_dir(ctrs, c->info.id);
+    ret = mascri_monitor_request(dir, "reopen", NULL, err);
+    if (ret < 0)
+      mascri_error_wrap(err, "reopen the log of container %s", c->info.id);
+  }
+  mascri_ctrs_put(ctrs, c);
+  return ret;
+}
+
+int mascri_containers_exec_sync(struct mascri_containers *ctrs, const char *id,
+                                const char *const *cmd, int64_t timeout_s,
+                                const volatile int *cancel, struct mascri_exec_sync_result *res,
+                                mascri_error_t *err)
+{
+  memset(res, 0, sizeof(*res));
+  if (!cmd || !cmd[0] || !cmd[0][0])
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "exec: cmd is required");
+  _cleanup_ctr_info_ struct mascri_ctr_info *info = NULL;
+  if (mascri_containers_get(ctrs, id, &info, err) < 0)
+    return -1;
+  if (info->state != MASCRI_CTR_RUNNING)
+    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+                                  "container %s is %s, not running", info->id,
+                                  state_name(info->state));
+  _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, info->id);
+  _cleanup_free_ char *spec_path = mascri_path_join(dir, "config.json");
+  _cleanup_free_ char *spec = NULL, *process = NULL;
+  size_t len = 0;
+  if (!mascri_ctr_exec_process_json)
+    return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0, "exec not built in");
+  if (mascri_read_file(spec_path, &spec, &len, err) < 0 ||
+      mascri_ctr_exec_process_json(spec, cmd, false, &process, err) < 0)
+    return -1;
+  return mascri_monitor_exec_sync(ctrs, info->id, process, false, timeout_s, cancel, res, err);
+}
+
+/* ---- usage ------------------------------------------------------------------------- */
+
+struct du {
+  uint64_t bytes, inodes;
+};
+
+static int du_dir(int dirfd, struct du *acc, int depth)
+{
+  _cleanup_closedir_ DIR *d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return -1;
+  }
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    acc->inodes++;
+    acc->bytes += (uint64_t)st.st_blocks * 512;
+    if (S_ISDIR(st.st_mode) && depth < 256) {
+      int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0)
+        du_dir(sub, acc, depth + 1);
+    }
+  }
+  return 0;
+}
+
+int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,
+                            struct mascri_ctr_usage *out, mascri_error_t *err)
+{
+  (void)err;
+  memset(out, 0, sizeof(*out));
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  _cleanup_error_ mascri_error_t serr = NULL;
+  if (info->state == MASCRI_CTR_RUNNING || info->state == MASCRI_CTR_CREATED)
+    out->has_cgroup = mascri_container_stats(&rt, info->id, &out->cg, &serr) == 0;
+  out->rw_mountpoint = xasprintf("%s/rootfs", mascri_image_store_root(ctrs->images));
+  _cleanup_free_ char *upper = xasprintf("%s/%s/upper", out->rw_mountpoint, info->id);
+  int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    struct du acc = {0};
+    du_dir(fd, &acc, 0);
+    out->rw_bytes = acc.bytes;
+    out->rw_inodes = acc.inodes;
+  }
+  return 0;
+}
+
+void mascri_ctr_usage_clear(struct mascri_ctr_usage *u)
+{
+  free(u->rw_mountpoint);
+  memset(u, 0, sizeof(*u));
+}

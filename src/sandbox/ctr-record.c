@@ -1,0 +1,271 @@
+/* Container records: <root>/containers/<id>/record.json, written atomically, read back at
+ * open; the monitor's exit file; info copies. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fs.h"
+#include "common/json.h"
+#include "common/xalloc.h"
+#include "sandbox/ctr-internal.h"
+#include "sandbox/pod-util.h"
+
+#define RECORD_VERSION 1
+
+static const struct {
+  const char *key;
+  size_t off;
+} str_fields[] = {
+    {"id", offsetof(struct mascri_ctr_info, id)},
+    {"podId", offsetof(struct mascri_ctr_info, pod_id)},
+    {"name", offsetof(struct mascri_ctr_info, name)},
+    {"fullName", offsetof(struct mascri_ctr_info, full_name)},
+    {"imageRef", offsetof(struct mascri_ctr_info, image_ref)},
+    {"imageId", offsetof(struct mascri_ctr_info, image_id)},
+    {"logPath", offsetof(struct mascri_ctr_info, log_path)},
+    {"reason", offsetof(struct mascri_ctr_info, reason)},
+    {"message", offsetof(struct mascri_ctr_info, message)},
+};
+#define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+
+static char **str_field(struct mascri_ctr_info *info, size_t i)
+{
+  return (char **)((char *)info + str_fields[i].off);
+}
+
+static const struct {
+  const char *key;
+  size_t off;
+  size_t size;
+} num_fields[] = {
+#define NUM(k, f)                                                                                  \
+  {                                                                                                \
+    k, offsetof(struct mascri_ctr_info, f), sizeof(((struct mascri_ctr_info *)0)->f)               \
+  }
+    NUM("attempt", attempt),        NUM("state", state),
+    NUM("createdAt", created_at),   NUM("startedAt", started_at),
+    NUM("finishedAt", finished_at), NUM("exitCode", exit_code),
+    NUM("stopSignal", stop_signal), NUM("initPid", init_pid),
+    NUM("monitorPid", monitor_pid), NUM("monitorStartTime", monitor_start_time),
+#undef NUM
+};
+#define N_NUM_FIELDS (sizeof(num_fields) / sizeof(num_fields[0]))
+
+static int64_t num_get(const struct mascri_ctr_info *info, size_t i)
+{
+  const char *p = (const char *)info + num_fields[i].off;
+  if (num_fields[i].size == 8) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+  }
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static void num_set(struct mascri_ctr_info *info, size_t i, int64_t v)
+{
+  char *p = (char *)info + num_fields[i].off;
+  if (num_fields[i].size == 8) {
+    memcpy(p, &v, 8);
+  } else {
+    int32_t w = (int32_t)v;
+    memcpy(p, &w, 4);
+  }
+}
+
+char *mascri_ctr_dir(const struct mascri_containers *ctrs, const char *id)
+{
+  return xasprintf("%s/containers/%s", ctrs->root, id);
+}
+
+char *mascri_ctr_exit_file(const struct mascri_containers *ctrs, const char *id)
+{
+  return xasprintf("%s/exits/%s", ctrs->state, id);
+}
+
+char *mascri_ctr_monitor_dir(const struct mascri_containers *ctrs, const char *id)
+{
+  return xasprintf("%s/monitors/%s", ctrs->state, id);
+}
+
+static char *record_json(const struct ctr *c, size_t *len)
+{
+  _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(true);
+  struct mascri_ctr_info *info = (struct mascri_ctr_info *)&c->info;
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_int(g, "version", RECORD_VERSION);
+  for (size_t i = 0; i < N_STR_FIELDS; i++)
+    if (*str_field(info, i))
+      mascri_json_gen_kv_string(g, str_fields[i].key, *str_field(info, i));
+  for (size_t i = 0; i < N_NUM_FIELDS; i++)
+    mascri_json_gen_kv_int(g, num_fields[i].key, num_get(info, i));
+  mascri_json_gen_kv_bool(g, "oomKilled", info->oom_killed);
+  if (info->config) {
+    size_t n = runtime__v1__container_config__get_packed_size(info->config);
+    _cleanup_free_ uint8_t *buf = xmalloc(n + 1);
+    runtime__v1__container_config__pack(info->config, buf);
+    _cleanup_free_ char *hex = mascri_hex_encode(buf, n);
+    mascri_json_gen_kv_string(g, "config", hex);
+  }
+  yajl_gen_map_close(g);
+  return mascri_json_gen_take(g, len);
+}
+
+static int record_parse(const char *buf, size_t len, struct ctr **out, mascri_error_t *err)
+{
+  _cleanup_json_ yajl_val root = NULL;
+  if (mascri_json_parse(buf, len, "container record", &root, err) < 0)
+    return -1;
+  struct ctr *c = mascri_ctr_alloc();
+  for (size_t i = 0; i < N_STR_FIELDS; i++) {
+    const char *s = mascri_json_get_string(root, str_fields[i].key);
+    if (s)
+      *str_field(&c->info, i) = xstrdup(s);
+  }
+  for (size_t i = 0; i < N_NUM_FIELDS; i++) {
+    int64_t v = 0;
+    if (mascri_json_get_int64(root, num_fields[i].key, &v) < 0) {
+      mascri_ctr_free(c);
+      return mascri_make_error(err, 0, "container record: %s is not a number", num_fields[i].key);
+    }
+    num_set(&c->info, i, v);
+  }
+  mascri_json_get_bool(root, "oomKilled", &c->info.oom_killed);
+  const char *hex = mascri_json_get_string(root, "config");
+  if (hex) {
+    _cleanup_free_ uint8_t *cfg = NULL;
+    ssize_t n = mascri_hex_decode(hex, &cfg);
+    if (n >= 0)
+      c->info.config = runtime__v1__container_config__unpack(NULL, (size_t)n, cfg);
+  }
+  if (!c->info.id || !c->info.pod_id || !c->info.full_name || !c->info.config) {
+    mascri_ctr_free(c);
+    return mascri_make_error(err, 0, "container record: id, podId, fullName or config missing");
+  }
+  *out = c;
+  return 0;
+}
+
+int mascri_ctr_record_write(const struct mascri_containers *ctrs, const struct ctr *c,
+                            mascri_error_t *err)
+{
+  size_t len = 0;
+  _cleanup_free_ char *json = record_json(c, &len);
+  _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, c->info.id);
+  _cleanup_free_ char *path = mascri_path_join(dir, "record.json");
+  if (mascri_write_file_atomic(path, json, len, 0600, err) < 0)
+    return mascri_error_wrap(err, "record container %s", c->info.id);
+  return 0;
+}
+
+int mascri_ctr_record_read(const char *path, struct ctr **out, mascri_error_t *err)
+{
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  if (mascri_read_file(path, &buf, &len, err) < 0)
+    return -1;
+  if (record_parse(buf, len, out, err) < 0)
+    return mascri_error_wrap(err, "%s", path);
+  return 0;
+}
+
+static void set_str(char **dst, const char *s)
+{
+  free(*dst);
+  *dst = s ? xstrdup(s) : NULL;
+}
+
+int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, mascri_error_t *err)
+{
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  _cleanup_error_ mascri_error_t rerr = NULL;
+  if (mascri_read_file(path, &buf, &len, &rerr) < 0) {
+    if (rerr && rerr->errnum == ENOENT)
+      return 0;
+    mascri_error_move(err, &rerr);
+    return -1;
+  }
+  _cleanup_json_ yajl_val root = NULL;
+  if (mascri_json_parse(buf, len, "exit file", &root, err) < 0)
+    return -1;
+  int64_t code = 0, finished = 0, sig = 0;
+  bool oom = false;
+  if (mascri_json_get_int64(root, "exit_code", &code) < 0 ||
+      mascri_json_get_int64(root, "finished_at", &finished) < 0 ||
+      mascri_json_get_int64(root, "signal", &sig) < 0 ||
+      mascri_json_get_bool(root, "oom_killed", &oom) < 0)
+    return mascri_make_error(err, 0, "%s: a field has the wrong type", path);
+  info->state = MASCRI_CTR_EXITED;
+  info->exit_code = (int32_t)code;
+  info->finished_at = finished;
+  info->oom_killed = oom;
+  info->init_pid = 0;
+  set_str(&info->reason, oom ? "OOMKilled" : code == 0 ? "Completed" : "Error");
+  set_str(&info->message, NULL);
+  return 1;
+}
+
+Runtime__V1__ContainerConfig *mascri_ctr_config_copy(const Runtime__V1__ContainerConfig *c)
+{
+  if (!c)
+    return NULL;
+  size_t len = runtime__v1__container_config__get_packed_size(c);
+  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
+  runtime__v1__container_config__pack(c, buf);
+  return runtime__v1__container_config__unpack(NULL, len, buf);
+}
+
+void mascri_ctr_info_copy(struct mascri_ctr_info *dst, const struct mascri_ctr_info *src)
+{
+  *dst = *src;
+  for (size_t i = 0; i < N_STR_FIELDS; i++) {
+    char **d = str_field(dst, i);
+    *d = *d ? xstrdup(*d) : NULL;
+  }
+  dst->config = mascri_ctr_config_copy(src->config);
+}
+
+void mascri_ctr_info_clear(struct mascri_ctr_info *info)
+{
+  for (size_t i = 0; i < N_STR_FIELDS; i++)
+    free(*str_field(info, i));
+  if (info->config)
+    runtime__v1__container_config__free_unpacked(info->config, NULL);
+  memset(info, 0, sizeof(*info));
+}
+
+void mascri_ctr_info_free(struct mascri_ctr_info *info)
+{
+  if (!info)
+    return;
+  mascri_ctr_info_clear(info);
+  free(info);
+}
+
+void mascri_ctr_info_list_free(struct mascri_ctr_info **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    mascri_ctr_info_free(v[i]);
+  free(v);
+}
+
+struct ctr *mascri_ctr_alloc(void)
+{
+  struct ctr *c = xmalloc0(sizeof(*c));
+  pthread_mutex_init(&c->op, NULL);
+  c->refs = 1;
+  return c;
+}
+
+void mascri_ctr_free(struct ctr *c)
+{
+  if (!c)
+    return;
+  pthread_mutex_destroy(&c->op);
+  mascri_ctr_info_clear(&c->info);
+  free(c);
+}

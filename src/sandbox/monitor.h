@@ -1,0 +1,69 @@
+/* mascri-monitor: one small process per CRI container, the container's parent. This header
+ * is the contract between mascrid (sandbox/containers, the caller) and mascri-monitor
+ * (sandbox/monitor-*.c, the program); neither side includes the other's code.
+ *
+ * mascrid starts it from a sealed memfd copy of the binary (all monitors share that one
+ * copy, so the container cannot reach a writable host binary through /proc/<pid>/exe,
+ * CVE-2019-5736) with fork + setsid + fexecve, fd 3 = the write end of a sync pipe,
+ * stdin/stdout/stderr = /dev/null. mascri-monitor forks once more right away: the first
+ * process exits 0 (mascrid reaps it), the second goes on, reparented away from mascrid, so
+ * it survives a restart of mascrid.
+ *
+ * ---- create mode --------------------------------------------------------------------
+ *   mascri-monitor create --id ID --bundle DIR --runtime-root DIR [--systemd-cgroup]
+ *       --log-path FILE --exit-file FILE --socket-dir DIR
+ *       [--terminal] [--stdin] [--stdin-once] [--log-max-line BYTES]
+ * Loads DIR/config.json and calls mascri_container_create() with wait_start = true (so the
+ * init waits on exec.fifo until mascrid calls mascri_container_start()), stdio:
+ *   - without --terminal: stdout and stderr are pipes the monitor reads; stdin is a pipe the
+ *     monitor holds open with --stdin (an attach later writes to it), else /dev/null;
+ *   - with --terminal: a pty (console_master); its output is the "stdout" stream.
+ * Then writes ONE line to fd 3 and closes it:
+ *   "ok <monitor_pid> <init_pid>\n"           container created, init waiting
+ *   "error <kind> <message>\n"                creation failed (kind: mascri_error_kind_name()
+ * upper-cased, spaces as "_", e.g. "INVALID_ARGUMENT"); the monitor exits 1 Log: every chunk of
+ * stdout/stderr goes to --log-path (opened O_APPEND|O_CREAT, 0640, directories must exist) in the
+ * CRI format, one record per line:
+ *   "<RFC3339Nano local time with offset> <stdout|stderr> <F|P> <content>\n"
+ * e.g. "2026-11-22T18:30:00.123456789+00:00 stdout F hello". A line longer than
+ * --log-max-line (default 16384) is split into P records ending with an F record; at EOF a
+ * last line without a newline is written as F. Lines of the two streams never interleave
+ * inside a record.
+ * When the init exits: reaps it, drains the pipes (bounded: at most 1 s after the exit),
+ * writes the exit file atomically (temp + fsync + rename) and exits 0. Its other children
+ * (none normally) are reaped too. SIGTERM/SIGINT/SIGHUP to the monitor are ignored: the
+ * container's life decides the monitor's.
+ * Exit file (JSON object, one line):
+ *   {"exit_code":N,"signal":S,"finished_at":NS,"oom_killed":B}
+ *   exit_code: the status (0..255), or 128+signal when killed by a signal; signal: 0 or the
+ *   signal number; finished_at: ns since the epoch (CLOCK_REALTIME) when reaped; oom_killed:
+ *   the container's cgroup saw an OOM kill (mascri_container_stats().oom_killed_seen, read
+ *   before writing).
+ * Control socket: <socket-dir>/ctl, a SOCK_SEQPACKET unix socket bound by path (never
+ * abstract: CVE-2020-15257), the directory made 0700 by the monitor if it does not exist.
+ * One request per datagram, one reply:
+ *   "reopen"   -> "ok" | "error <message>"    reopen --log-path (ReopenContainerLog)
+ *   "ping"     -> "ok <monitor_pid> <init_pid>"
+ * Unknown requests -> "error unknown request". The socket and its directory are removed
+ * when the monitor exits.
+ *
+ * ---- exec mode (ExecSync) ------------------------------------------------------------
+ *   mascri-monitor exec --id ID --runtime-root DIR [--systemd-cgroup] --process FILE
+ *       [--terminal]
+ * stdin/stdout/stderr are the caller's (pipes of mascrid), fd 3 the status pipe. Loads
+ * FILE (an OCI process JSON, as `runc exec --process`), runs mascri_container_exec() with
+ * those stdio fds (with --terminal: a pty whose output is copied to stdout), waits for the
+ * process and writes ONE line to fd 3:
+ *   "exit <code>\n"              code: status, or 128+signal when killed by a signal
+ *   "error <kind> <message>\n"   the process could not be started (exit 1)
+ * On SIGTERM it SIGKILLs the exec'ed process, reaps it, writes "exit <code>" and exits
+ * (mascrid's ExecSync timeout). It does not fork away in this mode (it is mascrid's child).
+ */
+#ifndef MASCRI_SANDBOX_MONITOR_H
+#define MASCRI_SANDBOX_MONITOR_H
+
+#define MASCRI_MONITOR_SYNC_FD 3
+#define MASCRI_MONITOR_CTL_SOCKET "ctl"
+#define MASCRI_MONITOR_DEFAULT_MAX_LINE 16384
+
+#endif
