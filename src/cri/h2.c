@@ -387,7 +387,17 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   struct conn *c = xmalloc0(sizeof(*c));
   c->srv = srv;
   c->fd = fd;
-  int r = nghttp2_session_server_new(&c->session, cbs, c);
+  /* No HTTP messaging checks in nghttp2: grpc-go (kubelet, crictl) sends the unix socket's
+   * path as :authority ("/run/mascri/mascri.sock"), which nghttp2's strict authority check
+   * refuses with RST_STREAM PROTOCOL_ERROR. gRPC's own checks (:path, content-type) are
+   * ours (request_headers_done). */
+  nghttp2_option *opt = NULL;
+  int r = nghttp2_option_new(&opt);
+  if (r == 0) {
+    nghttp2_option_set_no_http_messaging(opt, 1);
+    r = nghttp2_session_server_new2(&c->session, cbs, c, opt);
+    nghttp2_option_del(opt);
+  }
   nghttp2_session_callbacks_del(cbs);
   if (r != 0) {
     free(c);

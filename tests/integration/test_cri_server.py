@@ -640,3 +640,20 @@ def test_random_request_bytes_never_hurt_the_daemon(cri, daemon):
         ch.close()
     assert daemon.proc.poll() is None
     cri.runtime.Version(cri.pb.VersionRequest(), timeout=10)
+
+
+def test_socket_path_as_authority(daemon):
+    """grpc-go (kubelet, crictl) sends the unix socket's path as :authority; nghttp2's strict
+    HTTP checks would reset such streams with PROTOCOL_ERROR."""
+    pb = api()
+    path = str(daemon.socket)
+    for authority in (path, "%2Frun%2Fmascri%2Fmascri.sock", "localhost"):
+        ch = grpc.insecure_channel(f"unix://{path}", options=[("grpc.default_authority",
+                                                               authority)])
+        try:
+            call = ch.unary_unary("/runtime.v1.RuntimeService/Version",
+                                  request_serializer=pb.VersionRequest.SerializeToString,
+                                  response_deserializer=pb.VersionResponse.FromString)
+            assert call(pb.VersionRequest(), timeout=10).runtime_name == "mascri", authority
+        finally:
+            ch.close()
