@@ -98,7 +98,13 @@ int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgro
   return 0;
 }
 
-/* v1 cpuset: a new cgroup starts with empty cpus/mems; copy them down from the parent. */
+static bool cpuset_value_empty(const char *v, size_t len)
+{
+  return len == 0 || v[0] == '\n';
+}
+
+/* v1 cpuset: a new cgroup starts with empty cpus/mems; copy them down from the parent (made
+ * non-empty first the same way when it is empty too). */
 static int cpuset_init(const char *mnt, const char *rel, mascri_error_t *err)
 {
   _cleanup_free_ char *parent_rel = xstrdup(rel);
@@ -115,12 +121,17 @@ static int cpuset_init(const char *mnt, const char *rel, mascri_error_t *err)
     size_t len = 0;
     if (mascri_read_file(cp, &cur, &len, err) < 0)
       return -1;
-    if (len > 0 && cur[0] != '\n')
+    if (!cpuset_value_empty(cur, len))
       continue;
-    if (strcmp(rel, "") != 0 && strchr(parent_rel, '/') && cpuset_init(mnt, parent_rel, err) < 0)
+    if (mascri_read_file(pp, &pv, &len, err) < 0)
       return -1;
-    if (mascri_read_file(pp, &pv, &len, err) < 0 ||
-        mascri_write_file_at(AT_FDCWD, cp, pv, len, err) < 0)
+    if (cpuset_value_empty(pv, len) && parent_rel[0]) {
+      free(pv);
+      pv = NULL;
+      if (cpuset_init(mnt, parent_rel, err) < 0 || mascri_read_file(pp, &pv, &len, err) < 0)
+        return -1;
+    }
+    if (mascri_write_file_at(AT_FDCWD, cp, pv, len, err) < 0)
       return -1;
   }
   return 0;

@@ -74,9 +74,14 @@ static int make_state_dir(create_ctx_t *c, mascri_error_t *err)
   _cleanup_free_ char *dir = NULL;
   if (state_dir(c->rt, c->opts->id, &dir, err) < 0)
     return -1;
-  if (mascri_mkdir_p(state_root(c->rt), 0700, err) < 0)
-    return -1;
-  if (mkdir(dir, 0700) < 0) {
+  /* the state root usually exists: create it only when the first mkdir says it is missing */
+  int r = mkdir(dir, 0700);
+  if (r < 0 && errno == ENOENT) {
+    if (mascri_mkdir_p(state_root(c->rt), 0700, err) < 0)
+      return -1;
+    r = mkdir(dir, 0700);
+  }
+  if (r < 0) {
     if (errno == EEXIST)
       return mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, EEXIST, "container \"%s\"",
                                     c->opts->id);

@@ -124,6 +124,23 @@ static int walk_components(int rootfd, const char *dest, bool is_file, int depth
   return TAKE_FD(parent);
 }
 
+/* Second fast path: only the last component is missing (a mount point under an existing
+ * directory, e.g. /dev/pts in a fresh /dev). Returns -1 for anything else, which the
+ * component walk then handles (and reports). */
+static int create_leaf(int rootfd, const char *dest, bool is_file)
+{
+  const char *slash = strrchr(dest, '/');
+  if (!slash || !slash[1] || strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0)
+    return -1;
+  mascri_error_t e = NULL;
+  _cleanup_free_ char *parent_path = xstrndup(dest, (size_t)(slash - dest));
+  _cleanup_close_ int parent =
+      path_open_in_root(rootfd, parent_path[0] ? parent_path : "/", true, &e);
+  int fd = parent >= 0 ? create_component(rootfd, parent, dest, slash + 1, is_file, &e) : -1;
+  mascri_error_release(&e);
+  return fd >= 0 ? fd : -1;
+}
+
 static int target_open_depth(int rootfd, const char *dest, bool is_file, int depth,
                              mascri_error_t *err)
 {
@@ -135,6 +152,9 @@ static int target_open_depth(int rootfd, const char *dest, bool is_file, int dep
   if (existing >= 0)
     return existing;
   mascri_error_release(&e0);
+  int created = create_leaf(rootfd, dest, is_file);
+  if (created >= 0)
+    return created;
   return walk_components(rootfd, dest, is_file, depth, err);
 }
 

@@ -1,9 +1,12 @@
 /* The spec's mounts, in order, inside the rootfs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -11,6 +14,10 @@
 #include "common/xalloc.h"
 #include "runtime/mount-util.h"
 #include "runtime/mounts.h"
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 
 #define REMOUNT_FLAGS                                                                              \
   (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |       \
@@ -69,27 +76,44 @@ static int bind_host_dir(int rootfd, const char *host, const char *dest, bool ro
 }
 
 /* Binds the host's cgroup dir onto a new directory `name` of our own fresh tmpfs dirfd
- * (nothing there is controlled by the container: plain *at() calls are safe). */
-static int bind_cgroup_dir(int tmpfs, const char *host, const char *name, bool ro,
-                           mascri_error_t *err)
+ * (nothing there is controlled by the container: plain *at() calls and a path through the
+ * dirfd are safe; the source is the host's cgroupfs, which has no symlinks). Returns 1 when
+ * bound, 0 when the host directory is missing (the controller is skipped). */
+static int bind_cgroup_dir(int tmpfs, const char *host, const char *name, mascri_error_t *err)
 {
-  _cleanup_close_ int src = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (src < 0)
-    return errno == ENOENT ? 0 : mascri_make_error(err, errno, "open %s", host);
+  char target[PATH_MAX];
+  snprintf(target, sizeof(target), "/proc/self/fd/%d/%s", tmpfs, name);
   if (mkdirat(tmpfs, name, 0755) < 0 && errno != EEXIST)
     return mascri_make_error(err, errno, "mkdir %s", name);
-  _cleanup_close_ int tgt = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (tgt < 0)
-    return mascri_make_error(err, errno, "open %s", name);
-  if (mount_fd(NULL, src, tgt, NULL, MS_BIND | MS_REC, NULL, err) < 0)
-    return -1;
-  if (!ro)
+  if (mount(host, target, NULL, MS_BIND | MS_REC, NULL) == 0)
+    return 1;
+  if (errno != ENOENT)
+    return mascri_make_error(err, errno, "bind %s", host);
+  unlinkat(tmpfs, name, AT_REMOVEDIR);
+  return 0;
+}
+
+#define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+#define RO_REMOUNT (MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* The tmpfs and every cgroup bound in it read-only: one recursive mount_setattr (5.12+),
+ * else one remount per mount. */
+static int cgroup_tree_readonly(int tmpfs, const char *const *names, size_t n, mascri_error_t *err)
+{
+  struct mount_attr attr = {.attr_set = RO_ATTRS};
+  if (syscall(SYS_mount_setattr, tmpfs, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0)
     return 0;
-  _cleanup_close_ int top = openat(tmpfs, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (top < 0)
-    return mascri_make_error(err, errno, "open %s", name);
-  return mount_fd(NULL, -1, top, NULL,
-                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+  if (errno != ENOSYS)
+    return mascri_make_error(err, errno, "make the cgroup mounts read-only");
+  for (size_t i = 0; i < n; i++) {
+    _cleanup_close_ int top =
+        openat(tmpfs, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top < 0)
+      return mascri_make_error(err, errno, "open %s", names[i]);
+    if (mount_fd(NULL, -1, top, NULL, RO_REMOUNT, NULL, err) < 0)
+      return -1;
+  }
+  return mount_fd(NULL, -1, tmpfs, NULL, RO_REMOUNT, NULL, err);
 }
 
 /* type cgroup/cgroup2: the container's own cgroups. */
@@ -116,20 +140,25 @@ static int cgroup_mount(mounts_ctx_t *ctx, const mascri_spec_mount_t *m, mascri_
   _cleanup_close_ int tmpfs = path_open_in_root(ctx->rootfd, m->destination, false, err);
   if (tmpfs < 0)
     return -1;
-  for (size_t i = 0; i <= l->n_v1; i++) {
+  const char **names = xcalloc(l->n_v1 + 1, sizeof(char *));
+  size_t n = 0;
+  int r = 0;
+  for (size_t i = 0; i <= l->n_v1 && r == 0; i++) {
     const char *mnt = i < l->n_v1 ? l->v1[i].mount : l->v2_mount;
     if (!mnt)
       continue;
     const char *name = strrchr(mnt, '/') ? strrchr(mnt, '/') + 1 : mnt;
     _cleanup_free_ char *host = mascri_path_join(mnt, ctx->cgroup_path);
-    if (bind_cgroup_dir(tmpfs, host, name, ro, err) < 0)
-      return mascri_error_wrap(err, "mount cgroup %s", name);
+    int bound = bind_cgroup_dir(tmpfs, host, name, err);
+    if (bound < 0)
+      r = mascri_error_wrap(err, "mount cgroup %s", name);
+    else if (bound)
+      names[n++] = name;
   }
-  if (ro &&
-      mount_fd(NULL, -1, tmpfs, NULL,
-               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err) < 0)
-    return -1;
-  return 0;
+  if (r == 0 && ro)
+    r = cgroup_tree_readonly(tmpfs, names, n, err);
+  free(names);
+  return r;
 }
 
 static int fs_mount(mounts_ctx_t *ctx, const mascri_spec_mount_t *m, mascri_error_t *err)

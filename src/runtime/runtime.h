@@ -167,11 +167,11 @@ int mascri_container_pids(const mascri_runtime_t *rt, const char *id, pid_t **pi
                           mascri_error_t *err);
 
 /* Makes the process execute from a sealed memfd copy of its binary (CVE-2019-5736), by
- * re-exec'ing itself once with the same argv when it does not already. The full `mascri`
- * binary re-execs as a copy of the lean `mascri-runtime` installed next to it (same
- * commands, fewer libraries) when that exists. Returns 0 when
+ * re-exec'ing itself once with the same argv when it does not already (the copy holds the
+ * binary's loadable part: headers and segments, not the debug info). Returns 0 when
  * already safe, else does not return on success. Call first thing in main() of every
- * binary that creates or enters containers. */
+ * binary that creates or enters containers. (The static `mascri` and `mascri-runtime` do
+ * the same before the C library starts, in runtime/sealed-entry.c; this is their fallback.) */
 int mascri_runtime_ensure_sealed_exe(int argc, char **argv, mascri_error_t *err);
 
 static inline void cleanup_container_statep(mascri_container_state_t *st)
