@@ -24,6 +24,9 @@
 #include "server-internal.h"
 
 #define DEFAULT_MAX_MSG (16u << 20)
+/* Responses may be larger than requests: an ExecSync answer carries up to 16 MiB of stdout
+ * and 16 MiB of stderr (the CRI's cap per stream) plus framing. */
+#define DEFAULT_MAX_SEND_MSG ((32u << 20) + (64u << 10))
 #define DEFAULT_MAX_WORKERS 64
 #define DEFAULT_FAST_WORKERS 4
 #define DEFAULT_SHUTDOWN_WAIT_MS 10000
@@ -400,7 +403,7 @@ static void apply_defaults(struct mascri_server_config *cfg)
   if (cfg->max_recv_msg == 0)
     cfg->max_recv_msg = DEFAULT_MAX_MSG;
   if (cfg->max_send_msg == 0)
-    cfg->max_send_msg = DEFAULT_MAX_MSG;
+    cfg->max_send_msg = DEFAULT_MAX_SEND_MSG;
   if (cfg->max_workers == 0)
     cfg->max_workers = DEFAULT_MAX_WORKERS;
   if (cfg->fast_workers == 0)

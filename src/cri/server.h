@@ -42,7 +42,7 @@ struct mascri_server_config {
   mode_t socket_mode;        /* default 0660 */
   gid_t socket_gid;          /* (gid_t)-1: leave as is */
   size_t max_recv_msg;       /* default 16 MiB */
-  size_t max_send_msg;       /* default 16 MiB */
+  size_t max_send_msg;       /* default 32 MiB + 64 KiB (ExecSync output) */
   unsigned max_workers;      /* slow pool, default 64 */
   unsigned fast_workers;     /* default 4 */
   unsigned shutdown_wait_ms; /* how long in-flight calls get at shutdown, default 10000 */

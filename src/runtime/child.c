@@ -225,6 +225,7 @@ static int child_setup(child_args_t *a, mascri_error_t *err)
     return -1;
   if (process_prepare(spec->process, spec->linux_ ? spec->linux_->seccomp : NULL, err) < 0 ||
       process_set_identity(spec->process, err) < 0 ||
+      process_check_command(spec->process, err) < 0 ||
       process_close_fds(a->opts->preserve_fds, err) < 0)
     return -1;
   if (sync_send(a->sync_fd, SYNC_READY, NULL, -1, err) < 0)

@@ -117,6 +117,39 @@ static const char *env_path(char *const *env)
   return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
 
+static bool missing(const char *path)
+{
+  return faccessat(AT_FDCWD, path, F_OK, 0) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+int process_check_command(const mascri_spec_process_t *p, mascri_error_t *err)
+{
+  if (!p->args || !p->args[0])
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "process.args: must have at least one element");
+  const char *cmd = p->args[0];
+  if (strchr(cmd, '/')) {
+    if (missing(cmd))
+      return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, ENOENT, "exec \"%s\"", cmd);
+    return 0;
+  }
+  const char *path = env_path(p->env);
+  char buf[PATH_MAX];
+  while (*path) {
+    size_t len = strcspn(path, ":");
+    if (len > 0 && len + strlen(cmd) + 2 < sizeof(buf)) {
+      snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, cmd);
+      if (!missing(buf))
+        return 0;
+    }
+    path += len;
+    if (*path == ':')
+      path++;
+  }
+  return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0,
+                                "exec \"%s\": executable file not found in $PATH", cmd);
+}
+
 int process_exec(const mascri_spec_process_t *p, const mascri_spec_seccomp_t *seccomp,
                  mascri_error_t *err)
 {

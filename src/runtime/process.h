@@ -19,6 +19,10 @@ int process_set_identity(const mascri_spec_process_t *p, mascri_error_t *err);
 int process_close_fds(unsigned preserve_fds, mascri_error_t *err);
 /* Loads seccomp (when noNewPrivileges is set) and execs args[0] looked up in the
  * process's PATH. Returns only on failure. */
+/* Whether args[0] names an existing file (looked up in the process's PATH when it has no
+ * slash), so a missing command fails `create` as with runc rather than after `start`.
+ * Only "does not exist" is an error: anything else is left for execve to report. */
+int process_check_command(const mascri_spec_process_t *p, mascri_error_t *err);
 int process_exec(const mascri_spec_process_t *p, const mascri_spec_seccomp_t *seccomp,
                  mascri_error_t *err);
 

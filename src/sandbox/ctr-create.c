@@ -15,9 +15,6 @@
 #include "sandbox/ctr-internal.h"
 #include "sandbox/ctr-spec.h"
 #include "sandbox/pod-spawn.h"
-
-/* Until ctr-spec*.c lands (the lead removes this). */
-#pragma weak mascri_ctr_spec_build
 #include "sandbox/pod-util.h"
 
 static int64_t now_ns(void)
@@ -194,8 +191,6 @@ static int make_bundle(struct create_job *j, mascri_error_t *err)
       .target_pidns_path = target_pidns,
   };
   _cleanup_free_ char *json = NULL;
-  if (!mascri_ctr_spec_build)
-    return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0, "container specs not built in");
   if (mascri_ctr_spec_build(&in, &json, err) < 0)
     return -1;
   _cleanup_free_ char *path = mascri_path_join(j->dir, "config.json");

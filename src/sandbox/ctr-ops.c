@@ -18,9 +18,6 @@
 #include "sandbox/ctr-spec.h"
 #include "sandbox/pod-spawn.h"
 
-/* Until ctr-spec*.c lands (the lead removes this). */
-#pragma weak mascri_ctr_exec_process_json
-
 #define KILL_WAIT_MS 10000
 
 static int64_t now_ns(void)
@@ -348,8 +345,6 @@ int mascri_containers_exec_sync(struct mascri_containers *ctrs, const char *id,
   _cleanup_free_ char *spec_path = mascri_path_join(dir, "config.json");
   _cleanup_free_ char *spec = NULL, *process = NULL;
   size_t len = 0;
-  if (!mascri_ctr_exec_process_json)
-    return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0, "exec not built in");
   if (mascri_read_file(spec_path, &spec, &len, err) < 0 ||
       mascri_ctr_exec_process_json(spec, cmd, false, &process, err) < 0)
     return -1;

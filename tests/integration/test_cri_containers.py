@@ -13,6 +13,7 @@ import pytest
 
 from ctr_lib import (code, create, cstatus, ctr_config, exec_sync, list_ctrs, log_records,
                      pod_with_container, pull, remove, start, stop, wait_for, wait_state)
+from harness.images import build_image, busybox_layer_tar, push_image
 from pods_lib import pod_config
 from pods_lib import remove as remove_pod
 from pods_lib import stop as stop_pod
@@ -91,7 +92,7 @@ def test_golden_path(cri, bb, logs, daemon):
     assert st.finished_at >= st.started_at
     stop(cri, cid)  # idempotent
     remove(cri, cid)
-    assert list_ctrs(cri) == []
+    assert list(list_ctrs(cri)) == []
     assert not (daemon.root / "containers" / cid).exists()
     remove(cri, cid)  # removing what is gone is fine
     stop_pod(cri, pod)
@@ -100,20 +101,31 @@ def test_golden_path(cri, bb, logs, daemon):
 
 def test_exit_codes_and_reasons(cri, bb, logs):
     pb = cri.pb
-    pod, pc = running_pod(cri, logs)
+    # A shared pid namespace (pause is PID 1), so a container's main process can be killed
+    # by a signal it does not handle (a PID 1 would ignore it).
+    pod, pc = running_pod(cri, logs, pid_pod=True)
     cases = {"ok": (["true"], 0, "Completed"), "three": (["sh", "-c", "exit 3"], 3, "Error"),
              "term": (["sh", "-c", "kill -TERM $$; sleep 5"], 143, "Error")}
+    shared = pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
+        namespace_options=pb.NamespaceOption(network=pb.POD, ipc=pb.POD, pid=pb.POD)))
     ids = {}
     for name, (cmd, _, _) in cases.items():
-        ids[name] = create(cri, pod, ctr_config(pb, bb, name=name, command=cmd), pc)
+        ids[name] = create(cri, pod, ctr_config(pb, bb, name=name, command=cmd, linux=shared), pc)
         start(cri, ids[name])
+    # They share the pod's pid namespace, pause's.
+    pause_pid = json.loads(cri.runtime.PodSandboxStatus(pb.PodSandboxStatusRequest(
+        pod_sandbox_id=pod, verbose=True), timeout=30).info["info"])["pid"]
+    watch = create(cri, pod, ctr_config(pb, bb, name="watch", command=SLEEPER, linux=shared), pc)
+    start(cri, watch)
+    assert os.readlink(f"/proc/{init_pid(cri, watch)}/ns/pid") == \
+        os.readlink(f"/proc/{pause_pid}/ns/pid")
     for name, (_, want, reason) in cases.items():
         st = wait_state(cri, ids[name], pb.CONTAINER_EXITED)
         assert (st.exit_code, st.reason) == (want, reason), name
         assert st.finished_at > 0
     stop_pod(cri, pod)
     remove_pod(cri, pod)
-    assert list_ctrs(cri) == []
+    assert list(list_ctrs(cri)) == []
 
 
 def test_stop_with_grace_period_uses_the_stop_signal(cri, bb, logs):
@@ -156,10 +168,13 @@ def test_errors(cri, bb, logs, registry):
         with pytest.raises(grpc.RpcError) as e:
             create(cri, pod, bad, pc)
         assert code(e) == grpc.StatusCode.INVALID_ARGUMENT, bad
-    # An image without any command.
+    # An image without any command, and no command in the config.
+    nocmd = push_image(registry, "mascri-test/nocmd", "latest",
+                       build_image([busybox_layer_tar()], config={"Env": ["PATH=/bin"]}))
+    pull(cri, nocmd)
     with pytest.raises(grpc.RpcError) as e:
-        create(cri, pod, ctr_config(pb, bb, name="nocmd"), pc)
-    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
+        create(cri, pod, ctr_config(pb, nocmd, name="nocmd"), pc)
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT and "no command" in e.value.details()
     unknown = "f" * 64
     for call in (lambda: cstatus(cri, unknown), lambda: start(cri, unknown),
                  lambda: stop(cri, unknown), lambda: exec_sync(cri, unknown, ["true"])):
@@ -180,7 +195,7 @@ def test_errors(cri, bb, logs, registry):
         create(cri, pod, ctr_config(pb, bb, name="late", command=["true"]), pc)
     assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
     remove_pod(cri, pod)
-    assert list_ctrs(cri) == []
+    assert list(list_ctrs(cri)) == []
 
 
 def test_exec_sync(cri, bb, logs):
@@ -262,7 +277,7 @@ def test_list_filters(cri, bb, logs):
     assert [c.id for c in list_ctrs(cri, state=pb.ContainerStateValue(
         state=pb.CONTAINER_CREATED))] == [a]
     assert [c.id for c in list_ctrs(cri, label_selector={"tier": "x"})] == [a]
-    assert list_ctrs(cri, label_selector={"tier": "z"}) == []
+    assert list(list_ctrs(cri, label_selector={"tier": "z"})) == []
     # Status by a unique prefix.
     assert cstatus(cri, b[:16]).status.id == b
 
@@ -386,7 +401,7 @@ def test_containers_survive_a_daemon_restart(daemon, bb, logs):
     stop_pod(cri, pod)
     assert all(cstatus(cri, c).status.state == pb.CONTAINER_EXITED for c in (keep, fresh))
     remove_pod(cri, pod)
-    assert list_ctrs(cri) == []
+    assert list(list_ctrs(cri)) == []
 
 
 def test_host_reboot_reconciles_to_exited(daemon, bb, logs):
@@ -409,4 +424,4 @@ def test_host_reboot_reconciles_to_exited(daemon, bb, logs):
     st = cstatus(cri, cid).status
     assert st.state == pb.CONTAINER_EXITED and st.exit_code == 255 and st.message
     remove(cri, cid)
-    assert list_ctrs(cri) == []
+    assert list(list_ctrs(cri)) == []

@@ -1,0 +1,242 @@
+/* "process" of a CRI container: command and args merged with the image's entrypoint and
+ * cmd the way Docker and containerd do, environment, working directory, user and groups
+ * resolved in the container's rootfs, capabilities, no_new_privs, oom_score_adj. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "image/user.h"
+#include "sandbox/ctr-spec-internal.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* command (else the image's entrypoint), then args (else, when command is unset, the
+ * image's cmd): a command given in the CRI config replaces the image's cmd too. */
+static char **build_args(const struct ctr_spec_ctx *c)
+{
+  const Runtime__V1__ContainerConfig *cfg = c->cfg;
+  const struct mascri_image_info *img = c->in->image;
+  char **args = NULL;
+  if (cfg->n_command > 0)
+    for (size_t i = 0; i < cfg->n_command; i++)
+      mascri_strv_append(&args, cfg->command[i]);
+  else
+    for (size_t i = 0; img->entrypoint && img->entrypoint[i]; i++)
+      mascri_strv_append(&args, img->entrypoint[i]);
+  if (cfg->n_args > 0)
+    for (size_t i = 0; i < cfg->n_args; i++)
+      mascri_strv_append(&args, cfg->args[i]);
+  else if (cfg->n_command == 0)
+    for (size_t i = 0; img->cmd && img->cmd[i]; i++)
+      mascri_strv_append(&args, img->cmd[i]);
+  return args;
+}
+
+/* Sets KEY=value in env, replacing an earlier KEY. */
+static void env_set(char ***env, const char *key, size_t klen, const char *kv)
+{
+  for (size_t i = 0; *env && (*env)[i]; i++)
+    if (strncmp((*env)[i], key, klen) == 0 && (*env)[i][klen] == '=') {
+      free((*env)[i]);
+      (*env)[i] = xstrdup(kv);
+      return;
+    }
+  mascri_strv_append(env, kv);
+}
+
+static bool env_has(char *const *env, const char *key)
+{
+  size_t klen = strlen(key);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+      return true;
+  return false;
+}
+
+static int build_env(const struct ctr_spec_ctx *c, const char *home, char ***out,
+                     mascri_error_t *err)
+{
+  _cleanup_strv_ char **env = NULL;
+  const struct mascri_image_info *img = c->in->image;
+  if (!env_has(img->env, "PATH"))
+    mascri_strv_append(&env, DEFAULT_PATH);
+  for (size_t i = 0; img->env && img->env[i]; i++) {
+    const char *eq = strchr(img->env[i], '=');
+    if (eq && eq != img->env[i])
+      env_set(&env, img->env[i], (size_t)(eq - img->env[i]), img->env[i]);
+  }
+  if (c->in->pod->hostname && *c->in->pod->hostname) {
+    _cleanup_free_ char *h = xasprintf("HOSTNAME=%s", c->in->pod->hostname);
+    env_set(&env, "HOSTNAME", 8, h);
+  }
+  if (c->cfg->tty && !env_has(env, "TERM"))
+    mascri_strv_append(&env, "TERM=xterm");
+  for (size_t i = 0; i < c->cfg->n_envs; i++) {
+    const Runtime__V1__KeyValue *kv = c->cfg->envs[i];
+    if (!kv->key || !*kv->key || strchr(kv->key, '='))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "envs[%zu]: invalid variable name \"%s\"", i,
+                                    kv->key ? kv->key : "");
+    _cleanup_free_ char *s = xasprintf("%s=%s", kv->key, kv->value ? kv->value : "");
+    env_set(&env, kv->key, strlen(kv->key), s);
+  }
+  if (!env_has(env, "HOME")) {
+    _cleanup_free_ char *h = xasprintf("HOME=%s", home && *home ? home : "/");
+    mascri_strv_append(&env, h);
+  }
+  *out = TAKE_PTR(env);
+  return 0;
+}
+
+/* The user string to resolve: run_as_username or run_as_user, else the image's USER;
+ * run_as_group replaces the group part. */
+static char *user_spec(const struct ctr_spec_ctx *c)
+{
+  const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
+  _cleanup_free_ char *user = NULL;
+  if (sc && sc->run_as_username && *sc->run_as_username)
+    user = xstrdup(sc->run_as_username);
+  else if (sc && sc->run_as_user)
+    user = xasprintf("%" PRId64, sc->run_as_user->value);
+  else if (c->in->image->user && *c->in->image->user)
+    user = xstrdup(c->in->image->user);
+  else
+    user = xstrdup("");
+  if (sc && sc->run_as_group) {
+    char *colon = strchr(user, ':');
+    if (colon)
+      *colon = '\0';
+    return xasprintf("%s:%" PRId64, *user ? user : "0", sc->run_as_group->value);
+  }
+  return TAKE_PTR(user);
+}
+
+static int check_ids(const struct ctr_spec_ctx *c, mascri_error_t *err)
+{
+  const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
+  if (!sc)
+    return 0;
+  if (sc->run_as_user && (sc->run_as_user->value < 0 || sc->run_as_user->value > UINT32_MAX - 1))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.security_context.run_as_user: %" PRId64
+                                  " is not a valid uid",
+                                  sc->run_as_user->value);
+  if (sc->run_as_group && (sc->run_as_group->value < 0 || sc->run_as_group->value > UINT32_MAX - 1))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.security_context.run_as_group: %" PRId64
+                                  " is not a valid gid",
+                                  sc->run_as_group->value);
+  for (size_t i = 0; i < sc->n_supplemental_groups; i++)
+    if (sc->supplemental_groups[i] < 0 || sc->supplemental_groups[i] > UINT32_MAX - 1)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "linux.security_context.supplemental_groups[%zu]: %" PRId64
+                                    " is not a valid gid",
+                                    i, sc->supplemental_groups[i]);
+  return 0;
+}
+
+static void gen_gid_once(yajl_gen g, uint64_t gid, const uint64_t *seen, size_t n_seen)
+{
+  for (size_t i = 0; i < n_seen; i++)
+    if (seen[i] == gid)
+      return;
+  yajl_gen_integer(g, (long long)gid);
+}
+
+static void gen_user(yajl_gen g, const struct ctr_spec_ctx *c, const struct mascri_image_user *u)
+{
+  mascri_json_gen_key(g, "user");
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_uint(g, "uid", u->uid);
+  mascri_json_gen_kv_uint(g, "gid", u->gid);
+  mascri_json_gen_key(g, "additionalGids");
+  yajl_gen_array_open(g);
+  size_t n_sup = c->sc ? c->sc->n_supplemental_groups : 0;
+  _cleanup_free_ uint64_t *seen = xcalloc(u->n_additional + n_sup + 1, sizeof(*seen));
+  size_t n_seen = 0;
+  seen[n_seen++] = u->gid;
+  for (size_t i = 0; i < u->n_additional; i++) {
+    gen_gid_once(g, u->additional_gids[i], seen, n_seen);
+    seen[n_seen++] = u->additional_gids[i];
+  }
+  for (size_t i = 0; i < n_sup; i++) {
+    gen_gid_once(g, (uint64_t)c->sc->supplemental_groups[i], seen, n_seen);
+    seen[n_seen++] = (uint64_t)c->sc->supplemental_groups[i];
+  }
+  yajl_gen_array_close(g);
+  yajl_gen_map_close(g);
+}
+
+static void gen_caps(yajl_gen g, const struct ctr_spec_ctx *c)
+{
+  mascri_json_gen_key(g, "capabilities");
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_strv(g, "bounding", c->caps);
+  mascri_json_gen_kv_strv(g, "effective", c->caps);
+  mascri_json_gen_kv_strv(g, "permitted", c->caps);
+  const Runtime__V1__Capability *cap = c->sc ? c->sc->capabilities : NULL;
+  mascri_json_gen_key(g, "ambient");
+  yajl_gen_array_open(g);
+  for (size_t i = 0; cap && i < cap->n_add_ambient_capabilities; i++)
+    mascri_json_gen_string(g, cap->add_ambient_capabilities[i]);
+  yajl_gen_array_close(g);
+  mascri_json_gen_key(g, "inheritable");
+  yajl_gen_array_open(g);
+  for (size_t i = 0; cap && i < cap->n_add_ambient_capabilities; i++)
+    mascri_json_gen_string(g, cap->add_ambient_capabilities[i]);
+  yajl_gen_array_close(g);
+  yajl_gen_map_close(g);
+}
+
+static int gen_body(yajl_gen g, const struct ctr_spec_ctx *c, char **args,
+                    const struct mascri_image_user *u, mascri_error_t *err)
+{
+  _cleanup_strv_ char **env = NULL;
+  if (build_env(c, u->home, &env, err) < 0)
+    return -1;
+  const char *cwd = c->cfg->working_dir && *c->cfg->working_dir ? c->cfg->working_dir
+                    : c->in->image->working_dir && *c->in->image->working_dir
+                        ? c->in->image->working_dir
+                        : "/";
+  if (cwd[0] != '/')
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "working_dir: \"%s\" is not an absolute path", cwd);
+  mascri_json_gen_key(g, "process");
+  yajl_gen_map_open(g);
+  mascri_json_gen_kv_bool(g, "terminal", c->cfg->tty);
+  gen_user(g, c, u);
+  mascri_json_gen_kv_strv(g, "args", args);
+  mascri_json_gen_kv_strv(g, "env", env);
+  mascri_json_gen_kv_string(g, "cwd", cwd);
+  gen_caps(g, c);
+  mascri_json_gen_kv_bool(g, "noNewPrivileges", c->sc && c->sc->no_new_privs);
+  if (c->res && c->res->oom_score_adj)
+    mascri_json_gen_kv_int(g, "oomScoreAdj", c->res->oom_score_adj);
+  const Runtime__V1__SecurityProfile *aa = c->sc ? c->sc->apparmor : NULL;
+  if (aa && aa->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost &&
+      aa->localhost_ref && *aa->localhost_ref && !c->privileged)
+    mascri_json_gen_kv_string(g, "apparmorProfile", aa->localhost_ref);
+  yajl_gen_map_close(g);
+  return 0;
+}
+
+int ctr_spec_gen_process(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
+{
+  _cleanup_strv_ char **args = build_args(c);
+  if (!args || !args[0] || !*args[0])
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "no command specified: neither the container config nor "
+                                  "the image %s gives one",
+                                  c->in->image->id);
+  if (check_ids(c, err) < 0)
+    return -1;
+  _cleanup_free_ char *spec = user_spec(c);
+  struct mascri_image_user u = {0};
+  if (mascri_image_resolve_user(c->in->rootfs_fd, spec, &u, err) < 0)
+    return mascri_error_wrap(err, "user \"%s\" of the container", spec);
+  int r = gen_body(g, c, args, &u, err);
+  mascri_image_user_clear(&u);
+  return r;
+}

@@ -1,0 +1,102 @@
+/* The create-mode event loop (monitor-loop.h): poll over the signalfd, the control socket
+ * and the output streams; no allocation in the steady state. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "sandbox/monitor-loop.h"
+#include "sandbox/monitor-proc.h"
+
+#define READ_BUF 8192
+
+static long mono_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reads one chunk of stream s into the log; closes it at EOF. */
+static void read_stream(monitor_loop_t *m, int s, char *buf)
+{
+  ssize_t n;
+  do
+    n = read(m->streams[s], buf, READ_BUF);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN)
+    return;
+  if (n > 0) {
+    monitor_log_write(m->log, (monitor_stream_t)s, buf, (size_t)n, NULL);
+    return;
+  }
+  /* EOF, or EIO on a pty master whose last slave closed, or a real error */
+  monitor_log_flush(m->log, (monitor_stream_t)s, NULL);
+  close(m->streams[s]);
+  m->streams[s] = -1;
+}
+
+/* Reaps; true once the init is gone. SIGTERM, SIGINT, SIGHUP and SIGQUIT are read and
+ * ignored: the container's life decides the monitor's. */
+static bool handle_signals(monitor_loop_t *m, bool exited)
+{
+  unsigned long seen = monitor_signals_read(m->sfd);
+  if (!(seen & (1UL << SIGCHLD)))
+    return exited;
+  int status;
+  if (monitor_reap(m->init_pid, &status) && !exited) {
+    m->init_status = status;
+    clock_gettime(CLOCK_REALTIME, &m->finished_at);
+    return true;
+  }
+  return exited;
+}
+
+static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4])
+{
+  p[0] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
+  p[1] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
+  p[2] = (struct pollfd){.fd = m->streams[0], .events = POLLIN};
+  p[3] = (struct pollfd){.fd = m->streams[1], .events = POLLIN};
+  return 4;
+}
+
+void monitor_loop_run(monitor_loop_t *m)
+{
+  char buf[READ_BUF];
+  bool exited = false;
+  long drain_until = 0;
+  for (;;) {
+    int timeout = -1;
+    if (exited) {
+      long left = drain_until - mono_ms();
+      if ((m->streams[0] < 0 && m->streams[1] < 0) || left <= 0)
+        break;
+      timeout = (int)left;
+    }
+    struct pollfd p[4];
+    int n = build_pollfds(m, p);
+    int r = poll(p, (nfds_t)n, timeout);
+    if (r < 0 && errno != EINTR)
+      break;
+    if (r <= 0)
+      continue;
+    for (int s = 0; s < 2; s++)
+      if (p[2 + s].revents)
+        read_stream(m, s, buf);
+    if (p[1].revents & POLLIN)
+      monitor_ctl_serve(m->ctl_fd, m->ctl);
+    if (p[0].revents & POLLIN) {
+      bool was = exited;
+      exited = handle_signals(m, exited);
+      if (exited && !was)
+        drain_until = mono_ms() + MONITOR_DRAIN_MS;
+    }
+  }
+  for (int s = 0; s < 2; s++)
+    if (m->streams[s] >= 0) {
+      monitor_log_flush(m->log, (monitor_stream_t)s, NULL);
+      close(m->streams[s]);
+      m->streams[s] = -1;
+    }
+}
