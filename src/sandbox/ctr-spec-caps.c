@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -29,11 +30,16 @@ static const char *const default_caps[] = {
     NULL,
 };
 
+/* Every capability the kernel knows that mascrid itself may hand out (its bounding set): a
+ * host that withholds one (CAP_SYS_RESOURCE here) cannot give it to a container, so asking
+ * for it would fail every privileged container (containerd's "all current capabilities"). */
 char **ctr_spec_all_capabilities(void)
 {
   char **all = NULL;
   int last = mascri_caps_last_cap();
   for (int i = 0; i <= last; i++) {
+    if (prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
+      continue;
     char *name = cap_to_name((cap_value_t)i); /* "cap_chown", or a number when unknown */
     if (!name)
       continue;

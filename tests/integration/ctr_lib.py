@@ -18,7 +18,7 @@ def pull(cri, ref):
 
 def ctr_config(pb, image, name="app", command=None, args=None, attempt=0, env=None,
                labels=None, log_path=None, mounts=None, workdir="", tty=False, linux=None,
-               stop_signal=None):
+               stop_signal=None, devices=None):
     kw = {}
     if stop_signal is not None:
         kw["stop_signal"] = stop_signal
@@ -27,7 +27,7 @@ def ctr_config(pb, image, name="app", command=None, args=None, attempt=0, env=No
         image=pb.ImageSpec(image=image), command=command or [], args=args or [],
         envs=[pb.KeyValue(key=k, value=v) for k, v in (env or {}).items()],
         labels=labels or {}, log_path=log_path or f"{name}/{attempt}.log",
-        mounts=mounts or [], working_dir=workdir, tty=tty, linux=linux, **kw)
+        mounts=mounts or [], devices=devices or [], working_dir=workdir, tty=tty, linux=linux, **kw)
 
 
 def create(cri, pod_id, config, pod_config=None):
@@ -58,6 +58,12 @@ def list_ctrs(cri, **filt):
     pb = cri.pb
     f = pb.ContainerFilter(**filt) if filt else None
     return cri.runtime.ListContainers(pb.ListContainersRequest(filter=f), timeout=30).containers
+
+
+def init_pid_of(cri, cid):
+    """The host pid of the container's init (from ContainerStatus' verbose info)."""
+    import json
+    return json.loads(cstatus(cri, cid, verbose=True).info["info"])["pid"]
 
 
 def exec_sync(cri, cid, cmd, timeout=0):
