@@ -169,6 +169,7 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
       .monitor_path = d->cfg.monitor_path,
       .runtime_root = d->cfg.runtime_root,
       .cgroup_manager = d->cfg.cgroup_manager,
+      .default_capabilities = d->cfg.default_capabilities,
       .images = d->images,
       .pods = d->pods,
       .on_event = mascri_rpc_container_event,

@@ -28,6 +28,8 @@ struct mascri_daemon_config {
                                 "mascri" (cgroupfs) or "mascri.slice" (systemd) */
   mascri_cgroup_manager_t cgroup_manager;
   const char *registry_config; /* mascri's registries file (mirrors, insecure, CAs) or NULL */
+  /* capabilities of containers that ask for nothing else; NULL: containerd's default set */
+  char *const *default_capabilities;
   struct mascri_network_config net;
 };
 

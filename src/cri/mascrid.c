@@ -1,5 +1,6 @@
-/* mascrid: the CRI daemon. Parses flags into the daemon configuration (embedded defaults,
- * no config file needed), sets up logging and signals, and runs the daemon. */
+/* mascrid: the CRI daemon. Parses the optional configuration file and the flags into the
+ * daemon configuration (embedded defaults otherwise), sets up logging and signals, and runs
+ * the daemon. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,7 +8,10 @@
 
 #include "common/log.h"
 #include "common/strv.h"
+#include "common/xalloc.h"
+#include "cri/config-file.h"
 #include "cri/daemon.h"
+#include "runtime/caps.h"
 #include "mascri-config.h"
 
 enum {
@@ -26,6 +30,8 @@ enum {
   OPT_REGISTRIES_CONFIG,
   OPT_PAUSE,
   OPT_MONITOR,
+  OPT_DEFAULT_CAPS,
+  OPT_CONFIG,
   OPT_VERSION,
   OPT_HELP,
 };
@@ -46,6 +52,8 @@ static const struct option options[] = {
     {"registries-config", required_argument, NULL, OPT_REGISTRIES_CONFIG},
     {"pause-binary", required_argument, NULL, OPT_PAUSE},
     {"monitor-binary", required_argument, NULL, OPT_MONITOR},
+    {"default-capabilities", required_argument, NULL, OPT_DEFAULT_CAPS},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -70,21 +78,68 @@ static void usage(FILE *out)
         "  --registries-config FILE  registries file (mirrors, insecure hosts, CAs)\n"
         "  --pause-binary PATH       mascri-pause (default: next to mascrid)\n"
         "  --monitor-binary PATH     mascri-monitor (default: next to mascrid)\n"
+        "  --default-capabilities LIST\n"
+        "                            capabilities of containers that ask for nothing else,\n"
+        "                            comma-separated (default: containerd's set)\n"
+        "  --config FILE             configuration file (default /etc/mascri/mascri.conf if it\n"
+        "                            exists): a JSON object of these options' names and values,\n"
+        "                            e.g. {\"log-level\": \"debug\"}; flags override it\n"
         "  --version                 print the version and exit\n"
         "  --help                    print this help and exit\n",
         out);
 }
 
-static int bad_value(const char *flag, const char *value)
+/* What parsing keeps alive for the daemon's configuration. The file's settings are parsed
+ * first; a list option given on the command line replaces the file's list. */
+struct parse_state {
+  const char *source; /* NULL: the command line; else the configuration file */
+  bool cmdline_bins, cmdline_caps;
+  char **bin_dirs, **caps, **file_args;
+};
+
+static int bad_value(const struct parse_state *ps, const char *flag, const char *value)
 {
-  fprintf(stderr, "mascrid: invalid value for --%s: \"%s\" (see --help)\n", flag, value);
+  if (ps->source)
+    fprintf(stderr, "mascrid: %s: invalid value for \"%s\": \"%s\" (see --help)\n", ps->source,
+            flag, value);
+  else
+    fprintf(stderr, "mascrid: invalid value for --%s: \"%s\" (see --help)\n", flag, value);
   return -1;
 }
 
+static void add_list(struct parse_state *ps, char ***list, bool *cmdline_seen, const char *value,
+                     bool split)
+{
+  if (!ps->source && !*cmdline_seen) {
+    mascri_strv_free(*list);
+    *list = NULL;
+    *cmdline_seen = true;
+  }
+  if (!split) {
+    mascri_strv_append(list, value);
+    return;
+  }
+  _cleanup_strv_ char **parts = mascri_strv_split(value, ',');
+  for (size_t i = 0; parts && parts[i]; i++)
+    if (*parts[i])
+      mascri_strv_append(list, parts[i]);
+  if (!*list)
+    *list = xcalloc(1, sizeof(char *)); /* an empty list: no capabilities at all */
+}
+
+static void parse_state_clear(struct parse_state *ps)
+{
+  mascri_strv_free(ps->bin_dirs);
+  mascri_strv_free(ps->caps);
+  mascri_strv_free(ps->file_args);
+}
+
 /* Returns 1 to run, 0 to exit successfully, -1 on a usage error. */
-static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, char ***bin_dirs)
+static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
+                      struct parse_state *ps)
 {
   int opt, v;
+  optind = 0; /* a full re-initialisation of getopt for each pass */
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (opt) {
     case OPT_SOCKET:
@@ -98,26 +153,26 @@ static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, c
       break;
     case OPT_LOG_LEVEL:
       if ((v = mascri_log_parse_level(optarg)) < 0)
-        return bad_value("log-level", optarg);
+        return bad_value(ps, "log-level", optarg);
       mascri_log_set_level((mascri_log_level_t)v);
       break;
     case OPT_LOG_FORMAT:
       if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
-        return bad_value("log-format", optarg);
+        return bad_value(ps, "log-format", optarg);
       mascri_log_to_fd(2, strcmp(optarg, "json") == 0 ? MASCRI_LOG_FORMAT_JSON
                                                       : MASCRI_LOG_FORMAT_TEXT);
       break;
     case OPT_NETWORK:
       if ((v = mascri_network_parse_mode(optarg)) < 0)
-        return bad_value("network", optarg);
+        return bad_value(ps, "network", optarg);
       cfg->net.mode = (mascri_network_mode_t)v;
       break;
     case OPT_CNI_CONF_DIR:
       cfg->net.cni_conf_dir = optarg;
       break;
     case OPT_CNI_BIN_DIR:
-      mascri_strv_append(bin_dirs, optarg);
-      cfg->net.cni_bin_dirs = (const char *const *)*bin_dirs;
+      add_list(ps, &ps->bin_dirs, &ps->cmdline_bins, optarg, false);
+      cfg->net.cni_bin_dirs = (const char *const *)ps->bin_dirs;
       break;
     case OPT_POD_CIDR:
       cfg->net.pod_cidr = optarg;
@@ -131,7 +186,7 @@ static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, c
       else if (strcmp(optarg, "systemd") == 0)
         cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_SYSTEMD;
       else
-        return bad_value("cgroup-manager", optarg);
+        return bad_value(ps, "cgroup-manager", optarg);
       break;
     case OPT_CGROUP_PARENT:
       cfg->cgroup_parent = optarg;
@@ -145,6 +200,12 @@ static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, c
     case OPT_MONITOR:
       cfg->monitor_path = optarg;
       break;
+    case OPT_DEFAULT_CAPS:
+      add_list(ps, &ps->caps, &ps->cmdline_caps, optarg, true);
+      cfg->default_capabilities = ps->caps;
+      break;
+    case OPT_CONFIG:
+      break; /* read before the passes */
     case OPT_VERSION:
       printf("mascrid version %s\n", MASCRI_VERSION);
       return 0;
@@ -152,7 +213,10 @@ static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, c
       usage(stdout);
       return 0;
     default:
-      usage(stderr);
+      if (ps->source)
+        fprintf(stderr, "mascrid: %s: unknown or misused setting (see --help)\n", ps->source);
+      else
+        usage(stderr);
       return -1;
     }
   }
@@ -161,6 +225,52 @@ static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg, c
     return -1;
   }
   return 1;
+}
+
+/* The --config value, looked up before parsing anything (NULL when not given). */
+static const char *config_flag(int argc, char **argv)
+{
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strncmp(argv[i], "--config=", 9) == 0)
+      path = argv[i] + 9;
+    else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      path = argv[++i];
+  }
+  return path;
+}
+
+static int parse_args(int argc, char **argv, struct mascri_daemon_config *cfg,
+                      struct parse_state *ps)
+{
+  const char *path = config_flag(argc, argv);
+  _cleanup_error_ mascri_error_t err = NULL;
+  const char *file = path ? path : mascri_config_file_default_path();
+  if (mascri_config_file_args(file, path != NULL, &ps->file_args, &err) < 0) {
+    fprintf(stderr, "mascrid: %s\n", mascri_error_message(&err));
+    return -1;
+  }
+  if (ps->file_args) {
+    size_t n = mascri_strv_length(ps->file_args);
+    _cleanup_free_ char **fargv = xcalloc(n + 2, sizeof(char *));
+    fargv[0] = argv[0];
+    memcpy(fargv + 1, ps->file_args, n * sizeof(char *));
+    ps->source = file;
+    int r = parse_pass((int)n + 1, fargv, cfg, ps);
+    if (r <= 0)
+      return r;
+    ps->source = NULL;
+  }
+  int r = parse_pass(argc, argv, cfg, ps);
+  uint64_t mask;
+  _cleanup_error_ mascri_error_t cerr = NULL;
+  if (r > 0 && ps->caps && mascri_caps_from_names(ps->caps, &mask, &cerr) < 0) {
+    fprintf(stderr, "mascrid: default capabilities: %s\n", mascri_error_message(&cerr));
+    return -1;
+  }
+  return r;
 }
 
 /* SIGTERM/SIGINT arrive through the server's signalfd: blocked here, before any thread
@@ -179,18 +289,21 @@ static void setup_signals(void)
 int main(int argc, char **argv)
 {
   struct mascri_daemon_config cfg = {0};
-  _cleanup_strv_ char **bin_dirs = NULL;
+  struct parse_state ps = {0};
   mascri_log_set_program("mascrid");
   mascri_log_set_level(MASCRI_LOG_INFO);
-  int r = parse_args(argc, argv, &cfg, &bin_dirs);
-  if (r <= 0)
+  int r = parse_args(argc, argv, &cfg, &ps);
+  if (r <= 0) {
+    parse_state_clear(&ps);
     return r < 0 ? 2 : 0;
+  }
   setup_signals();
 
   _cleanup_error_ mascri_error_t err = NULL;
   struct mascri_daemon *d = NULL;
   if (mascri_daemon_open(&cfg, &d, &err) < 0) {
     mascri_log_error_value(MASCRI_LOG_ERROR, &err, "cannot start");
+    parse_state_clear(&ps);
     return 1;
   }
   log_info("mascrid %s starting (root %s, state %s)", MASCRI_VERSION, d->cfg.root, d->cfg.state);
@@ -198,6 +311,7 @@ int main(int argc, char **argv)
   if (r < 0)
     mascri_log_error_value(MASCRI_LOG_ERROR, &err, "server");
   mascri_daemon_close(d);
+  parse_state_clear(&ps);
   log_info("mascrid stopped");
   return r < 0 ? 1 : 0;
 }

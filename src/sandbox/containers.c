@@ -375,6 +375,8 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
   ctrs->monitor_path = xstrdup(cfg->monitor_path);
   ctrs->runtime_root = xstrdup(cfg->runtime_root);
   ctrs->cgroup_manager = cfg->cgroup_manager;
+  ctrs->default_caps =
+      cfg->default_capabilities ? mascri_strv_dup(cfg->default_capabilities) : NULL;
   ctrs->images = cfg->images;
   ctrs->pods = cfg->pods;
   ctrs->on_event = cfg->on_event;
@@ -419,6 +421,7 @@ void mascri_containers_close(struct mascri_containers *ctrs)
   free(ctrs->root);
   free(ctrs->state);
   free(ctrs->monitor_path);
+  mascri_strv_free(ctrs->default_caps);
   free(ctrs->runtime_root);
   free(ctrs);
 }

@@ -70,6 +70,9 @@ struct mascri_containers_config {
   const char *monitor_path; /* the mascri-monitor binary */
   const char *runtime_root; /* the runtime library's state root */
   mascri_cgroup_manager_t cgroup_manager;
+  /* Capabilities of a container that asks for nothing else ("CAP_CHOWN", ...); NULL: the
+   * built-in set (containerd's and CRI-O's defaults). Copied. */
+  char *const *default_capabilities;
   mascri_image_store_t *images; /* borrowed */
   struct mascri_pods *pods;     /* borrowed */
   /* Called (from any thread, no lock held) for each lifecycle change, including a

@@ -189,6 +189,7 @@ static int make_bundle(struct create_job *j, mascri_error_t *err)
       .rootfs_fd = rootfd,
       .cgroups_path = cg,
       .target_pidns_path = target_pidns,
+      .default_caps = j->ctrs->default_caps,
   };
   _cleanup_free_ char *json = NULL;
   if (mascri_ctr_spec_build(&in, &json, err) < 0)

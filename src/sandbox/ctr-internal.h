@@ -18,6 +18,7 @@ struct ctr {
 struct mascri_containers {
   char *root, *state, *monitor_path, *runtime_root;
   mascri_cgroup_manager_t cgroup_manager;
+  char **default_caps; /* NULL: the built-in set */
   mascri_image_store_t *images;
   struct mascri_pods *pods;
   mascri_ctr_event_fn on_event;

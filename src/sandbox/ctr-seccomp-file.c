@@ -38,7 +38,8 @@ static int bad(mascri_error_t *err, const char *where, const char *key, const ch
                                 key[0] ? "." : "", key, why);
 }
 
-/* Optional member of the given yajl type check; -1 with an error when of another type. */
+/* An optional member, when present and not null, is of the wanted type; else -1 and an
+ * error naming it. */
 static int check_type(yajl_val obj, const char *where, const char *key, bool (*is)(yajl_val),
                       const char *type, mascri_error_t *err)
 {

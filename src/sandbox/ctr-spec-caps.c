@@ -111,8 +111,28 @@ static int apply_list(char ***caps, char *const *names, size_t n, bool add, masc
   return 0;
 }
 
-int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged, char ***out,
-                          mascri_error_t *err)
+/* The configured default set, names checked and normalised. */
+static int defaults_from(char *const *given, char ***out, mascri_error_t *err)
+{
+  _cleanup_strv_ char **caps = NULL;
+  if (!given) {
+    *out = mascri_strv_dup((char *const *)default_caps);
+    return 0;
+  }
+  for (size_t i = 0; given[i]; i++) {
+    _cleanup_free_ char *cap = normalize(given[i]);
+    if (!cap)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "default capabilities: unknown capability \"%s\"", given[i]);
+    if (!mascri_strv_contains(caps, cap))
+      mascri_strv_append(&caps, cap);
+  }
+  *out = caps ? TAKE_PTR(caps) : mascri_strv_dup((char *const[]){NULL});
+  return 0;
+}
+
+int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged,
+                          char *const *defaults, char ***out, mascri_error_t *err)
 {
   _cleanup_strv_ char **caps = NULL;
   if (privileged) {
@@ -122,8 +142,9 @@ int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged, c
   /* add ALL then drop some, as containerd: drop ALL wins over defaults, adds come after */
   if (cap && has_all(cap->add_capabilities, cap->n_add_capabilities))
     caps = ctr_spec_all_capabilities();
-  else if (!(cap && has_all(cap->drop_capabilities, cap->n_drop_capabilities)))
-    caps = mascri_strv_dup((char *const *)default_caps);
+  else if (!(cap && has_all(cap->drop_capabilities, cap->n_drop_capabilities)) &&
+           defaults_from(defaults, &caps, err) < 0)
+    return -1;
   if (cap) {
     if (apply_list(&caps, cap->drop_capabilities, cap->n_drop_capabilities, false, err) < 0 ||
         apply_list(&caps, cap->add_capabilities, cap->n_add_capabilities, true, err) < 0)

@@ -19,8 +19,8 @@ struct ctr_spec_ctx {
 
 /* The capability set: containerd's defaults + add - drop ("ALL" honoured both ways), or
  * every capability mascrid may give when privileged. INVALID_ARGUMENT names an unknown one. */
-int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged, char ***out,
-                          mascri_error_t *err);
+int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged,
+                          char *const *defaults, char ***out, mascri_error_t *err);
 /* Every capability name the running kernel knows and mascrid holds in its bounding set. */
 char **ctr_spec_all_capabilities(void);
 

@@ -61,7 +61,8 @@ static int ctx_init(struct ctr_spec_ctx *c, const struct mascri_ctr_spec_input *
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.security_context.privileged: the pod sandbox is not "
                                   "privileged, so its containers cannot be");
-  return ctr_spec_capabilities(c->sc ? c->sc->capabilities : NULL, c->privileged, &c->caps, err);
+  return ctr_spec_capabilities(c->sc ? c->sc->capabilities : NULL, c->privileged, in->default_caps,
+                               &c->caps, err);
 }
 
 static int gen_all(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)

@@ -26,6 +26,9 @@ struct mascri_ctr_spec_input {
   /* NamespaceMode TARGET for pid: the target container's pid namespace path
    * ("/proc/<pid>/ns/pid"); NULL otherwise. */
   const char *target_pidns_path;
+  /* The capabilities a container gets before add/drop ("CAP_CHOWN", ...); NULL: the
+   * built-in set (containerd's defaults). */
+  char *const *default_caps;
 };
 
 /* Builds config.json's text into *json (malloc'ed). What it does:

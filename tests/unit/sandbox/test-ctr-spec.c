@@ -29,6 +29,7 @@ struct fixture {
   Runtime__V1__LinuxContainerConfig linux_;
   Runtime__V1__LinuxContainerSecurityContext sc;
   Runtime__V1__LinuxContainerResources res;
+  char **default_caps;
   yajl_val spec;
 };
 
@@ -114,6 +115,7 @@ static int build(struct fixture *f, mascri_error_t *err)
       .rootfs = f->rootfs,
       .rootfs_fd = f->rootfd,
       .cgroups_path = "/mascri/pod1/c1",
+      .default_caps = f->default_caps,
   };
   _cleanup_free_ char *json = NULL;
   if (mascri_ctr_spec_build(&in, &json, err) < 0)
@@ -245,6 +247,15 @@ static void test_capabilities(void **state)
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(mascri_error_message(&err), "CAP_BOGUS"));
   f->sc.capabilities = NULL;
+  /* the daemon's configured default set replaces the built-in one */
+  f->default_caps = (char *[]){"kill", "CAP_CHOWN", NULL};
+  build_ok(f);
+  assert_joined(at(f, "process", "capabilities", "effective"), "CAP_KILL CAP_CHOWN");
+  f->default_caps = (char *[]){"CAP_NOPE", NULL};
+  mascri_error_release(&err);
+  assert_true(build(f, &err) < 0);
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  f->default_caps = NULL;
   f->sc.privileged = true; /* the pod is not privileged */
   mascri_error_release(&err);
   assert_true(build(f, &err) < 0);
