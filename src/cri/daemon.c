@@ -22,15 +22,6 @@
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
 
-/* Written by the pod and container areas: weak until they land (the lead removes these
- * at integration). A missing one is skipped with a log line. */
-#pragma weak mascri_pods_recorded_ids
-#pragma weak mascri_pods_open
-#pragma weak mascri_pods_close
-#pragma weak mascri_containers_open
-#pragma weak mascri_containers_close
-#pragma weak mascri_rpc_container_event
-
 static const char *own(struct mascri_daemon *d, char *s)
 {
   mascri_strv_push(&d->owned, s);
@@ -128,11 +119,8 @@ static int open_registries(struct mascri_daemon *d, mascri_error_t *err)
 static int open_network(struct mascri_daemon *d, mascri_error_t *err)
 {
   _cleanup_strv_ char **live = NULL;
-  if (mascri_pods_recorded_ids == NULL) {
-    log_warning("pods are not built in: the network keeps every recorded pod address");
-  } else if (mascri_pods_recorded_ids(d->cfg.root, &live, err) < 0) {
+  if (mascri_pods_recorded_ids(d->cfg.root, &live, err) < 0)
     return mascri_error_wrap(err, "recorded pods");
-  }
   if (mascri_network_open(&d->cfg.net, (const char *const *)live, &d->net, err) < 0)
     return mascri_error_wrap(err, "network (%s)", mascri_network_mode_name(d->cfg.net.mode));
   bool ready;
@@ -145,24 +133,16 @@ static int open_network(struct mascri_daemon *d, mascri_error_t *err)
 
 static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
 {
-  if (mascri_pods_open == NULL) {
-    log_warning("pods are not built in: pod calls answer UNIMPLEMENTED");
-  } else {
-    struct mascri_pods_config pc = {
-        .root = d->cfg.root,
-        .state = d->cfg.state,
-        .pause_path = d->cfg.pause_path,
-        .cgroup_parent = d->cfg.cgroup_parent,
-        .cgroup_manager = d->cfg.cgroup_manager,
-        .net = d->net,
-    };
-    if (mascri_pods_open(&pc, &d->pods, err) < 0)
-      return mascri_error_wrap(err, "pods");
-  }
-  if (mascri_containers_open == NULL || d->pods == NULL) {
-    log_warning("containers are not built in: container calls answer UNIMPLEMENTED");
-    return 0;
-  }
+  struct mascri_pods_config pc = {
+      .root = d->cfg.root,
+      .state = d->cfg.state,
+      .pause_path = d->cfg.pause_path,
+      .cgroup_parent = d->cfg.cgroup_parent,
+      .cgroup_manager = d->cfg.cgroup_manager,
+      .net = d->net,
+  };
+  if (mascri_pods_open(&pc, &d->pods, err) < 0)
+    return mascri_error_wrap(err, "pods");
   struct mascri_containers_config cc = {
       .root = d->cfg.root,
       .state = d->cfg.state,
@@ -243,9 +223,9 @@ void mascri_daemon_close(struct mascri_daemon *d)
     log_warning("handlers still running: leaving the services open for them at exit");
     return;
   }
-  if (d->ctrs && mascri_containers_close)
+  if (d->ctrs)
     mascri_containers_close(d->ctrs);
-  if (d->pods && mascri_pods_close)
+  if (d->pods)
     mascri_pods_close(d->pods);
   if (d->net)
     mascri_network_close(d->net);

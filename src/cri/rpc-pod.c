@@ -11,10 +11,6 @@
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
 
-/* The containers area may not be linked in. */
-#pragma weak mascri_containers_stop_pod
-#pragma weak mascri_containers_remove_pod
-
 static int pods_of(void *ctx, struct mascri_pods **out, mascri_error_t *err)
 {
   struct mascri_daemon *d = ctx;
@@ -75,8 +71,7 @@ MASCRI_RPC(stop_pod_sandbox)
   if (pods_of(ctx, &pods, err) < 0 || resolve(pods, r->pod_sandbox_id, &id, err) < 0)
     return -1;
   if (id) {
-    if (d->ctrs && mascri_containers_stop_pod &&
-        mascri_containers_stop_pod(d->ctrs, id, 0, err) < 0)
+    if (d->ctrs && mascri_containers_stop_pod(d->ctrs, id, 0, err) < 0)
       return mascri_error_wrap(err, "stop the containers of pod %s", id);
     /* A RemovePodSandbox may have won the race since: stopped enough. */
     _cleanup_error_ mascri_error_t e = NULL;
@@ -103,8 +98,7 @@ MASCRI_RPC(remove_pod_sandbox)
   if (pods_of(ctx, &pods, err) < 0 || resolve(pods, r->pod_sandbox_id, &id, err) < 0)
     return -1;
   if (id) {
-    if (d->ctrs && mascri_containers_remove_pod &&
-        mascri_containers_remove_pod(d->ctrs, id, err) < 0)
+    if (d->ctrs && mascri_containers_remove_pod(d->ctrs, id, err) < 0)
       return mascri_error_wrap(err, "remove the containers of pod %s", id);
     _cleanup_error_ mascri_error_t e = NULL;
     if (mascri_pods_remove(pods, id, &e) < 0 && mascri_error_kind(&e) != MASCRI_ERR_NOT_FOUND) {
