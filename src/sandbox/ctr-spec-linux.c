@@ -89,6 +89,11 @@ static bool host_is_cgroup2(void)
 static int gen_namespaces(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
   const struct mascri_pod_info *pod = c->in->pod;
+  const Runtime__V1__NamespaceOption *nso = c->sc ? c->sc->namespace_options : NULL;
+  if (nso && nso->userns_options && nso->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "namespace_options.userns_options: user namespaces are not "
+                                  "supported by mascri yet");
   mascri_json_gen_key(g, "namespaces");
   yajl_gen_array_open(g);
   gen_ns(g, "mount", NULL);

@@ -40,6 +40,11 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
   pl->host_net = ns && ns->network == RUNTIME__V1__NAMESPACE_MODE__NODE;
   pl->host_ipc = ns && ns->ipc == RUNTIME__V1__NAMESPACE_MODE__NODE;
   pl->new_pid = ns && ns->pid == RUNTIME__V1__NAMESPACE_MODE__POD;
+  /* kubelet sends NODE unless the pod sets hostUsers: false */
+  if (ns && ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "namespace_options.userns_options: user namespaces for pods "
+                                  "(hostUsers: false) are not supported by mascri yet");
   if (c->hostname && (strlen(c->hostname) > 64 || strpbrk(c->hostname, "/\n ")))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "invalid hostname \"%s\"",
                                   c->hostname);

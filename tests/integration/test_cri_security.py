@@ -213,3 +213,25 @@ def test_mounts_and_devices(cri, pod, bb, tmp_path):
         assert code(e) == grpc.StatusCode.NOT_FOUND
     finally:
         subprocess.run(["umount", "-R", str(shared)], check=False)
+
+
+def test_user_namespaces_are_refused_not_ignored(cri, bb, daemon):
+    pb = cri.pb
+    pc = pod_config(pb, name="userns")
+    pc.linux.security_context.namespace_options.userns_options.mode = pb.POD
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT and "user namespace" in e.value.details()
+    # What kubelet sends by default (hostUsers unset): the host's user namespace.
+    pc = pod_config(pb, name="hostusers")
+    pc.linux.security_context.namespace_options.userns_options.mode = pb.NODE
+    pc.log_directory = str(daemon.log_dir / "hostusers")
+    pod = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60).pod_sandbox_id
+    sc = pb.LinuxContainerSecurityContext(namespace_options=pb.NamespaceOption(
+        pid=pb.CONTAINER, userns_options=pb.UserNamespace(mode=pb.POD)))
+    with pytest.raises(grpc.RpcError) as e:
+        create(cri, pod, ctr_config(pb, bb, name="u", command=SLEEP,
+                                    linux=pb.LinuxContainerConfig(security_context=sc)), pc)
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT and "user namespace" in e.value.details()
+    stop_pod(cri, pod)
+    remove_pod(cri, pod)
