@@ -241,8 +241,7 @@ static int serve_child(create_ctx_t *c, bool until_exec, mascri_error_t *err)
         return 0;
       break;
     case SYNC_ERROR:
-      return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0, "container init: %s",
-                                    payload ? payload : "failed");
+      return sync_error_from(payload, "container init", err);
     case 0:
       if (until_exec)
         return 0;

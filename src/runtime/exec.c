@@ -117,8 +117,7 @@ static int exec_serve(int sync_fd, const mascri_exec_options_t *opts, mascri_err
     }
     if (fd >= 0)
       close(fd);
-    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0, "exec: %s",
-                                  payload ? payload : "failed");
+    return sync_error_from(payload, "exec", err);
   }
 }
 

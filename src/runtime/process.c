@@ -167,7 +167,8 @@ int process_exec(const mascri_spec_process_t *p, const mascri_spec_seccomp_t *se
     return -1;
   if (strchr(cmd, '/')) {
     execve(cmd, p->args, env);
-    return mascri_make_error(err, errno, "exec %s", cmd);
+    return mascri_make_error_kind(err, errno == ENOENT ? MASCRI_ERR_NOT_FOUND : MASCRI_ERR_INTERNAL,
+                                  errno, "exec %s", cmd);
   }
   int saved = ENOENT;
   const char *path = env_path(env);
@@ -184,5 +185,6 @@ int process_exec(const mascri_spec_process_t *p, const mascri_spec_seccomp_t *se
     if (*path == ':')
       path++;
   }
-  return mascri_make_error(err, saved, "exec %s: not found in $PATH", cmd);
+  return mascri_make_error_kind(err, saved == ENOENT ? MASCRI_ERR_NOT_FOUND : MASCRI_ERR_INTERNAL,
+                                saved, "exec %s: not found in $PATH", cmd);
 }

@@ -2,6 +2,8 @@
 #include "runtime/sync.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -88,8 +90,28 @@ _Noreturn void sync_fail(int fd, mascri_error_t *err)
 {
   mascri_error_t ignored = NULL;
   const char *msg = mascri_error_message(err);
-  if (sync_send(fd, SYNC_ERROR, msg && msg[0] ? msg : "container init failed", -1, &ignored) < 0)
+  char payload[4096];
+  /* "<kind> <message>": the parent rebuilds the error with its kind (sync_error_from) */
+  snprintf(payload, sizeof(payload), "%d %s", (int)mascri_error_kind(err),
+           msg && msg[0] ? msg : "container init failed");
+  if (sync_send(fd, SYNC_ERROR, payload, -1, &ignored) < 0)
     dprintf(2, "mascri: %s\n", msg ? msg : "container init failed");
   mascri_error_release(&ignored);
   _exit(127);
+}
+
+int sync_error_from(const char *payload, const char *context, mascri_error_t *err)
+{
+  const char *msg = payload ? payload : "failed";
+  char *end = NULL;
+  long kind = payload ? strtol(payload, &end, 10) : -1;
+  if (end && end != payload && *end == ' ') {
+    msg = end + 1;
+  } else {
+    kind = -1;
+  }
+  /* an error the child did not classify is a precondition the container did not meet */
+  if (kind <= MASCRI_ERR_INTERNAL || kind > MASCRI_ERR_CANCELLED)
+    kind = MASCRI_ERR_FAILED_PRECONDITION;
+  return mascri_make_error_kind(err, (mascri_error_kind_t)kind, 0, "%s: %s", context, msg);
 }

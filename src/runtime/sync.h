@@ -20,5 +20,8 @@ int sync_send(int fd, char type, const char *payload, int passfd, mascri_error_t
 int sync_recv(int fd, char *type, char **payload, int *passfd, mascri_error_t *err);
 /* Child side: sends err as SYNC_ERROR and exits with status 127. */
 _Noreturn void sync_fail(int fd, mascri_error_t *err);
+/* Parent side: the error of a SYNC_ERROR payload, with the child's kind (FAILED_PRECONDITION
+ * when it gave none) and "context: " in front of its message. */
+int sync_error_from(const char *payload, const char *context, mascri_error_t *err);
 
 #endif

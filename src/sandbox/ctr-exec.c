@@ -94,7 +94,7 @@ static void collect(struct exec_run *x, int64_t timeout_s, const volatile int *c
   clock_gettime(CLOCK_MONOTONIC, &start);
   bool open_[3] = {true, true, true};
   struct sink *sinks[3] = {&x->out, &x->errs, &x->status};
-  long killed_at = -1;
+  long killed_at = -1, status_at = -1;
   while (open_[0] || open_[1] || open_[2]) {
     struct pollfd p[3];
     for (int i = 0; i < 3; i++)
@@ -114,8 +114,12 @@ static void collect(struct exec_run *x, int64_t timeout_s, const volatile int *c
       kill(x->pid, SIGKILL); /* the helper is stuck: give up on the status */
       killed_at = ms - 5000 + 60000;
     }
+    if (!open_[2] && status_at < 0)
+      status_at = ms; /* the process has exited and been reaped */
     if (killed_at >= 0 && !open_[2] && ms - killed_at > 2000)
       break; /* output held open by something else of the container */
+    if (status_at >= 0 && ms - status_at > 1000)
+      break; /* e.g. a background process it started keeps stdout open */
   }
 }
 
@@ -134,8 +138,12 @@ static int parse_status(struct exec_run *x, int32_t *code, mascri_error_t *err)
     return 0;
   }
   if (strncmp(line, "error ", 6) == 0) {
-    char *msg = strchr(line + 6, ' ');
-    return mascri_make_error_kind(err, MASCRI_ERR_INTERNAL, 0, "exec: %s", msg ? msg + 1 : line);
+    char *kind = line + 6;
+    char *msg = strchr(kind, ' ');
+    if (msg)
+      *msg++ = '\0';
+    return mascri_make_error_kind(err, mascri_ctr_error_kind_from_name(kind), 0, "exec: %s",
+                                  msg ? msg : kind);
   }
   return mascri_make_error(err, 0, "exec: the helper ended without a status");
 }

@@ -96,4 +96,8 @@ int mascri_monitor_exec_sync(struct mascri_containers *ctrs, const char *id,
 int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig, bool all,
                          int64_t timeout_ms, const volatile int *cancel, mascri_error_t *err);
 
+/* ctr-monitor.c: the error kind of a helper's "error <KIND> ..." line ("NOT_FOUND",
+ * "INVALID_ARGUMENT", ...); INTERNAL when unknown. */
+mascri_error_kind_t mascri_ctr_error_kind_from_name(const char *name);
+
 #endif

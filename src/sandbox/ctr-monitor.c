@@ -146,7 +146,7 @@ static int read_line(int fd, char *buf, size_t size, int timeout_ms, const volat
   return 0;
 }
 
-static mascri_error_kind_t kind_from_name(const char *name)
+mascri_error_kind_t mascri_ctr_error_kind_from_name(const char *name)
 {
   for (int k = MASCRI_ERR_INTERNAL; k <= MASCRI_ERR_CANCELLED; k++) {
     const char *n = mascri_error_kind_name((mascri_error_kind_t)k);
@@ -179,7 +179,8 @@ static int parse_sync(char *line, pid_t *monitor_pid, pid_t *init_pid, mascri_er
     char *msg = strchr(kind, ' ');
     if (msg)
       *msg++ = '\0';
-    return mascri_make_error_kind(err, kind_from_name(kind), 0, "%s", msg ? msg : kind);
+    return mascri_make_error_kind(err, mascri_ctr_error_kind_from_name(kind), 0, "%s",
+                                  msg ? msg : kind);
   }
   if (!line[0])
     return mascri_make_error(err, 0, "the monitor exited without creating the container");

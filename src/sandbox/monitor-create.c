@@ -124,8 +124,7 @@ static void finish(create_run_t *c, const monitor_loop_t *m)
   if (mascri_container_stats(&c->rt, c->a->id, &stats, &err) < 0)
     mascri_error_release(&err);
   int64_t ns = (int64_t)m->finished_at.tv_sec * 1000000000LL + m->finished_at.tv_nsec;
-  if (monitor_write_exit_file(c->a->exit_file, m->init_status, ns, stats.oom_killed_seen, &err) <
-      0)
+  if (monitor_write_exit_file(c->a->exit_file, m->init_status, ns, stats.oom_killed_seen, &err) < 0)
     mascri_error_release(&err);
 }
 
@@ -165,16 +164,22 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
   create_run_t c = {
       .a = a,
       .rt = {.state_root = a->runtime_root,
-             .cgroup_manager =
-                 a->systemd_cgroup ? MASCRI_CGROUP_MANAGER_SYSTEMD : MASCRI_CGROUP_MANAGER_CGROUPFS},
+             .cgroup_manager = a->systemd_cgroup ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                 : MASCRI_CGROUP_MANAGER_CGROUPFS},
       .log = {.fd = -1},
-      .sfd = -1, .ctl_fd = -1, .out = {-1, -1}, .errs = {-1, -1}, .in = {-1, -1}, .master = -1,
+      .sfd = -1,
+      .ctl_fd = -1,
+      .out = {-1, -1},
+      .errs = {-1, -1},
+      .in = {-1, -1},
+      .master = -1,
   };
   if (r < 0 || setup(&c, &err) < 0 || create_container(&c, &err) < 0) {
-    report_error(sync_fd, &err);
+    /* clean up first: once the caller reads the error, nothing of ours is left */
     if (c.ctl_fd >= 0)
       monitor_ctl_remove(a->socket_dir);
     cleanup(&c);
+    report_error(sync_fd, &err);
     return 1;
   }
   report_ok(sync_fd, c.init_pid);

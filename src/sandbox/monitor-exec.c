@@ -33,10 +33,9 @@ static int start_process(const monitor_args_t *a, exec_run_t *x, mascri_error_t 
       mascri_spec_process_parse(buf, len, &p, err) < 0)
     return mascri_error_wrap(err, "--process %s", a->process_file);
   p->terminal = a->terminal;
-  mascri_runtime_t rt = {
-      .state_root = a->runtime_root,
-      .cgroup_manager =
-          a->systemd_cgroup ? MASCRI_CGROUP_MANAGER_SYSTEMD : MASCRI_CGROUP_MANAGER_CGROUPFS};
+  mascri_runtime_t rt = {.state_root = a->runtime_root,
+                         .cgroup_manager = a->systemd_cgroup ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                             : MASCRI_CGROUP_MANAGER_CGROUPFS};
   mascri_exec_options_t opts = {.process = p, .stdio = MASCRI_STDIO_INHERIT};
   if (a->terminal)
     opts.stdio.console_master = &x->master;

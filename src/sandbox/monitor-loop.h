@@ -22,7 +22,7 @@ typedef struct monitor_loop {
   monitor_log_t *log;
   const monitor_ctl_handler_t *ctl;
   /* results */
-  int init_status;              /* wait status */
+  int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
 } monitor_loop_t;
 

@@ -20,7 +20,9 @@ size_t monitor_format_error_line(const mascri_error_t *err, char *buf, size_t si
   size_t kind_end = 6 + strlen(kind);
   for (size_t i = 6; i < len; i++) {
     if (i < kind_end)
-      buf[i] = buf[i] == ' ' ? '_' : (buf[i] >= 'a' && buf[i] <= 'z') ? (char)(buf[i] - 32) : buf[i];
+      buf[i] = buf[i] == ' '                      ? '_'
+               : (buf[i] >= 'a' && buf[i] <= 'z') ? (char)(buf[i] - 32)
+                                                  : buf[i];
     else if (buf[i] == '\n' || buf[i] == '\r')
       buf[i] = ' ';
   }
@@ -44,8 +46,9 @@ int monitor_exit_code(int wait_status, int *sig)
 size_t monitor_format_exit_file(int exit_code, int sig, int64_t finished_at_ns, bool oom_killed,
                                 char *buf, size_t size)
 {
-  int n = snprintf(buf, size, "{\"exit_code\":%d,\"signal\":%d,\"finished_at\":%lld,\"oom_killed\":%s}",
-                   exit_code, sig, (long long)finished_at_ns, oom_killed ? "true" : "false");
+  int n =
+      snprintf(buf, size, "{\"exit_code\":%d,\"signal\":%d,\"finished_at\":%lld,\"oom_killed\":%s}",
+               exit_code, sig, (long long)finished_at_ns, oom_killed ? "true" : "false");
   return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
@@ -55,7 +58,8 @@ int monitor_write_exit_file(const char *path, int wait_status, int64_t finished_
   int sig = 0;
   int code = monitor_exit_code(wait_status, &sig);
   char buf[160];
-  size_t len = monitor_format_exit_file(code, sig, finished_at_ns, oom_killed, buf, sizeof(buf) - 1);
+  size_t len =
+      monitor_format_exit_file(code, sig, finished_at_ns, oom_killed, buf, sizeof(buf) - 1);
   buf[len++] = '\n';
   return mascri_write_file_atomic(path, buf, len, 0644, err);
 }

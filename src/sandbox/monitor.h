@@ -21,17 +21,20 @@
  * Then writes ONE line to fd 3 and closes it:
  *   "ok <monitor_pid> <init_pid>\n"           container created, init waiting
  *   "error <kind> <message>\n"                creation failed (kind: mascri_error_kind_name()
- * upper-cased, spaces as "_", e.g. "INVALID_ARGUMENT"); the monitor exits 1 Log: every chunk of
- * stdout/stderr goes to --log-path (opened O_APPEND|O_CREAT, 0640, directories must exist) in the
- * CRI format, one record per line:
+ * upper-cased, spaces as "_", e.g. "INVALID_ARGUMENT"); the monitor exits 1.
+ * (The init holds a copy of fd 3 until it execs: read one line, not up to EOF.)
+ * Log: every chunk of stdout/stderr goes to --log-path (opened O_APPEND|O_CREAT, 0640,
+ * directories must exist) in the CRI format, one record per line:
  *   "<RFC3339Nano local time with offset> <stdout|stderr> <F|P> <content>\n"
  * e.g. "2026-11-22T18:30:00.123456789+00:00 stdout F hello". A line longer than
  * --log-max-line (default 16384) is split into P records ending with an F record; at EOF a
  * last line without a newline is written as F. Lines of the two streams never interleave
- * inside a record.
+ * inside a record (each stream's partial line is buffered until its newline, until it
+ * reaches --log-max-line, or until EOF).
  * When the init exits: reaps it, drains the pipes (bounded: at most 1 s after the exit),
  * writes the exit file atomically (temp + fsync + rename) and exits 0. Its other children
- * (none normally) are reaped too. SIGTERM/SIGINT/SIGHUP to the monitor are ignored: the
+ * (none normally) are reaped too. SIGTERM/SIGINT/SIGHUP to the monitor are ignored (blocked
+ * and read from a signalfd, not SIG_IGN, which the container would inherit): the
  * container's life decides the monitor's.
  * Exit file (JSON object, one line):
  *   {"exit_code":N,"signal":S,"finished_at":NS,"oom_killed":B}
@@ -52,8 +55,9 @@
  *       [--terminal]
  * stdin/stdout/stderr are the caller's (pipes of mascrid), fd 3 the status pipe. Loads
  * FILE (an OCI process JSON, as `runc exec --process`), runs mascri_container_exec() with
- * those stdio fds (with --terminal: a pty whose output is copied to stdout), waits for the
- * process and writes ONE line to fd 3:
+ * those stdio fds (with --terminal: the process gets a pty; its output, stdout and stderr
+ * merged, is copied to the monitor's stdout, and its input gets nothing: stdin is
+ * /dev/null), waits for the process and writes ONE line to fd 3:
  *   "exit <code>\n"              code: status, or 128+signal when killed by a signal
  *   "error <kind> <message>\n"   the process could not be started (exit 1)
  * On SIGTERM it SIGKILLs the exec'ed process, reaps it, writes "exit <code>" and exits

@@ -12,12 +12,12 @@
 #define PARSE(a, ...)                                                                              \
   ({                                                                                               \
     char *argv_[] = {"mascri-monitor", __VA_ARGS__, NULL};                                         \
-    monitor_args_parse((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (a), &err);            \
+    monitor_args_parse((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (a), &err);             \
   })
 
 #define CREATE_REQUIRED                                                                            \
-  "--id", "c1", "--bundle", "/b", "--runtime-root", "/r", "--log-path", "/l", "--exit-file",      \
-      "/e", "--socket-dir", "/s"
+  "--id", "c1", "--bundle", "/b", "--runtime-root", "/r", "--log-path", "/l", "--exit-file", "/e", \
+      "--socket-dir", "/s"
 
 static void create_with_the_required_options(void **state)
 {
@@ -52,9 +52,9 @@ static void exec_mode(void **state)
 {
   _cleanup_error_ mascri_error_t err = NULL;
   monitor_args_t a;
-  assert_int_equal(PARSE(&a, "exec", "--id", "c1", "--runtime-root", "/r", "--process", "/p.json",
-                         "--terminal"),
-                   0);
+  assert_int_equal(
+      PARSE(&a, "exec", "--id", "c1", "--runtime-root", "/r", "--process", "/p.json", "--terminal"),
+      0);
   assert_int_equal(a.mode, MONITOR_MODE_EXEC);
   assert_string_equal(a.process_file, "/p.json");
   assert_true(a.terminal);
@@ -89,9 +89,9 @@ static void errors_name_the_problem(void **state)
                "--process is not valid in this mode");
   expect_error(PARSE(&a, "exec", "--id", "c1", "--runtime-root", "/r"), &err,
                "--process is required");
-  expect_error(PARSE(&a, "exec", "--id", "c1", "--runtime-root", "/r", "--process", "/p",
-                     "--stdin"),
-               &err, "--stdin is not valid in this mode");
+  expect_error(
+      PARSE(&a, "exec", "--id", "c1", "--runtime-root", "/r", "--process", "/p", "--stdin"), &err,
+      "--stdin is not valid in this mode");
   expect_error(PARSE(&a, "create", CREATE_REQUIRED, "--log-max-line", "0"), &err, "--log-max-line");
   expect_error(PARSE(&a, "create", CREATE_REQUIRED, "--log-max-line", "12k"), &err,
                "--log-max-line");

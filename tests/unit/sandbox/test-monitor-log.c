@@ -93,7 +93,7 @@ static void complete_lines_are_f_records(void **state)
   monitor_log_write(&f->log, MONITOR_STDERR, "err\n", 4, &when);
   _cleanup_free_ char *got = contents(f->path);
   assert_string_equal(got, TS " stdout F ab\n" TS " stdout F \n" TS " stdout F c\n" TS
-                           " stderr F err\n");
+                              " stderr F err\n");
 }
 
 static void a_line_split_over_reads_is_one_record(void **state)
@@ -114,7 +114,7 @@ static void long_lines_become_p_records_then_f(void **state)
   out(f, "abcdefgh\n");
   _cleanup_free_ char *got = contents(f->path);
   assert_string_equal(got, TS " stdout P abcd\n" TS " stdout P efgh\n" TS " stdout F ij\n" TS
-                           " stdout F abcd\n" TS " stdout P abcd\n" TS " stdout F efgh\n");
+                              " stdout F abcd\n" TS " stdout P abcd\n" TS " stdout F efgh\n");
 }
 
 static void long_lines_in_small_reads(void **state)
@@ -129,7 +129,7 @@ static void long_lines_in_small_reads(void **state)
   out(f, "\n");
   _cleanup_free_ char *got = contents(f->path);
   assert_string_equal(got, TS " stdout P abcd\n" TS " stdout F efgh\n" TS " stdout P abcd\n" TS
-                           " stdout F e\n");
+                              " stdout F e\n");
 }
 
 static void final_partial_line_is_f_at_eof(void **state)

@@ -55,7 +55,8 @@ static void exit_file_json(void **state)
   char buf[160];
   monitor_format_exit_file(137, 9, 1795372200123456789LL, true, buf, sizeof(buf));
   assert_string_equal(
-      buf, "{\"exit_code\":137,\"signal\":9,\"finished_at\":1795372200123456789,\"oom_killed\":true}");
+      buf,
+      "{\"exit_code\":137,\"signal\":9,\"finished_at\":1795372200123456789,\"oom_killed\":true}");
   char dir[] = "/tmp/mascri-test-monexit-XXXXXX";
   assert_non_null(mkdtemp(dir));
   _cleanup_free_ char *path = mascri_path_join(dir, "exit");
@@ -64,7 +65,8 @@ static void exit_file_json(void **state)
   _cleanup_free_ char *got = NULL;
   size_t len = 0;
   assert_int_equal(mascri_read_file(path, &got, &len, &err), 0);
-  assert_string_equal(got, "{\"exit_code\":2,\"signal\":0,\"finished_at\":5,\"oom_killed\":false}\n");
+  assert_string_equal(got,
+                      "{\"exit_code\":2,\"signal\":0,\"finished_at\":5,\"oom_killed\":false}\n");
   mascri_rm_rf(dir, &err);
 }
 
