@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "runtime/runtime.h"
+#include "sandbox/monitor-mem.h"
 #include "sandbox/monitor-create.h"
 #include "sandbox/monitor-loop.h"
 #include "sandbox/monitor-proc.h"
@@ -185,6 +186,7 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
   report_ok(sync_fd, c.init_pid);
   close(sync_fd);
   malloc_trim(0); /* the spec and the runtime's setup are freed: give the pages back */
+  monitor_release_clean_pages();
   run_loop(&c);
   monitor_ctl_remove(a->socket_dir);
   cleanup(&c);
