@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/sd-notify.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/methods.h"
@@ -198,15 +198,13 @@ static void notify_ready(void *ctx)
 {
   struct mascri_daemon *d = ctx;
   log_info("mascrid ready on %s", d->cfg.socket_path);
-  if (getenv("NOTIFY_SOCKET"))
-    sd_notify(0, "READY=1\nSTATUS=serving the CRI");
+  mascri_sd_notify("READY=1\nSTATUS=serving the CRI"); /* no libsystemd in mascrid */
 }
 
 int mascri_daemon_run(struct mascri_daemon *d, mascri_error_t *err)
 {
   int r = mascri_server_run(d->server, notify_ready, err);
-  if (getenv("NOTIFY_SOCKET"))
-    sd_notify(0, "STOPPING=1");
+  mascri_sd_notify("STOPPING=1");
   return r;
 }
 

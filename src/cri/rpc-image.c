@@ -1,6 +1,8 @@
 /* ImageService: ListImages, ImageStatus, PullImage, RemoveImage, ImageFsInfo over the image
- * library (image/image.h). Responses are built entirely on the heap (rpc.h). */
+ * library (image/image.h); pulls run in a mascri-image child (pull-child.h). Responses are
+ * built entirely on the heap (rpc.h). */
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +11,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/daemon.h"
+#include "cri/pull-child.h"
 #include "cri/rpc.h"
 
 static const char *spec_name(const Runtime__V1__ImageSpec *spec)
@@ -162,6 +165,17 @@ static const char *nonempty(const char *s)
   return s && s[0] ? s : NULL;
 }
 
+/* mascri-image next to this binary (as installed, and in the build tree). */
+static char *image_exe(void)
+{
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0)
+    return xstrdup("/usr/local/bin/mascri-image");
+  self[n] = '\0';
+  return xasprintf("%s/mascri-image", dirname(self));
+}
+
 MASCRI_RPC(pull_image)
 {
   struct mascri_daemon *d = ctx;
@@ -177,13 +191,15 @@ MASCRI_RPC(pull_image)
     auth.identity_token = nonempty(in->auth->identity_token);
     auth.registry_token = nonempty(in->auth->registry_token);
   }
-  struct mascri_pull_options opts = {
-      .auth = in->auth ? &auth : NULL,
-      .config = d->registries,
-      .cancel = cancel,
+  _cleanup_free_ char *exe = image_exe();
+  struct mascri_pull_child_config pc = {
+      .exe = exe,
+      .root = mascri_image_store_root(d->images),
+      .registry_config = d->cfg.registry_config,
   };
   _cleanup_free_ char *id = NULL;
-  if (mascri_image_pull(d->images, name, &opts, &id, err) < 0)
+  if (mascri_pull_child_run(&pc, name, in->auth ? &auth : NULL, cancel, &id, err) < 0 ||
+      mascri_image_store_adopt(d->images, id, err) < 0)
     return mascri_error_wrap(err, "pull %s", name);
   Runtime__V1__PullImageResponse *r = xmalloc(sizeof(*r));
   runtime__v1__pull_image_response__init(r);

@@ -1,4 +1,6 @@
-/* Streaming sha256 digests (OpenSSL EVP) in the "sha256:<hex>" form. */
+/* sha256 digests in the "sha256:<hex>" form: streaming ones through OpenSSL EVP
+ * (digester.c, pull and archive code only), one-shot digests of small buffers without any
+ * crypto library (digest.c, part of the store code mascrid links). */
 #ifndef MASCRI_IMAGE_DIGEST_H
 #define MASCRI_IMAGE_DIGEST_H
 

@@ -1,4 +1,5 @@
 /* Image records (images/<hex>.json): loading, saving, names, lookup, tag moves. */
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
@@ -237,6 +238,27 @@ static struct image_rec *find_exact_id(mascri_image_store_t *s, const char *id)
 }
 
 /* Takes the tags of rec away from other records (saving them). */
+/* Another process sharing the store (mascrid, while this one pulls for it) may have changed
+ * or removed o since we loaded it: take its tags from disk before rewriting it, so a tag
+ * move does not bring back what was removed there. false: o is gone from disk. */
+static bool rec_refresh(mascri_image_store_t *s, struct image_rec *o)
+{
+  _cleanup_free_ char *name = xasprintf("images/%s.json", digest_hex(o->id));
+  _cleanup_free_ char *buf = NULL;
+  _cleanup_error_ mascri_error_t e = NULL;
+  size_t len;
+  if (mascri_read_file_at(s->rootfd, name, &buf, &len, &e) < 0)
+    return !(e && e->errnum == ENOENT);
+  struct image_rec *disk = rec_parse(buf, len, name, &e);
+  if (!disk)
+    return true;
+  mascri_strv_free(o->repo_tags);
+  o->repo_tags = TAKE_PTR(disk->repo_tags);
+  disk->repo_tags = xcalloc(1, sizeof(char *));
+  image_rec_free(disk);
+  return true;
+}
+
 static int steal_tags(mascri_image_store_t *s, const struct image_rec *rec, mascri_error_t *err)
 {
   for (size_t i = 0; i < s->n_images; i++) {
@@ -244,13 +266,13 @@ static int steal_tags(mascri_image_store_t *s, const struct image_rec *rec, masc
     bool changed = false;
     if (strcmp(o->id, rec->id) == 0)
       continue;
-    for (char **t = rec->repo_tags; *t; t++) {
-      if (mascri_strv_contains(o->repo_tags, *t)) {
-        remove_str(o->repo_tags, *t);
-        changed = true;
-      }
-    }
-    if (changed && image_rec_save(s, o, err) < 0)
+    for (char **t = rec->repo_tags; *t && !changed; t++)
+      changed = mascri_strv_contains(o->repo_tags, *t);
+    if (!changed || !rec_refresh(s, o))
+      continue;
+    for (char **t = rec->repo_tags; *t; t++)
+      remove_str(o->repo_tags, *t);
+    if (image_rec_save(s, o, err) < 0)
       return -1;
   }
   return 0;
@@ -283,6 +305,56 @@ int image_register_locked(mascri_image_store_t *s, struct image_rec *rec, mascri
     s->images[s->n_images++] = rec;
   }
   return steal_tags(s, rec, err);
+}
+
+/* The record another process wrote replaces (or joins) ours; the tags it took from other
+ * records were saved by that process, so they only go from our copies here. */
+static void adopt_locked(mascri_image_store_t *s, struct image_rec *rec)
+{
+  struct image_rec *old = find_exact_id(s, rec->id);
+  for (size_t i = 0; i < s->n_images; i++) {
+    if (s->images[i] == old)
+      continue;
+    for (char **t = rec->repo_tags; *t; t++)
+      if (mascri_strv_contains(s->images[i]->repo_tags, *t))
+        remove_str(s->images[i]->repo_tags, *t);
+  }
+  for (size_t i = 0; old && i < s->n_images; i++) {
+    if (s->images[i] == old) {
+      s->images[i] = rec;
+      image_rec_free(old);
+      return;
+    }
+  }
+  s->images = xrealloc(s->images, (s->n_images + 1) * sizeof(*s->images));
+  s->images[s->n_images++] = rec;
+}
+
+int mascri_image_store_adopt(mascri_image_store_t *s, const char *image_id, mascri_error_t *err)
+{
+  if (!mascri_digest_valid(image_id))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "bad image id \"%s\"",
+                                  image_id);
+  _cleanup_free_ char *name = xasprintf("images/%s.json", digest_hex(image_id));
+  _cleanup_free_ char *buf = NULL;
+  size_t len;
+  pthread_mutex_lock(&s->lock);
+  struct image_rec *r = NULL;
+  if (mascri_read_file_at(s->rootfd, name, &buf, &len, err) == 0)
+    r = rec_parse(buf, len, name, err);
+  if (r && (strcmp(r->id, image_id) != 0 || !rec_complete(s, r))) {
+    image_rec_free(TAKE_PTR(r));
+    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "image %s incomplete in the store",
+                           image_id);
+  }
+  if (r)
+    adopt_locked(s, r);
+  pthread_mutex_unlock(&s->lock);
+  if (!r)
+    return mascri_error_wrap(err, "adopt image %s", image_id);
+  /* a GC of ours skipped while the other process was adding runs now (as after a pull) */
+  store_gc_if_pending(s);
+  return 0;
 }
 
 void image_refs_on_disk(mascri_image_store_t *s, char ***chains, char ***blobs)

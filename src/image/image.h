@@ -124,11 +124,16 @@ struct mascri_image_fs_usage {
 
 /* Opens (creating if needed) the store under root; removes leftovers in tmp/, checks every
  * record (images whose layers are missing are reported and hidden, dangling links
- * repaired) and never wipes anything else. Call it before starting threads: it initialises
- * libcurl. Several processes may share a root (the CLI next to the daemon). */
+ * repaired) and never wipes anything else. Several processes may share a root (the CLI
+ * next to the daemon, mascri-image pulling for mascrid). */
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err);
 void mascri_image_store_close(mascri_image_store_t *store);
 const char *mascri_image_store_root(const mascri_image_store_t *store);
+/* Takes image_id's record, written by another process sharing the root (mascri-image
+ * pulling for mascrid), into this store's index: lookups see it and its tags leave the
+ * images that had them, as they did on disk. NOT_FOUND when it is missing or incomplete. */
+int mascri_image_store_adopt(mascri_image_store_t *store, const char *image_id,
+                             mascri_error_t *err);
 
 /* Pulls ref (normalised like Docker: "busybox" is docker.io/library/busybox:latest).
  * On success *image_id is the image's id ("sha256:..."). Layers already present are reused;

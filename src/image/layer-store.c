@@ -350,8 +350,11 @@ int layers_check(mascri_image_store_t *s, mascri_error_t *err)
       close(fd);
     return mascri_make_error(err, errno, "open l");
   }
+  /* A link dangles for a moment while another process commits its layer (link first, then
+   * the rename into layers/): only drop dangling links when no adder holds the store. */
+  _cleanup_close_ int lk = store_lock(s, LOCK_EX | LOCK_NB);
   struct dirent *de;
-  while ((de = readdir(d))) {
+  while (lk >= 0 && (de = readdir(d))) {
     struct stat st;
     if (de->d_name[0] == '.')
       continue;

@@ -123,11 +123,21 @@ static void endpoint_from_mirror(struct endpoint *ep, const char *mirror,
   ep->mirror = true;
 }
 
+/* libcurl's global state, set up by the first client (not at store open: the store code
+ * mascrid links knows nothing of curl). A lazily initialised library, the only static. */
+static pthread_once_t curl_init_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int mascri_registry_client_new(const struct mascri_reference *ref,
                                const struct mascri_registry_auth *auth,
                                const struct mascri_registry_config *cfg,
                                mascri_registry_client_t **out, mascri_error_t *err)
 {
+  pthread_once(&curl_init_once, curl_init);
   mascri_registry_client_t *c = xmalloc0(sizeof(*c));
   pthread_mutex_init(&c->lock, NULL);
   mascri_token_cache_init(&c->tokens);

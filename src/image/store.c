@@ -1,6 +1,5 @@
 /* Opening and closing the store: directories, cleaning of tmp/, the check and repair at
  * start (never a wipe), loading the image index. */
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -100,7 +99,6 @@ void store_gc_if_pending(mascri_image_store_t *s)
 
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err)
 {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   if (!root)
     root = MASCRI_IMAGE_DEFAULT_ROOT;
   if (mascri_mkdir_p(root, 0711, err) < 0)

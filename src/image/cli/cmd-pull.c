@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/xalloc.h"
 #include "image-cli-internal.h"
+#include "image/pull-status.h"
 
 struct progress {
   pthread_mutex_t lock;
@@ -90,14 +92,63 @@ static void *watch_signals(void *arg)
   return NULL;
 }
 
+static const char *auth_field(yajl_val doc, const char *key, bool *bad)
+{
+  yajl_val v = mascri_json_get(doc, key);
+  if (v && !YAJL_IS_STRING(v))
+    *bad = true;
+  return v && YAJL_IS_STRING(v) && YAJL_GET_STRING(v)[0] ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* --auth-stdin: {"username", "password", "auth", "identity_token", "registry_token"} (any
+ * may be missing) replace what the command line gave. */
+static int read_auth(struct image_cli *c, mascri_error_t *err)
+{
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  bool bad = false;
+  if (mascri_read_all(STDIN_FILENO, &buf, &len, err) < 0 ||
+      mascri_json_parse(buf, len, "credentials on stdin", &c->auth_doc, err) < 0)
+    return mascri_error_wrap(err, "--auth-stdin");
+  yajl_val d = c->auth_doc;
+  c->auth = (struct mascri_registry_auth){
+      .username = auth_field(d, "username", &bad),
+      .password = auth_field(d, "password", &bad),
+      .auth = auth_field(d, "auth", &bad),
+      .identity_token = auth_field(d, "identity_token", &bad),
+      .registry_token = auth_field(d, "registry_token", &bad),
+  };
+  if (bad || !YAJL_IS_OBJECT(d))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "--auth-stdin: expected a JSON object of strings");
+  return 0;
+}
+
+static void report_ok(struct image_cli *c, const char *id)
+{
+  if (c->sync_fd < 0) {
+    printf("%s\n", id);
+    return;
+  }
+  _cleanup_free_ char *line = mascri_pull_status_ok(id);
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (mascri_write_all(c->sync_fd, line, strlen(line), &err) < 0)
+    fprintf(stderr, "mascri image: status: %s\n", mascri_error_message(&err));
+}
+
 /* Several references are pulled at once, in threads sharing the store (layers they have in
  * common are fetched once); ids are printed in the order given. */
 int image_cmd_pull(struct image_cli *c, int argc, char **argv)
 {
-  if (argc < 1) {
-    fprintf(stderr, "usage: mascri image pull REF...\n");
+  if (argc < 1 || (c->sync_fd >= 0 && argc != 1)) {
+    fprintf(stderr, "usage: mascri image pull REF... (one REF with --sync-fd)\n");
     return 2;
   }
+  mascri_error_t aerr = NULL;
+  if (c->auth_stdin && read_auth(c, &aerr) < 0)
+    return image_cli_fail_sync(c, &aerr);
+  if (c->sync_fd >= 0)
+    c->quiet = true;
   struct progress pr = {.tty = isatty(STDOUT_FILENO)};
   pthread_mutex_init(&pr.lock, NULL);
   struct canceller k = {0};
@@ -130,9 +181,9 @@ int image_cmd_pull(struct image_cli *c, int argc, char **argv)
     if (th[i])
       pthread_join(th[i], NULL);
     if (jobs[i].id)
-      printf("%s\n", jobs[i].id);
+      report_ok(c, jobs[i].id);
     else
-      status = image_cli_fail(&jobs[i].err);
+      status = image_cli_fail_sync(c, &jobs[i].err);
     free(jobs[i].id);
   }
   free(jobs);

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "image-cli-internal.h"
+#include "image/pull-status.h"
 #include "image/registry-config.h"
 
 static const char usage[] =
@@ -35,6 +37,9 @@ static const char usage[] =
     "  --identity-token TOKEN    an OAuth2 refresh token for the registry's token service\n"
     "  --docker-config FILE      Docker config.json for credentials\n"
     "  --platform OS/ARCH[/VAR]  platform to pick from an index\n"
+    "  --auth-stdin              pull: credentials as JSON on stdin ({\"username\", \"password\",\n"
+    "                            \"auth\", \"identity_token\", \"registry_token\"})\n"
+    "  --sync-fd N               pull: one REF, \"ok ID\" / \"error KIND MSG\" on fd N\n"
     "  -o, --output FILE         output file (save)\n"
     "  -q, --quiet  -f, --force  --json  --debug\n";
 
@@ -43,6 +48,17 @@ int image_cli_fail(mascri_error_t *err)
   fprintf(stderr, "mascri image: %s\n", mascri_error_message(err));
   mascri_error_release(err);
   return 1;
+}
+
+int image_cli_fail_sync(struct image_cli *c, mascri_error_t *err)
+{
+  if (c->sync_fd >= 0) {
+    _cleanup_free_ char *line = mascri_pull_status_error(err);
+    _cleanup_error_ mascri_error_t werr = NULL;
+    if (mascri_write_all(c->sync_fd, line, strlen(line), &werr) < 0)
+      fprintf(stderr, "mascri image: status: %s\n", mascri_error_message(&werr));
+  }
+  return image_cli_fail(err);
 }
 
 static struct mascri_registry_host *host_entry(struct image_cli *c, const char *host)
@@ -110,7 +126,9 @@ enum {
   OPT_DCFG,
   OPT_PLATFORM,
   OPT_JSON,
-  OPT_DEBUG
+  OPT_DEBUG,
+  OPT_SYNC_FD,
+  OPT_AUTH_STDIN
 };
 
 static const struct option options[] = {
@@ -126,6 +144,8 @@ static const struct option options[] = {
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"json", no_argument, NULL, OPT_JSON},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"sync-fd", required_argument, NULL, OPT_SYNC_FD},
+    {"auth-stdin", no_argument, NULL, OPT_AUTH_STDIN},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"force", no_argument, NULL, 'f'},
@@ -173,6 +193,17 @@ static int parse_option(struct image_cli *c, int opt)
   case OPT_DEBUG:
     mascri_log_set_level(MASCRI_LOG_DEBUG);
     return 0;
+  case OPT_SYNC_FD: {
+    char *end = NULL;
+    long fd = strtol(optarg, &end, 10);
+    if (*optarg == '\0' || *end || fd < 3 || fd > 1024)
+      return -1;
+    c->sync_fd = (int)fd;
+    return 0;
+  }
+  case OPT_AUTH_STDIN:
+    c->auth_stdin = true;
+    return 0;
   case 'o':
     c->output = optarg;
     return 0;
@@ -199,12 +230,11 @@ static const struct {
 };
 
 /* Command-line settings first (find_host takes the first match), then the file's. */
-static int merge_file_config(struct image_cli *c)
+static int merge_file_config(struct image_cli *c, mascri_error_t *err)
 {
-  mascri_error_t err = NULL;
   bool optional = !c->registries_config;
-  if (mascri_registry_config_load(c->registries_config, optional, &c->file_config, &err) < 0)
-    return image_cli_fail(&err);
+  if (mascri_registry_config_load(c->registries_config, optional, &c->file_config, err) < 0)
+    return -1;
   const struct mascri_registry_config *f = c->file_config;
   for (size_t i = 0; i < f->n_hosts; i++) {
     c->hosts = xrealloc(c->hosts, (c->config.n_hosts + 1) * sizeof(*c->hosts));
@@ -225,10 +255,8 @@ static int run(struct image_cli *c, const char *name, int argc, char **argv)
     if (strcmp(commands[i].name, name) != 0)
       continue;
     mascri_error_t err = NULL;
-    if (merge_file_config(c) != 0)
-      return 1;
-    if (mascri_image_store_open(c->root, &c->store, &err) < 0)
-      return image_cli_fail(&err);
+    if (merge_file_config(c, &err) < 0 || mascri_image_store_open(c->root, &c->store, &err) < 0)
+      return image_cli_fail_sync(c, &err);
     int r = commands[i].fn(c, argc, argv);
     mascri_image_store_close(c->store);
     return r;
@@ -239,7 +267,7 @@ static int run(struct image_cli *c, const char *name, int argc, char **argv)
 
 int mascri_image_cli_main(int argc, char **argv)
 {
-  struct image_cli c = {.root = MASCRI_IMAGE_DEFAULT_ROOT};
+  struct image_cli c = {.root = MASCRI_IMAGE_DEFAULT_ROOT, .sync_fd = -1};
   int opt, r;
   mascri_log_set_program("mascri");
   optind = 1;
@@ -274,5 +302,7 @@ int mascri_image_cli_main(int argc, char **argv)
     free((void *)c.hosts[i].mirrors);
   free(c.hosts);
   mascri_registry_config_free(c.file_config);
+  if (c.auth_doc)
+    yajl_tree_free(c.auth_doc);
   return r;
 }
