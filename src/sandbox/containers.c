@@ -383,6 +383,7 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
   ctrs->event_data = cfg->event_data;
   ctrs->monitor_fd = ctrs->watch_stop[0] = ctrs->watch_stop[1] = -1;
   pthread_mutex_init(&ctrs->lock, NULL);
+  pthread_cond_init(&ctrs->created, NULL);
   if (make_dirs(ctrs, err) < 0 ||
       mascri_monitor_seal(cfg->monitor_path, &ctrs->monitor_fd, err) < 0 ||
       restore(ctrs, err) < 0 || pipe2(ctrs->watch_stop, O_CLOEXEC) < 0) {
@@ -417,6 +418,7 @@ void mascri_containers_close(struct mascri_containers *ctrs)
   if (ctrs->monitor_fd >= 0)
     close(ctrs->monitor_fd);
   pthread_mutex_destroy(&ctrs->lock);
+  pthread_cond_destroy(&ctrs->created);
   free(ctrs->monitor_exe);
   free(ctrs->root);
   free(ctrs->state);

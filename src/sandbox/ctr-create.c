@@ -81,21 +81,58 @@ static int stop_signal(const Runtime__V1__ContainerConfig *c, const struct mascr
 }
 
 /* Reserves the name: a creating entry in the table. */
+static struct ctr *find_name_locked(struct mascri_containers *ctrs, const char *full_name)
+{
+  for (size_t i = 0; i < ctrs->n; i++)
+    if (strcmp(ctrs->v[i]->info.full_name, full_name) == 0)
+      return ctrs->v[i];
+  return NULL;
+}
+
+/* Whether x is what this same request made (kubelet retrying after its own timeout): a
+ * container still CREATED from an identical config in the same pod. */
+static bool same_request(const struct ctr *x, const char *pod_id,
+                         const Runtime__V1__ContainerConfig *c)
+{
+  if (x->info.state != MASCRI_CTR_CREATED || !x->info.config || strcmp(x->info.pod_id, pod_id) != 0)
+    return false;
+  size_t a = runtime__v1__container_config__get_packed_size(x->info.config);
+  size_t b = runtime__v1__container_config__get_packed_size(c);
+  if (a != b)
+    return false;
+  _cleanup_free_ uint8_t *pa = xmalloc(a + 1), *pb = xmalloc(b + 1);
+  runtime__v1__container_config__pack(x->info.config, pa);
+  runtime__v1__container_config__pack(c, pb);
+  return memcmp(pa, pb, a) == 0;
+}
+
+/* Reserves the name; ALREADY_EXISTS naming the holder when it is taken. A creation of the
+ * same name in flight is waited for instead: when it made the same container, NULL with
+ * *existing = its id; when it failed, the name is ours. */
 static struct ctr *reserve(struct mascri_containers *ctrs, const struct mascri_pod_info *pod,
-                           const Runtime__V1__ContainerConfig *c, mascri_error_t *err)
+                           const Runtime__V1__ContainerConfig *c, char **existing,
+                           mascri_error_t *err)
 {
   char *full = xasprintf("k8s_%s_%s_%s_%s_%u", c->metadata->name, pod->name, pod->namespace_,
                          pod->uid, c->metadata->attempt);
   pthread_mutex_lock(&ctrs->lock);
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (strcmp(ctrs->v[i]->info.full_name, full) == 0) {
+  struct ctr *q;
+  bool waited = false;
+  while ((q = find_name_locked(ctrs, full)) && q->creating) {
+    pthread_cond_wait(&ctrs->created, &ctrs->lock);
+    waited = true;
+  }
+  if (q) {
+    if (waited && same_request(q, pod->id, c))
+      *existing = xstrdup(q->info.id);
+    else
       mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
-                             "container name \"%s\" is already in use by container %s%s", full,
-                             ctrs->v[i]->info.id, ctrs->v[i]->creating ? " (being created)" : "");
-      pthread_mutex_unlock(&ctrs->lock);
-      free(full);
-      return NULL;
-    }
+                             "container name \"%s\" is already in use by container %s", full,
+                             q->info.id);
+    pthread_mutex_unlock(&ctrs->lock);
+    free(full);
+    return NULL;
+  }
   struct ctr *x = mascri_ctr_alloc();
   x->creating = true;
   x->info.id = mascri_pod_new_id();
@@ -275,7 +312,15 @@ int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
     return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
                                   "pod sandbox %s is not ready", pod_id);
   }
-  j.c = reserve(ctrs, j.pod, config, err);
+  char *existing = NULL;
+  j.c = reserve(ctrs, j.pod, config, &existing, err);
+  if (existing) {
+    log_info("CreateContainer of %s again: answering with the container it made, %s",
+             config->metadata->name, existing);
+    *id = existing;
+    mascri_pod_info_free(j.pod);
+    return 0;
+  }
   int ret = j.c ? create_steps(&j, cancel, err) : -1;
   if (j.c) {
     if (ret < 0)
@@ -286,6 +331,7 @@ int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
       mascri_ctrs_unlink_locked(ctrs, j.c);
       j.c->removed = true;
     }
+    pthread_cond_broadcast(&ctrs->created);
     pthread_mutex_unlock(&ctrs->lock);
     if (ret == 0) {
       *id = xstrdup(j.c->info.id);

@@ -23,9 +23,10 @@ struct mascri_containers {
   struct mascri_pods *pods;
   mascri_ctr_event_fn on_event;
   void *event_data;
-  int monitor_fd;       /* sealed memfd copy of mascri-monitor, shared by every monitor */
-  char *monitor_exe;    /* "/proc/self/fd/<monitor_fd>" */
-  pthread_mutex_t lock; /* the table and every entry's info fields */
+  int monitor_fd;         /* sealed memfd copy of mascri-monitor, shared by every monitor */
+  char *monitor_exe;      /* "/proc/self/fd/<monitor_fd>" */
+  pthread_mutex_t lock;   /* the table and every entry's info fields */
+  pthread_cond_t created; /* broadcast when a CreateContainer in flight ends (with lock) */
   struct ctr **v;
   size_t n;
   /* exit watcher */

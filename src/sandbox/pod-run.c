@@ -98,17 +98,58 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
   in->config = NULL;
 }
 
-static int reserve(struct mascri_pods *pods, struct pod *p, mascri_error_t *err)
+static struct pod *find_name_locked(struct mascri_pods *pods, const char *full_name)
+{
+  for (size_t i = 0; i < pods->n; i++)
+    if (strcmp(pods->v[i]->full_name, full_name) == 0)
+      return pods->v[i];
+  return NULL;
+}
+
+/* Whether q is what this same request would have made (kubelet retrying after its own
+ * timeout): a ready pod from an identical config and handler. */
+static bool same_request(const struct pod *q, const Runtime__V1__PodSandboxConfig *config,
+                         const char *handler)
+{
+  if (!q->info.ready || !q->info.config ||
+      strcmp(q->info.runtime_handler ? q->info.runtime_handler : "", handler ? handler : "") != 0)
+    return false;
+  size_t a = runtime__v1__pod_sandbox_config__get_packed_size(q->info.config);
+  size_t b = runtime__v1__pod_sandbox_config__get_packed_size(config);
+  if (a != b)
+    return false;
+  _cleanup_free_ uint8_t *pa = xmalloc(a + 1), *pb = xmalloc(b + 1);
+  runtime__v1__pod_sandbox_config__pack(q->info.config, pa);
+  runtime__v1__pod_sandbox_config__pack(config, pb);
+  return memcmp(pa, pb, a) == 0;
+}
+
+/* Reserves p's name; ALREADY_EXISTS naming the holder when it is taken. A creation of the
+ * same name still in flight is waited for instead (so a request kubelet retried after its
+ * own timeout never finds the name stuck): when it made the same pod, 1 and *existing =
+ * its id; when it failed, the name is ours. */
+static int reserve(struct mascri_pods *pods, struct pod *p,
+                   const Runtime__V1__PodSandboxConfig *config, const char *handler,
+                   char **existing, mascri_error_t *err)
 {
   pthread_mutex_lock(&pods->lock);
-  for (size_t i = 0; i < pods->n; i++)
-    if (strcmp(pods->v[i]->full_name, p->full_name) == 0) {
-      mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
-                             "pod sandbox name \"%s\" is reserved for %s", p->full_name,
-                             pods->v[i]->info.id);
-      pthread_mutex_unlock(&pods->lock);
-      return -1;
-    }
+  struct pod *q;
+  bool waited = false;
+  while ((q = find_name_locked(pods, p->full_name)) && q->creating) {
+    pthread_cond_wait(&pods->created, &pods->lock);
+    waited = true;
+  }
+  if (q) {
+    int r = 1;
+    if (waited && same_request(q, config, handler))
+      *existing = xstrdup(q->info.id);
+    else
+      r = mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
+                                 "pod sandbox name \"%s\" is reserved for %s", p->full_name,
+                                 q->info.id);
+    pthread_mutex_unlock(&pods->lock);
+    return r;
+  }
   pods->v = xrealloc(pods->v, (pods->n + 1) * sizeof(*pods->v));
   pods->v[pods->n++] = p;
   pthread_mutex_unlock(&pods->lock);
@@ -300,9 +341,16 @@ int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfi
   p->full_name = full;
   p->creating = true;
   p->info.id = mascri_pod_new_id();
-  if (reserve(pods, p, err) < 0) {
+  char *existing = NULL;
+  int res = reserve(pods, p, config, runtime_handler, &existing, err);
+  if (res != 0) {
+    if (res > 0)
+      log_info("RunPodSandbox of %s again: answering with the pod it made, %s", full, existing);
     mascri_pod_free(p);
-    return -1;
+    if (res < 0)
+      return -1;
+    *id = existing;
+    return 0;
   }
   log_debug("pod %s: creating %s", p->info.id, p->full_name);
   struct pod_plan pl = {0};
@@ -315,6 +363,7 @@ int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfi
     release(pods, p, pl.net_done, false);
     pthread_mutex_lock(&pods->lock);
     mascri_pods_unlink_locked(pods, p);
+    pthread_cond_broadcast(&pods->created);
     pthread_mutex_unlock(&pods->lock);
     mascri_pod_free(p);
   } else {
@@ -323,6 +372,7 @@ int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfi
     pthread_mutex_lock(&pods->lock);
     p->creating = false;
     *id = xstrdup(p->info.id);
+    pthread_cond_broadcast(&pods->created);
     pthread_mutex_unlock(&pods->lock);
   }
   plan_clear(&pl);

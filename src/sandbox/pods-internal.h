@@ -20,7 +20,8 @@ struct mascri_pods {
   char *root, *state, *pause_path, *cgroup_parent;
   mascri_cgroup_manager_t cgroup_manager;
   struct mascri_network *net;
-  pthread_mutex_t lock; /* the table and every entry's fields */
+  pthread_mutex_t lock;   /* the table and every entry's fields */
+  pthread_cond_t created; /* broadcast when a RunPodSandbox in flight ends (with lock) */
   struct pod **v;
   size_t n;
 };

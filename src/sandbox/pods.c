@@ -131,6 +131,7 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   pods->cgroup_manager = cfg->cgroup_manager;
   pods->net = cfg->net;
   pthread_mutex_init(&pods->lock, NULL);
+  pthread_cond_init(&pods->created, NULL);
   _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
   _cleanup_free_ char *ns_dir = xasprintf("%s/ns", pods->state);
   if (mascri_mkdir_p(pods_dir, 0700, err) < 0 || mascri_ns_dir_make_private(ns_dir, err) < 0 ||
@@ -151,6 +152,7 @@ void mascri_pods_close(struct mascri_pods *pods)
     mascri_pod_free(pods->v[i]);
   free(pods->v);
   pthread_mutex_destroy(&pods->lock);
+  pthread_cond_destroy(&pods->created);
   free(pods->root);
   free(pods->state);
   free(pods->pause_path);
