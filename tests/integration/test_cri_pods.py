@@ -122,10 +122,12 @@ def test_concurrent_same_name_one_wins(daemon):
         t.start()
     for t in threads:
         t.join()
-    ids = [r for r in results if isinstance(r, str)]
+    # One pod is made. Identical requests that overlapped its creation answer with it (a
+    # kubelet retry); later ones find the name in use.
+    ids = set(r for r in results if isinstance(r, str))
     assert len(ids) == 1
-    assert results.count(grpc.StatusCode.ALREADY_EXISTS) == 5
-    assert list_ids(cri) == ids
+    assert all(isinstance(r, str) or r == grpc.StatusCode.ALREADY_EXISTS for r in results)
+    assert list_ids(cri) == list(ids)
 
 
 @pytest.mark.parametrize("field", ["metadata", "name", "namespace", "uid"])
