@@ -96,14 +96,7 @@ static bool same_request(const struct ctr *x, const char *pod_id,
 {
   if (x->info.state != MASCRI_CTR_CREATED || !x->info.config || strcmp(x->info.pod_id, pod_id) != 0)
     return false;
-  size_t a = runtime__v1__container_config__get_packed_size(x->info.config);
-  size_t b = runtime__v1__container_config__get_packed_size(c);
-  if (a != b)
-    return false;
-  _cleanup_free_ uint8_t *pa = xmalloc(a + 1), *pb = xmalloc(b + 1);
-  runtime__v1__container_config__pack(x->info.config, pa);
-  runtime__v1__container_config__pack(c, pb);
-  return memcmp(pa, pb, a) == 0;
+  return mascri_pb_equal(&x->info.config->base, &c->base);
 }
 
 /* Reserves the name; ALREADY_EXISTS naming the holder when it is taken. A creation of the

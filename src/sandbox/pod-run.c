@@ -114,14 +114,7 @@ static bool same_request(const struct pod *q, const Runtime__V1__PodSandboxConfi
   if (!q->info.ready || !q->info.config ||
       strcmp(q->info.runtime_handler ? q->info.runtime_handler : "", handler ? handler : "") != 0)
     return false;
-  size_t a = runtime__v1__pod_sandbox_config__get_packed_size(q->info.config);
-  size_t b = runtime__v1__pod_sandbox_config__get_packed_size(config);
-  if (a != b)
-    return false;
-  _cleanup_free_ uint8_t *pa = xmalloc(a + 1), *pb = xmalloc(b + 1);
-  runtime__v1__pod_sandbox_config__pack(q->info.config, pa);
-  runtime__v1__pod_sandbox_config__pack(config, pb);
-  return memcmp(pa, pb, a) == 0;
+  return mascri_pb_equal(&q->info.config->base, &config->base);
 }
 
 /* Reserves p's name; ALREADY_EXISTS naming the holder when it is taken. A creation of the

@@ -180,3 +180,16 @@ ssize_t mascri_hex_decode(const char *hex, uint8_t **out)
   *out = buf;
   return (ssize_t)(n / 2);
 }
+
+bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
+{
+  if (a->descriptor != b->descriptor)
+    return false;
+  size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
+  if (la != lb)
+    return false;
+  _cleanup_free_ uint8_t *pa = xmalloc(la + 1), *pb = xmalloc(lb + 1);
+  protobuf_c_message_pack(a, pa);
+  protobuf_c_message_pack(b, pb);
+  return memcmp(pa, pb, la) == 0;
+}

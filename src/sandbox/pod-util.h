@@ -34,4 +34,7 @@ char *mascri_hex_encode(const uint8_t *data, size_t len);
 /* Returns the decoded length, or -1 on malformed input. */
 ssize_t mascri_hex_decode(const char *hex, uint8_t **out);
 
+/* Whether two protobuf messages of the same type encode to the same bytes. */
+bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
 #endif
