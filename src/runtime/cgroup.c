@@ -261,23 +261,46 @@ int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t
   return ret;
 }
 
-int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err)
+static int write_procs(const char *mount, const char *path, const char *pid, size_t len,
+                       mascri_error_t *err)
+{
+  _cleanup_free_ char *dir = mascri_path_join(mount, path);
+  _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
+  return mascri_write_file_at(AT_FDCWD, procs, pid, len, err);
+}
+
+int mascri_cgroup_enter_v1(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err)
 {
   char buf[32];
   int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
-  for (size_t i = 0; i < cg->layout.n_v1; i++) {
-    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v1[i].mount, cg->path);
-    _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
-    if (mascri_write_file_at(AT_FDCWD, procs, buf, (size_t)len, err) < 0)
+  for (size_t i = 0; i < cg->layout.n_v1; i++)
+    if (write_procs(cg->layout.v1[i].mount, cg->path, buf, (size_t)len, err) < 0)
       return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
-  }
-  if (cg->layout.v2_mount) {
-    _cleanup_free_ char *dir = mascri_path_join(cg->layout.v2_mount, cg->path);
-    _cleanup_free_ char *procs = mascri_path_join(dir, "cgroup.procs");
-    if (mascri_write_file_at(AT_FDCWD, procs, buf, (size_t)len, err) < 0)
-      return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
-  }
   return 0;
+}
+
+int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err)
+{
+  if (mascri_cgroup_enter_v1(cg, pid, err) < 0)
+    return -1;
+  if (!cg->layout.v2_mount)
+    return 0;
+  char buf[32];
+  int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+  if (write_procs(cg->layout.v2_mount, cg->path, buf, (size_t)len, err) < 0)
+    return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
+  return 0;
+}
+
+int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err)
+{
+  if (!cg->layout.v2_mount)
+    return mascri_make_error(err, EINVAL, "cgroup %s: the host has no cgroup2 mount", cg->path);
+  _cleanup_free_ char *dir = mascri_path_join(cg->layout.v2_mount, cg->path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return mascri_make_error(err, errno, "open cgroup %s", dir);
+  return fd;
 }
 
 static int read_pids_file(const char *path, pid_t **pids, size_t *n, mascri_error_t *err)

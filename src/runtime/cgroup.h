@@ -78,8 +78,14 @@ int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
 /* Applies resources to an existing cgroup. */
 int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
                         bool with_default_devices, mascri_error_t *err);
-/* Moves pid into the cgroup in every hierarchy. */
+/* Moves pid into the cgroup in every hierarchy. Each first write to a cgroup.procs after
+ * a quiet spell costs the kernel an RCU grace period (milliseconds): a process cloned into
+ * its v2 cgroup (CLONE_INTO_CGROUP, the fd from mascri_cgroup_open_v2) needs only the v1
+ * hierarchies, and on a pure v2 host nothing. */
 int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
+int mascri_cgroup_enter_v1(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
+/* An O_DIRECTORY fd of the cgroup's directory on the v2 hierarchy (layout.v2_mount set). */
+int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err);
 /* Removes the directories (children first); kills what is left when kill is set. */
 int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
 int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);

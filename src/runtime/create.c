@@ -33,6 +33,8 @@ typedef struct create_ctx {
   char *rootfs;
   mascri_cgroup_t cg;
   bool cgroup_created;
+  int cgroup_v2_fd; /* the cgroup on the v2 hierarchy, to clone the init into */
+  bool born_in_v2;  /* the clone placed the init there */
   int fifo_fd;
   int ns_fds[MASCRI_NS_COUNT];
   int clone_flags, unshare_flags;
@@ -61,6 +63,8 @@ static void ctx_cleanup(create_ctx_t *c, bool failed)
       close(c->sync[i]);
   if (c->fifo_fd >= 0)
     close(c->fifo_fd);
+  if (c->cgroup_v2_fd >= 0)
+    close(c->cgroup_v2_fd);
   if (c->dirfd >= 0)
     close(c->dirfd);
   mascri_cgroup_clear(&c->cg);
@@ -127,7 +131,17 @@ static int setup_cgroup(create_ctx_t *c, mascri_error_t *err)
   if (c->cg.manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
     return 0; /* the scope is created with the pid in it, after the clone */
   c->cgroup_created = true;
-  return mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err);
+  if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
+    return -1;
+  if (c->cg.layout.v2_mount) {
+    mascri_error_t e = NULL;
+    c->cgroup_v2_fd = mascri_cgroup_open_v2(&c->cg, &e);
+    if (c->cgroup_v2_fd < 0) { /* the init is moved there by a write instead */
+      log_debug("%s", mascri_error_message(&e));
+      mascri_error_release(&e);
+    }
+  }
+  return 0;
 }
 
 static int setup_namespaces(create_ctx_t *c, mascri_error_t *err)
@@ -175,7 +189,7 @@ static int spawn(create_ctx_t *c, mascri_error_t *err)
     if (own_pidns < 0 || setns(c->ns_fds[MASCRI_NS_PID], CLONE_NEWPID) < 0)
       return mascri_make_error(err, errno, "join the pid namespace");
   }
-  c->pid = container_clone(c->clone_flags);
+  c->pid = container_clone(c->clone_flags, c->cgroup_v2_fd, &c->born_in_v2);
   if (c->pid == 0) {
     close(c->sync[0]);
     child_args_t a = {
@@ -270,7 +284,8 @@ static int place_child(create_ctx_t *c, mascri_error_t *err)
     if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
       return -1;
   }
-  if (mascri_cgroup_enter(&c->cg, c->pid, err) < 0)
+  if ((c->born_in_v2 ? mascri_cgroup_enter_v1(&c->cg, c->pid, err)
+                     : mascri_cgroup_enter(&c->cg, c->pid, err)) < 0)
     return -1;
   char pid[24]; /* the init's pid as the host sees it, for the hooks' state */
   snprintf(pid, sizeof(pid), "%d", (int)c->pid);
@@ -318,7 +333,14 @@ pid_t mascri_container_create(const mascri_runtime_t *rt, const mascri_spec_t *s
                               const mascri_create_options_t *opts, mascri_error_t *err)
 {
   create_ctx_t c = {
-      .rt = rt, .spec = spec, .opts = opts, .dirfd = -1, .fifo_fd = -1, .sync = {-1, -1}};
+      .rt = rt,
+      .spec = spec,
+      .opts = opts,
+      .dirfd = -1,
+      .fifo_fd = -1,
+      .cgroup_v2_fd = -1,
+      .sync = {-1, -1},
+  };
   for (int i = 0; i < MASCRI_NS_COUNT; i++)
     c.ns_fds[i] = -1;
   int r = create_steps(&c, err);

@@ -121,8 +121,22 @@ static int exec_serve(int sync_fd, const mascri_exec_options_t *opts, mascri_err
   }
 }
 
-static pid_t exec_spawn(const container_record_t *rec, const mascri_exec_options_t *opts,
-                        const mascri_spec_seccomp_t *seccomp, int fds[MASCRI_NS_COUNT], int sync[2],
+/* The container's cgroup, and its v2 directory to clone the process into (-1 if none). */
+static int exec_cgroup(const container_record_t *rec, mascri_cgroup_t *cg, int *v2_fd,
+                       mascri_error_t *err)
+{
+  if (container_cgroup(rec, cg, err) < 0)
+    return -1;
+  if (cg->layout.v2_mount) {
+    mascri_error_t e = NULL;
+    *v2_fd = mascri_cgroup_open_v2(cg, &e);
+    mascri_error_release(&e); /* without it the process is moved by a write */
+  }
+  return 0;
+}
+
+static pid_t exec_spawn(const mascri_exec_options_t *opts, const mascri_spec_seccomp_t *seccomp,
+                        int fds[MASCRI_NS_COUNT], int sync[2], int cgroup_v2_fd, bool *born_in_v2,
                         mascri_error_t *err)
 {
   _cleanup_close_ int own_pidns = -1;
@@ -131,7 +145,7 @@ static pid_t exec_spawn(const container_record_t *rec, const mascri_exec_options
     if (own_pidns < 0 || setns(fds[MASCRI_NS_PID], CLONE_NEWPID) < 0)
       return mascri_make_error(err, errno, "join the container's pid namespace");
   }
-  pid_t pid = fork();
+  pid_t pid = container_clone(0, cgroup_v2_fd, born_in_v2);
   if (pid == 0) {
     close(sync[0]);
     exec_child_t c = {.opts = opts, .seccomp = seccomp, .fds = fds, .sync_fd = sync[1]};
@@ -159,19 +173,24 @@ pid_t mascri_container_exec(const mascri_runtime_t *rt, const char *id,
   int fds[MASCRI_NS_COUNT];
   int sync[2] = {-1, -1};
   pid_t pid = -1;
+  _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
+  _cleanup_close_ int cgroup_v2_fd = -1;
+  bool in_cgroup = rec.cgroup_path[0] != '\0', born_in_v2 = false;
   int r = open_namespaces(rec.pid, fds, err);
+  if (r == 0 && in_cgroup)
+    r = exec_cgroup(&rec, &cg, &cgroup_v2_fd, err);
   if (r == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
     r = mascri_make_error(err, errno, "socketpair");
   if (r == 0)
-    r = pid = exec_spawn(&rec, opts, spec->linux_ ? spec->linux_->seccomp : NULL, fds, sync, err);
+    r = pid = exec_spawn(opts, spec->linux_ ? spec->linux_->seccomp : NULL, fds, sync, cgroup_v2_fd,
+                         &born_in_v2, err);
   if (sync[1] >= 0)
     close(sync[1]);
   for (int t = 0; t < MASCRI_NS_COUNT; t++)
     if (fds[t] >= 0)
       close(fds[t]);
-  _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
-  if (r >= 0 && rec.cgroup_path[0] &&
-      (container_cgroup(&rec, &cg, err) < 0 || mascri_cgroup_enter(&cg, pid, err) < 0))
+  if (r >= 0 && in_cgroup &&
+      (born_in_v2 ? mascri_cgroup_enter_v1(&cg, pid, err) : mascri_cgroup_enter(&cg, pid, err)) < 0)
     r = -1;
   if (r >= 0)
     r = sync_send(sync[0], SYNC_GO, NULL, -1, err);

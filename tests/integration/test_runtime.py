@@ -195,6 +195,41 @@ def test_exec_into_running_container(rt, bundle):
     assert res.stdout.strip() == "123"
 
 
+def host_cgroups(pid):
+    """/proc/<pid>/cgroup as the host sees it: {hierarchy: path}, "" for the v2 one."""
+    out = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            out[ctrls] = path
+    return out
+
+
+def test_init_and_exec_are_in_the_cgroup_on_every_hierarchy(rt, bundle):
+    """The init is cloned into its v2 cgroup (CLONE_INTO_CGROUP) and moved into the v1
+    ones; an exec'd process likewise. Checked from the host, v2 line ("0::") included."""
+    base = f"/mascri-test/{bundle.id}"
+    bundle.config["linux"]["cgroupsPath"] = base
+    bundle.set_args("sleep", "60").write()
+    rt.cmd("run", "--detach", "--bundle", str(bundle.path), bundle.id)
+    try:
+        init = rt.state(bundle.id)["pid"]
+        cgs = host_cgroups(init)
+        assert cgs and set(cgs.values()) == {base}, cgs
+        res = rt.cmd("exec", "-d", "--pid-file", str(bundle.path / "exec.pid"), bundle.id,
+                     "sleep", "30")
+        assert res.returncode == 0, res.stderr
+        pid = int((bundle.path / "exec.pid").read_text())
+        assert host_cgroups(pid) == cgs
+        if "" in cgs:  # a cgroup2 mount (pure v2, or hybrid like the development host)
+            procs = Path(f"{CGV1}/unified{base}/cgroup.procs")
+            if not procs.exists():
+                procs = Path(f"{CGV1}{base}/cgroup.procs")
+            assert {str(init), str(pid)} <= set(procs.read_text().split())
+    finally:
+        rt.cmd("delete", "--force", bundle.id)
+
+
 def test_pause_and_resume(rt, bundle):
     bundle.set_args("sleep", "60").write()
     rt.cmd("run", "-d", "--bundle", str(bundle.path), bundle.id)

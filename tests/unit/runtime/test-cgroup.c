@@ -260,11 +260,58 @@ static void v1_freeze_pids_stats(void **state)
   assert_int_equal(st.pids_current, 2);
 }
 
+/* <dir of controller>/cgroup.procs (controller NULL: v2). */
+static char *procs_of(const fake_t *f, const char *controller)
+{
+  _cleanup_free_ char *dir = mascri_cgroup_dir(&f->cg, controller);
+  return slurp(dir, "cgroup.procs");
+}
+
+/* A process cloned into its v2 cgroup is moved by writes only on the v1 hierarchies. */
+static void enter_v1_only_and_v2_fd(void **state)
+{
+  fake_t *f = *state;
+  const char *ctrls[] = {"memory",  "cpu",   "cpuset",  "pids", "devices",
+                         "freezer", "blkio", "cpuacct", NULL};
+  for (size_t i = 0; ctrls[i]; i++) {
+    _cleanup_free_ char *dir = mascri_cgroup_dir(&f->cg, ctrls[i]);
+    touch(dir, "cgroup.procs", "");
+  }
+  _cleanup_free_ char *udir = mascri_cgroup_dir(&f->cg, NULL);
+  touch(udir, "cgroup.procs", "");
+  _cleanup_error_ mascri_error_t err = NULL;
+  assert_int_equal(mascri_cgroup_enter_v1(&f->cg, 4242, &err), 0);
+  for (size_t i = 0; ctrls[i]; i++) {
+    _cleanup_free_ char *v = procs_of(f, ctrls[i]);
+    assert_string_equal(v, "4242");
+  }
+  _cleanup_free_ char *v2 = procs_of(f, NULL);
+  assert_string_equal(v2, "");
+  assert_int_equal(mascri_cgroup_enter(&f->cg, 4343, &err), 0);
+  _cleanup_free_ char *v2b = procs_of(f, NULL);
+  assert_string_equal(v2b, "4343");
+
+  int fd = mascri_cgroup_open_v2(&f->cg, &err);
+  assert_true(fd >= 0);
+  struct stat a, b;
+  assert_int_equal(fstat(fd, &a), 0);
+  assert_int_equal(stat(udir, &b), 0);
+  assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+  close(fd);
+
+  /* pure v1: there is no v2 directory to clone into */
+  char *v2_mount = TAKE_PTR(f->cg.layout.v2_mount);
+  assert_true(mascri_cgroup_open_v2(&f->cg, &err) < 0);
+  assert_non_null(strstr(mascri_error_message(&err), "no cgroup2 mount"));
+  f->cg.layout.v2_mount = v2_mount;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(v1_values, setup_v1, teardown),
       cmocka_unit_test_setup_teardown(v1_freeze_pids_stats, setup_v1, teardown),
+      cmocka_unit_test_setup_teardown(enter_v1_only_and_v2_fd, setup_v1, teardown),
       cmocka_unit_test_setup_teardown(v2_values, setup_v2, teardown),
       cmocka_unit_test(conversions_and_paths),
   };
