@@ -86,6 +86,11 @@ int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *er
 int mascri_cgroup_enter_v1(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
 /* An O_DIRECTORY fd of the cgroup's directory on the v2 hierarchy (layout.v2_mount set). */
 int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err);
+/* clone(2) with fork semantics and extra namespace flags (async-signal-safe: usable in the
+ * child of a threaded process). With cgroup_fd >= 0 (from mascri_cgroup_open_v2) the child
+ * is born in that cgroup (clone3, CLONE_INTO_CGROUP) when the kernel allows; *placed says
+ * whether it was (if not, move it with mascri_cgroup_enter). */
+pid_t mascri_cgroup_clone(int flags, int cgroup_fd, bool *placed);
 /* Removes the directories (children first); kills what is left when kill is set. */
 int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
 int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);

@@ -2,8 +2,6 @@
 #ifndef MASCRI_RUNTIME_CONTAINER_INTERNAL_H
 #define MASCRI_RUNTIME_CONTAINER_INTERNAL_H
 
-#include <stdbool.h>
-
 #include "runtime/cgroup.h"
 #include "runtime/runtime.h"
 #include "runtime/state.h"
@@ -19,9 +17,4 @@ int container_write_pid_file(const char *path, pid_t pid, mascri_error_t *err);
 int container_write_id_maps(pid_t pid, const mascri_spec_linux_t *l, mascri_error_t *err);
 /* Hands a pty master received from the child to stdio's console socket or caller. */
 int container_deliver_pty(const mascri_stdio_t *stdio, int master, mascri_error_t *err);
-/* clone(2) with fork semantics and extra namespace flags. With cgroup_fd >= 0 (a v2
- * cgroup directory) the child is born in that cgroup (clone3, CLONE_INTO_CGROUP) when the
- * kernel allows; *placed says whether it was. */
-pid_t container_clone(int flags, int cgroup_fd, bool *placed);
-
 #endif

@@ -3,13 +3,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -105,45 +101,4 @@ int container_deliver_pty(const mascri_stdio_t *stdio, int master, mascri_error_
   close(master);
   return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                 "process.terminal is set but no console socket was given");
-}
-
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-/* clone3(2)'s argument, version 2 (the kernel ABI of linux/sched.h, without the header,
- * whose CLONE_* macros clash with glibc's). */
-struct clone3_args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-  uint64_t set_tid, set_tid_size, cgroup;
-};
-
-/* Errors after which clone3 is worth nothing more here: an old kernel or a seccomp filter
- * (ENOSYS, EPERM, E2BIG, EINVAL), or a cgroup that cannot take processes directly
- * (EOPNOTSUPP, EBUSY). Anything else (EAGAIN from pids.max, ENOMEM) is the answer. */
-static bool clone3_unusable(int e)
-{
-  return e == ENOSYS || e == EPERM || e == E2BIG || e == EINVAL || e == EOPNOTSUPP || e == EBUSY;
-}
-
-pid_t container_clone(int flags, int cgroup_fd, bool *placed)
-{
-  *placed = false;
-#ifdef SYS_clone3
-  if (cgroup_fd >= 0) {
-    struct clone3_args a = {.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP,
-                            .exit_signal = SIGCHLD,
-                            .cgroup = (uint64_t)cgroup_fd};
-    long pid = syscall(SYS_clone3, &a, sizeof(a));
-    if (pid >= 0) {
-      *placed = true;
-      return (pid_t)pid;
-    }
-    if (!clone3_unusable(errno))
-      return -1;
-  }
-#else
-  (void)cgroup_fd;
-#endif
-  return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
 }

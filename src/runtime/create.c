@@ -189,7 +189,7 @@ static int spawn(create_ctx_t *c, mascri_error_t *err)
     if (own_pidns < 0 || setns(c->ns_fds[MASCRI_NS_PID], CLONE_NEWPID) < 0)
       return mascri_make_error(err, errno, "join the pid namespace");
   }
-  c->pid = container_clone(c->clone_flags, c->cgroup_v2_fd, &c->born_in_v2);
+  c->pid = mascri_cgroup_clone(c->clone_flags, c->cgroup_v2_fd, &c->born_in_v2);
   if (c->pid == 0) {
     close(c->sync[0]);
     child_args_t a = {

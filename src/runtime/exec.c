@@ -145,7 +145,7 @@ static pid_t exec_spawn(const mascri_exec_options_t *opts, const mascri_spec_sec
     if (own_pidns < 0 || setns(fds[MASCRI_NS_PID], CLONE_NEWPID) < 0)
       return mascri_make_error(err, errno, "join the container's pid namespace");
   }
-  pid_t pid = container_clone(0, cgroup_v2_fd, born_in_v2);
+  pid_t pid = mascri_cgroup_clone(0, cgroup_v2_fd, born_in_v2);
   if (pid == 0) {
     close(sync[0]);
     exec_child_t c = {.opts = opts, .seccomp = seccomp, .fds = fds, .sync_fd = sync[1]};
