@@ -6,9 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -21,6 +25,9 @@
 #include "image/registry-config.h"
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
+
+/* How long a start waits for the lock of a killed mascrid to come free. */
+#define LOCK_WAIT_MS 10000
 
 static const char *own(struct mascri_daemon *d, char *s)
 {
@@ -79,6 +86,50 @@ static int prepare_dirs(struct mascri_daemon *d, mascri_error_t *err)
   return 0;
 }
 
+/* The pid a holder of the lock wrote into it ("" when none). */
+static void lock_holder(int fd, char pid[32])
+{
+  ssize_t n = pread(fd, pid, 31, 0);
+  pid[n > 0 ? n : 0] = '\0';
+  pid[strcspn(pid, "\n")] = '\0';
+}
+
+/* Whether the process is gone (or a zombie not reaped yet). */
+static bool process_gone(long pid)
+{
+  if (kill((pid_t)pid, 0) < 0)
+    return errno == ESRCH;
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return fd < 0 && errno == ENOENT;
+  buf[n] = '\0';
+  const char *state = strrchr(buf, ')');
+  return state && state[1] == ' ' && state[2] == 'Z'; /* not reaped yet */
+}
+
+/* A mascrid killed with SIGKILL leaves the lock held for a moment by the children it had
+ * forked but that had not exec'd yet (a pod's pause being spawned): while the pid in the
+ * file is gone, wait for them (bounded) instead of refusing to start. Once the lock is
+ * ours, no such child is left to act on the state after the reconciliation. */
+static int wait_for_dead_holder(int fd, const char *pid)
+{
+  char *end = NULL;
+  long holder = strtol(pid, &end, 10);
+  if (holder <= 0 || *end != '\0' || !process_gone(holder))
+    return -1;
+  log_info("the lock of mascrid %ld (gone) is still held by its children: waiting", holder);
+  const struct timespec tick = {0, 5 * 1000 * 1000};
+  for (int i = 0; i < LOCK_WAIT_MS / 5; i++) {
+    nanosleep(&tick, NULL);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return 0;
+  }
+  return -1;
+}
+
 static int take_lock(struct mascri_daemon *d, mascri_error_t *err)
 {
   _cleanup_free_ char *path = mascri_path_join(d->cfg.state, "mascrid.lock");
@@ -88,14 +139,13 @@ static int take_lock(struct mascri_daemon *d, mascri_error_t *err)
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno != EWOULDBLOCK)
       return mascri_make_error(err, errno, "lock %s", path);
-    char pid[32] = "";
-    ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-    pid[n > 0 ? n : 0] = '\0';
-    pid[strcspn(pid, "\n")] = '\0';
-    return mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
-                                  "another mascrid (pid %s) is running with state directory %s "
-                                  "(it holds %s)",
-                                  pid[0] ? pid : "unknown", d->cfg.state, path);
+    char holder[32];
+    lock_holder(fd, holder);
+    if (wait_for_dead_holder(fd, holder) < 0)
+      return mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
+                                    "another mascrid (pid %s) is running with state directory "
+                                    "%s (it holds %s)",
+                                    holder[0] ? holder : "unknown", d->cfg.state, path);
   }
   char pid[32];
   int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());

@@ -94,7 +94,7 @@ static int nft_rebuild(struct mascri_network *net, const char *const *live, masc
     free(script);
     script = joined;
   }
-  return mascri_nft_run(net->nft, script, err);
+  return mascri_nft_run(net->nft, net->helpers_fd, script, err);
 }
 
 struct leak_ctx {
@@ -257,7 +257,7 @@ static int ports_script_run(struct mascri_network *net, const struct netns_recor
     return -1;
   if (*script == '\0')
     return 0;
-  return mascri_nft_run(net->nft, script, err);
+  return mascri_nft_run(net->nft, net->helpers_fd, script, err);
 }
 
 int netns_builtin_setup(struct mascri_network *net, const struct mascri_network_pod *pod,
@@ -360,5 +360,5 @@ int netns_builtin_add_cidr(struct mascri_network *net, const struct mascri_cidr 
   _cleanup_free_ char *script =
       xasprintf("add element inet %s %s { %s }\n", net->nft_table,
                 c->net.family == AF_INET ? "cidr4" : "cidr6", mascri_cidr_format(c, buf));
-  return mascri_nft_run(net->nft, script, err);
+  return mascri_nft_run(net->nft, net->helpers_fd, script, err);
 }

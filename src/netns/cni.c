@@ -125,7 +125,8 @@ static int run_plugin(struct mascri_network *net, const char *type, const struct
   char *argv[] = {(char *)type, NULL};
   struct mascri_exec_result res;
   log_debug("network: CNI %s %s for %s", c->command, type, c->container_id);
-  if (mascri_exec(path, argv, env, input, strlen(input), net->plugin_timeout_ms, &res, err) < 0)
+  if (mascri_exec_keeping(net->helpers_fd, path, argv, env, input, strlen(input),
+                          net->plugin_timeout_ms, &res, err) < 0)
     return mascri_error_wrap(err, "CNI %s", c->command);
   int r = 0;
   if (res.status != 0)

@@ -48,13 +48,16 @@ static long long now_ms(void)
 }
 
 static int spawn(const char *path, char *const argv[], char *const envp[], int fds[3][2],
-                 pid_t *pid, mascri_error_t *err)
+                 int keep_fd, pid_t *pid, mascri_error_t *err)
 {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fds[0][0], 0);
   posix_spawn_file_actions_adddup2(&fa, fds[1][1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[2][1], 2);
+  /* dup2 clears close-on-exec (also when keep_fd is 3 already: glibc >= 2.29). */
+  if (keep_fd >= 0)
+    posix_spawn_file_actions_adddup2(&fa, keep_fd, MASCRI_EXEC_KEPT_FD);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   /* A clean signal state (the daemon may ignore SIGPIPE or block signals), and a
@@ -157,6 +160,13 @@ int mascri_exec(const char *path, char *const argv[], char *const envp[], const 
                 size_t input_len, unsigned timeout_ms, struct mascri_exec_result *res,
                 mascri_error_t *err)
 {
+  return mascri_exec_keeping(-1, path, argv, envp, input, input_len, timeout_ms, res, err);
+}
+
+int mascri_exec_keeping(int keep_fd, const char *path, char *const argv[], char *const envp[],
+                        const char *input, size_t input_len, unsigned timeout_ms,
+                        struct mascri_exec_result *res, mascri_error_t *err)
+{
   int fds[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
   memset(res, 0, sizeof(*res));
   for (int i = 0; i < 3; i++)
@@ -169,7 +179,7 @@ int mascri_exec(const char *path, char *const argv[], char *const envp[], const 
       return mascri_make_error(err, errnum, "run %s: pipe", path);
     }
   pid_t pid = -1;
-  int r = spawn(path, argv, envp, fds, &pid, err);
+  int r = spawn(path, argv, envp, fds, keep_fd, &pid, err);
   close(fds[0][0]);
   close(fds[1][1]);
   close(fds[2][1]);

@@ -21,4 +21,12 @@ int mascri_exec(const char *path, char *const argv[], char *const envp[], const 
                 size_t input_len, unsigned timeout_ms, struct mascri_exec_result *res,
                 mascri_error_t *err);
 
+/* The same, with keep_fd (when >= 0) open in the helper as MASCRI_EXEC_KEPT_FD and not
+ * close-on-exec, so what the helper starts in turn holds it too: a lock taken on it stays
+ * held until the last of them is gone (see mascri_network_open's helpers lock). */
+#define MASCRI_EXEC_KEPT_FD 3
+int mascri_exec_keeping(int keep_fd, const char *path, char *const argv[], char *const envp[],
+                        const char *input, size_t input_len, unsigned timeout_ms,
+                        struct mascri_exec_result *res, mascri_error_t *err);
+
 #endif

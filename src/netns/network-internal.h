@@ -23,6 +23,7 @@ struct mascri_network {
   int pods_dirfd;           /* <state_dir>/pods: one record per pod */
   struct mascri_ipam *ipam; /* <state_dir>/ips */
   char *nft;                /* path of the nft program */
+  int helpers_fd;           /* the helpers lock, held by every helper run (network.c) */
 
   pthread_mutex_t lock; /* guards everything below */
   struct mascri_ipam_range range4, range6;

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -23,6 +25,8 @@
 #include "netns/link.h"
 #include "netns/network-internal.h"
 #include "netns/nl.h"
+
+#define HELPERS_LOCK "helpers.lock"
 
 static const char *const mode_names[] = {
     [MASCRI_NETWORK_AUTO] = "auto",
@@ -146,11 +150,16 @@ static int copy_config(struct mascri_network *net, const struct mascri_network_c
 static mascri_network_mode_t resolve_mode(const struct mascri_network *net,
                                           mascri_network_mode_t mode);
 
+static const char *state_dir(const struct mascri_network *net)
+{
+  return net->mode == MASCRI_NETWORK_CNI ? net->cni_cache_dir : net->state_dir;
+}
+
 /* Built-in: <state_dir>/{pods,ips}. CNI: pod records (the cached ADD results) in
  * <cni_cache_dir>/pods; plugins do their own IPAM. */
 static int open_state(struct mascri_network *net, mascri_error_t *err)
 {
-  const char *dir = net->mode == MASCRI_NETWORK_CNI ? net->cni_cache_dir : net->state_dir;
+  const char *dir = state_dir(net);
   _cleanup_free_ char *pods = mascri_path_join(dir, "pods");
   _cleanup_free_ char *ips = mascri_path_join(net->state_dir, "ips");
   if (mascri_mkdir_p(pods, 0700, err) < 0)
@@ -163,11 +172,43 @@ static int open_state(struct mascri_network *net, mascri_error_t *err)
   return mascri_ipam_open(ips, &net->ipam, err);
 }
 
+/* <state>/helpers.lock: every helper (nft, CNI plugins) runs holding the handle's open file
+ * of it (mascri_exec_keeping), and so does what a helper starts (an IPAM plugin). Helpers
+ * are not killed with a daemon that is: a plugin killed mid-ADD goes on, and a reconciling
+ * DEL that ran before it is done would leave what it makes afterwards to nobody. So a
+ * handle that reconciles takes the lock exclusively first (waiting at most the plugin
+ * timeout, then going ahead with a warning) and shares it once reconciled; a handle that
+ * does not reconcile only shares it. */
+static int lock_out_earlier_helpers(struct mascri_network *net, const char *dir, bool exclusive,
+                                    mascri_error_t *err)
+{
+  _cleanup_free_ char *path = mascri_path_join(dir, HELPERS_LOCK);
+  net->helpers_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (net->helpers_fd < 0)
+    return mascri_make_error(err, errno, "network: open %s", path);
+  int op = exclusive ? LOCK_EX : LOCK_SH;
+  if (flock(net->helpers_fd, op | LOCK_NB) == 0)
+    return 0;
+  if (errno != EWOULDBLOCK)
+    return mascri_make_error(err, errno, "network: lock %s", path);
+  log_info("network: waiting for the helpers of an earlier process to finish (%s)", path);
+  const struct timespec tick = {0, 10 * 1000 * 1000};
+  for (unsigned waited = 0; waited < net->plugin_timeout_ms; waited += 10) {
+    nanosleep(&tick, NULL);
+    if (flock(net->helpers_fd, op | LOCK_NB) == 0)
+      return 0;
+  }
+  log_warning("network: helpers of an earlier process still run after %u ms, going ahead",
+              net->plugin_timeout_ms);
+  return 0;
+}
+
 int mascri_network_open(const struct mascri_network_config *config, const char *const *live_pod_ids,
                         struct mascri_network **out, mascri_error_t *err)
 {
   struct mascri_network *net = xmalloc0(sizeof(*net));
   net->pods_dirfd = -1;
+  net->helpers_fd = -1;
   pthread_mutex_init(&net->lock, NULL);
   net->in_flight = xmalloc0(sizeof(char *));
   int r = copy_config(net, config, err);
@@ -180,10 +221,14 @@ int mascri_network_open(const struct mascri_network_config *config, const char *
       r = mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                  "network: no pod CIDR configured");
   }
+  if (r == 0 && net->mode != MASCRI_NETWORK_NONE)
+    r = lock_out_earlier_helpers(net, state_dir(net), live_pod_ids != NULL, err);
   if (r == 0 && net->mode == MASCRI_NETWORK_BUILTIN)
     r = netns_builtin_open(net, live_pod_ids, err);
   else if (r == 0 && net->mode == MASCRI_NETWORK_CNI)
     r = netns_cni_open(net, live_pod_ids, err);
+  if (r == 0 && net->helpers_fd >= 0 && live_pod_ids)
+    flock(net->helpers_fd, LOCK_SH); /* reconciled: our own helpers share it from now on */
   if (r < 0) {
     mascri_network_close(net);
     return r;
@@ -205,6 +250,8 @@ void mascri_network_close(struct mascri_network *net)
   mascri_strv_free(net->cni_bin_dirs);
   if (net->pods_dirfd >= 0)
     close(net->pods_dirfd);
+  if (net->helpers_fd >= 0)
+    close(net->helpers_fd);
   mascri_ipam_close(net->ipam);
   free(net->nft);
   free(net->cidrs);

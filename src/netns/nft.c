@@ -26,11 +26,11 @@ char *mascri_nft_find(void)
   return NULL;
 }
 
-int mascri_nft_run(const char *nft, const char *script, mascri_error_t *err)
+int mascri_nft_run(const char *nft, int keep_fd, const char *script, mascri_error_t *err)
 {
   char *argv[] = {(char *)"nft", (char *)"-f", (char *)"-", NULL};
   struct mascri_exec_result res;
-  if (mascri_exec(nft, argv, NULL, script, strlen(script), 30000, &res, err) < 0)
+  if (mascri_exec_keeping(keep_fd, nft, argv, NULL, script, strlen(script), 30000, &res, err) < 0)
     return mascri_error_wrap(err, "nftables");
   int r = 0;
   if (res.status != 0) {

@@ -20,8 +20,9 @@
 
 /* Finds the nft program ($PATH, /usr/sbin, /sbin); NULL when not installed. */
 char *mascri_nft_find(void);
-/* Runs `nft -f -` with script; a failure carries nft's own message. */
-int mascri_nft_run(const char *nft, const char *script, mascri_error_t *err);
+/* Runs `nft -f -` with script (keep_fd: see mascri_exec_keeping); a failure carries nft's
+ * own message. */
+int mascri_nft_run(const char *nft, int keep_fd, const char *script, mascri_error_t *err);
 
 /* Script that (re)creates the table from scratch with cidrs (n of them) in its sets. */
 char *mascri_nft_table_script(const char *table, const struct mascri_cidr *cidrs, size_t n,

@@ -1,7 +1,6 @@
 /* Create mode of mascri-monitor (monitor-create.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,6 +130,7 @@ static void finish(create_run_t *c, const monitor_loop_t *m)
 
 static void run_loop(create_run_t *c)
 {
+  monitor_mem_t mem;
   monitor_ctl_handler_t ctl = {
       .monitor_pid = getpid(), .init_pid = c->init_pid, .reopen = reopen_log, .data = &c->log};
   monitor_loop_t m = {
@@ -141,8 +141,12 @@ static void run_loop(create_run_t *c)
       .init_pid = c->init_pid,
       .log = &c->log,
       .ctl = &ctl,
+      .mem = &mem,
   };
   c->master = c->out[0] = c->errs[0] = -1; /* the loop closes them */
+  /* the spec and the runtime's setup are freed: the loop gives their pages back */
+  monitor_log_warm(&c->log); /* fills the clock: the warm-up below needs no localtime_r() */
+  monitor_mem_init(&mem, monitor_loop_warm, &m);
   monitor_loop_run(&m);
   finish(c, &m);
 }
@@ -185,8 +189,6 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
   }
   report_ok(sync_fd, c.init_pid);
   close(sync_fd);
-  malloc_trim(0); /* the spec and the runtime's setup are freed: give the pages back */
-  monitor_release_clean_pages();
   run_loop(&c);
   monitor_ctl_remove(a->socket_dir);
   cleanup(&c);

@@ -1,5 +1,5 @@
 /* The create-mode event loop (monitor-loop.h): poll over the signalfd, the control socket
- * and the output streams; no allocation in the steady state. */
+ * and the output streams; no allocation in the steady state, whose code is MONITOR_HOT. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,7 +18,7 @@ static long mono_ms(void)
 }
 
 /* Reads one chunk of stream s into the log; closes it at EOF. */
-static void read_stream(monitor_loop_t *m, int s, char *buf)
+MONITOR_HOT static void read_stream(monitor_loop_t *m, int s, char *buf)
 {
   ssize_t n;
   do
@@ -52,7 +52,7 @@ static bool handle_signals(monitor_loop_t *m, bool exited)
   return exited;
 }
 
-static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4])
+MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4])
 {
   p[0] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
   p[1] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
@@ -61,13 +61,25 @@ static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4])
   return 4;
 }
 
-void monitor_loop_run(monitor_loop_t *m)
+/* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). */
+MONITOR_HOT static void settle(monitor_loop_t *m)
+{
+  monitor_log_release(m->log);
+  if (!m->mem)
+    return;
+  monitor_mem_prepare(m->mem);
+  monitor_mem_drop(m->mem);
+}
+
+MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
 {
   char buf[READ_BUF];
-  bool exited = false;
+  bool exited = false, busy = false;
   long drain_until = 0;
+  settle(m);
+  unsigned fills = m->log->clock.fills;
   for (;;) {
-    int timeout = -1;
+    int timeout = busy ? MONITOR_IDLE_MS : -1;
     if (exited) {
       long left = drain_until - mono_ms();
       if ((m->streams[0] < 0 && m->streams[1] < 0) || left <= 0)
@@ -79,11 +91,20 @@ void monitor_loop_run(monitor_loop_t *m)
     int r = poll(p, (nfds_t)n, timeout);
     if (r < 0 && errno != EINTR)
       break;
+    if (r == 0 && busy && !exited) {
+      settle(m);
+      busy = false;
+    }
     if (r <= 0)
       continue;
+    busy = true;
     for (int s = 0; s < 2; s++)
       if (p[2 + s].revents)
         read_stream(m, s, buf);
+    if (m->log->clock.fills != fills) { /* localtime_r() ran: about once an hour */
+      settle(m);
+      fills = m->log->clock.fills;
+    }
     if (p[1].revents & POLLIN)
       monitor_ctl_serve(m->ctl_fd, m->ctl);
     if (p[0].revents & POLLIN) {
@@ -99,4 +120,14 @@ void monitor_loop_run(monitor_loop_t *m)
       close(m->streams[s]);
       m->streams[s] = -1;
     }
+}
+
+void monitor_loop_warm(void *data)
+{
+  monitor_loop_t *m = data;
+  struct pollfd p = {.fd = -1};
+  (void)poll(&p, 1, 0); /* a negative fd is skipped: 0 at once */
+  char c;
+  (void)!read(-1, &c, 1); /* EBADF at once */
+  monitor_log_warm(m->log);
 }

@@ -1,6 +1,10 @@
 /* The create-mode event loop of mascri-monitor: copies the container's output into the CRI
  * log, serves the control socket and reaps; returns once the init has exited and its
- * output is drained (both streams at EOF, or 1 s after the exit). */
+ * output is drained (both streams at EOF, or 1 s after the exit).
+ * It gives memory back (monitor-mem.h) when it starts, whenever it has been idle for
+ * MONITOR_IDLE_MS after some activity (once per idle period: a silent container never
+ * wakes it), and after a record refilled the log's clock (localtime_r() ran, about once an
+ * hour: its pages are not kept for a container that logs all the time). */
 #ifndef MASCRI_SANDBOX_MONITOR_LOOP_H
 #define MASCRI_SANDBOX_MONITOR_LOOP_H
 
@@ -10,8 +14,10 @@
 
 #include "sandbox/monitor-ctl.h"
 #include "sandbox/monitor-log.h"
+#include "sandbox/monitor-mem.h"
 
 #define MONITOR_DRAIN_MS 1000
+#define MONITOR_IDLE_MS 3000
 
 typedef struct monitor_loop {
   int sfd;        /* monitor_signals_open() */
@@ -21,6 +27,7 @@ typedef struct monitor_loop {
   pid_t init_pid;
   monitor_log_t *log;
   const monitor_ctl_handler_t *ctl;
+  monitor_mem_t *mem; /* monitor_mem_init() done; NULL = keep everything */
   /* results */
   int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
@@ -28,5 +35,8 @@ typedef struct monitor_loop {
 
 /* Closes the streams it reads to the end (they are -1 afterwards). */
 void monitor_loop_run(monitor_loop_t *m);
+/* The warm() of monitor_mem_init() (data = the loop): runs the libc functions of an
+ * iteration and of a log record once, writing nothing. */
+void monitor_loop_warm(void *data);
 
 #endif

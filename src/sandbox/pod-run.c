@@ -1,5 +1,6 @@
 /* RunPodSandbox, StopPodSandbox and RemovePodSandbox on the pod store. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "sandbox/pods-internal.h"
 
 #define PAUSE_STOP_TIMEOUT_MS 5000
+#define POD_CGROUPS_FILE "cgroups"
 
 /* What RunPodSandbox derives from the config before touching anything. */
 struct pod_plan {
@@ -189,6 +191,19 @@ static void destroy_cgroup(struct mascri_pods *pods, const char *path)
   mascri_cgroup_clear(&cg);
 }
 
+void mascri_pods_remove_noted_cgroups(struct mascri_pods *pods, const char *pod_dir)
+{
+  _cleanup_free_ char *file = mascri_path_join(pod_dir, POD_CGROUPS_FILE);
+  _cleanup_free_ char *text = NULL;
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (mascri_read_file(file, &text, NULL, &err) < 0)
+    return; /* killed before it made any */
+  _cleanup_strv_ char **paths = mascri_strv_split(text, '\n');
+  for (char **path = paths; *path; path++)
+    if (**path == '/')
+      destroy_cgroup(pods, *path);
+}
+
 static void net_pod(const struct mascri_pod_info *in, struct mascri_network_pod *np)
 {
   *np = (struct mascri_network_pod){
@@ -259,6 +274,25 @@ static Runtime__V1__PodSandboxConfig *config_dup(const Runtime__V1__PodSandboxCo
   return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
 }
 
+/* The cgroups place_pause makes (innermost first), noted in the pod directory before any
+ * of them exists: a crash before the pod record leaves what the restart needs to remove
+ * them (mascri_pods_remove_noted_cgroups). No fsync: they do not outlive the kernel. */
+static int note_cgroups(struct mascri_pods *pods, const struct pod *p, const char *dir,
+                        mascri_error_t *err)
+{
+  if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS)
+    return 0;
+  const struct mascri_pod_info *in = &p->info;
+  _cleanup_free_ char *file = mascri_path_join(dir, POD_CGROUPS_FILE);
+  _cleanup_free_ char *text =
+      xasprintf("%s/mascri-%s\n%s%s", in->cgroup_parent, in->id,
+                p->own_cgroup_parent ? in->cgroup_parent : "", p->own_cgroup_parent ? "\n" : "");
+  _cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return mascri_make_error(err, errno, "create %s", file);
+  return mascri_write_all(fd, text, strlen(text), err);
+}
+
 static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__PodSandboxConfig *c,
                  struct pod_plan *pl, mascri_error_t *err)
 {
@@ -266,7 +300,8 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
   _cleanup_free_ char *dir = mascri_pod_dir(pods, in->id);
   _cleanup_free_ char *ns_dir = mascri_pod_ns_dir(pods, in->id);
   if (mascri_mkdir_p(dir, 0700, err) < 0 ||
-      mascri_pod_files_create(dir, c, !pl->host_ipc, in, err) < 0)
+      mascri_pod_files_create(dir, c, !pl->host_ipc, in, err) < 0 ||
+      note_cgroups(pods, p, dir, err) < 0)
     return -1;
   struct mascri_pause_spec spec = {
       .pause_path = pods->pause_path,

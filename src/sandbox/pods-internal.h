@@ -45,4 +45,8 @@ struct pod *mascri_pods_find_locked(struct mascri_pods *pods, const char *id_or_
                                     mascri_error_t *err);
 void mascri_pods_unlink_locked(struct mascri_pods *pods, struct pod *p);
 
+/* pod-run.c: removes the cgroups a RunPodSandbox noted in pod_dir before making them (the
+ * leftovers of one a crash interrupted). */
+void mascri_pods_remove_noted_cgroups(struct mascri_pods *pods, const char *pod_dir);
+
 #endif

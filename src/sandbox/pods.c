@@ -70,7 +70,8 @@ static void restore_one(struct mascri_pods *pods, const char *path)
 }
 
 /* Leftovers of a RunPodSandbox that a crash interrupted: pins and pod directories without
- * a record. Their pause process (if it got that far) cannot be named: it is logged. */
+ * a record, their pause process (found by the pod id it carries; the pod directory exists
+ * before pause, its pins only after) and the cgroups it noted in the pod directory. */
 static void remove_orphans(struct mascri_pods *pods, const char *sub, char *const *ids)
 {
   _cleanup_free_ char *dir =
@@ -85,9 +86,11 @@ static void remove_orphans(struct mascri_pods *pods, const char *sub, char *cons
     _cleanup_free_ char *shm = mascri_path_join(path, "shm");
     struct mascri_pod_info shm_only = {.shm_path = shm};
     log_warning("removing %s: no pod record", path);
-    pid_t pause = strcmp(sub, "ns") == 0 ? mascri_pause_find(de->d_name) : 0;
+    pid_t pause = mascri_pause_find(de->d_name);
     if (pause > 0 && mascri_pause_kill(pause, mascri_proc_start_time(pause), 5000, &err) < 0)
       log_warning("%s", mascri_error_message(&err));
+    if (strcmp(sub, "pods") == 0)
+      mascri_pods_remove_noted_cgroups(pods, path);
     if (strcmp(sub, "ns") == 0
             ? mascri_ns_unpin_all(path, &err) < 0
             : mascri_pod_files_unmount_shm(&shm_only, &err) < 0 || mascri_rm_rf(path, &err) < 0)

@@ -5,6 +5,7 @@ busybox bundles from runtime_bundle.py, the monitor started the way mascrid star
 exit file, the control socket, the survival of the monitor past its spawner, and exec
 mode (ExecSync)."""
 import json
+from datetime import datetime
 import os
 import re
 import select
@@ -161,6 +162,40 @@ def test_create_start_log_records_and_exit_file(env):
                    ("stdout", "F", "x" * 8), ("stdout", "F", "tail")]
     assert err == [("stderr", "F", "err1"), ("stderr", "F", "err2")]
     assert oct(env.log.stat().st_mode & 0o777) == "0o640"
+
+
+def record_time(line):
+    """The epoch seconds of a record's RFC3339Nano timestamp (nanoseconds cut to micro)."""
+    stamp = line.split(" ", 1)[0]
+    return datetime.fromisoformat(stamp[:26] + stamp[29:]).timestamp()
+
+
+def test_idle_memory_release_keeps_the_log_and_the_socket(env):
+    """After MONITOR_IDLE_MS (3 s) without an event the monitor gives pages back
+    (monitor-mem.h); records, a partial line held across it, the control socket, the
+    timestamps and the exit file are as without."""
+    env.bundle.sh("echo one; printf par; sleep 4; echo t; echo err >&2; sleep 4; "
+                  "echo two; exit 3")
+    mpid, ipid = env.create()
+    env.start()
+    wait_for(lambda: env.log.exists() and ("stdout", "F", "part") in env.records(),
+             "the held line")
+    time.sleep(3.5)  # idle again
+    assert env.ctl("ping") == f"ok {mpid} {ipid}"
+    assert env.ctl("reopen") == "ok"
+    info = env.exit_info()
+    assert info["exit_code"] == 3
+    assert env.records() == [("stdout", "F", "one"), ("stdout", "F", "part"),
+                             ("stderr", "F", "err"), ("stdout", "F", "two")]
+    lines = env.log.read_text().splitlines()
+    stamps = [record_time(line) for line in lines]
+    assert all(abs(t - time.time()) < 60 for t in stamps)
+    assert stamps[-1] - stamps[0] > 7  # local time with its offset, as time.time() sees it
+    # the text's offset is the local one of that instant
+    for line, t in zip(lines, stamps):
+        off = time.localtime(int(t)).tm_gmtoff
+        sign = "-" if off < 0 else "+"
+        assert line.split(" ", 1)[0][29:] == f"{sign}{abs(off) // 3600:02d}:{abs(off) % 3600 // 60:02d}"
 
 
 def test_killed_container_exit_file_has_the_signal(env):

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,6 +101,28 @@ static void test_missing_program(void **state)
   mascri_error_release(&err);
 }
 
+/* The kept fd is open in the helper and in what the helper starts (a lock it shares), and
+ * not in a helper run without it. */
+static void test_kept_fd_reaches_the_helpers_children(void **state)
+{
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  char *argv[] = {"sh", "-c", "sh -c 'echo kept >&3' 2>/dev/null", NULL};
+  struct mascri_exec_result res;
+  mascri_error_t err = NULL;
+  assert_int_equal(mascri_exec("/bin/sh", argv, NULL, NULL, 0, 5000, &res, &err), 0);
+  mascri_exec_result_clear(&res);
+  assert_int_equal(mascri_exec_keeping(fds[1], "/bin/sh", argv, NULL, NULL, 0, 5000, &res, &err),
+                   0);
+  assert_int_equal(res.status, 0);
+  mascri_exec_result_clear(&res);
+  close(fds[1]);
+  char buf[16] = "";
+  assert_int_equal(read(fds[0], buf, sizeof(buf) - 1), 5);
+  assert_string_equal(buf, "kept\n");
+  close(fds[0]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -109,6 +132,7 @@ int main(void)
       cmocka_unit_test(test_timeout_kills),
       cmocka_unit_test(test_timeout_kills_the_whole_group),
       cmocka_unit_test(test_missing_program),
+      cmocka_unit_test(test_kept_fd_reaches_the_helpers_children),
   };
   return cmocka_run_group_tests_name("netns-exec", tests, NULL, NULL);
 }

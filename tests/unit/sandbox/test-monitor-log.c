@@ -1,5 +1,6 @@
 /* The CRI log writer of mascri-monitor: timestamps, F/P records, per-stream buffering. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,143 @@ static void time_is_rfc3339_nano_with_numeric_offset(void **state)
   assert_int_equal(monitor_log_format_time(&when, buf, 10), 0); /* does not fit */
   setenv("TZ", "UTC0", 1);
   tzset();
+}
+
+/* The text localtime_r() and snprintf() give (the formatter before the digit writer). */
+static bool reference(time_t secs, long nsec, char *buf, size_t size)
+{
+  struct tm tm;
+  if (!localtime_r(&secs, &tm) || tm.tm_sec == 60) /* a leap second of a right/ zone */
+    return false;
+  long off = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld%c%02ld:%02ld", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec,
+           tm.tm_gmtoff < 0 ? '-' : '+', off / 3600, (off % 3600) / 60);
+  return true;
+}
+
+static void set_tz(const char *tz)
+{
+  setenv("TZ", tz, 1);
+  tzset();
+}
+
+/* Both formatters against the reference, the clock kept across a walk over t0..t1 in steps
+ * of step seconds (backwards when step < 0). */
+static void walk(const char *tz, int64_t t0, int64_t t1, int64_t step)
+{
+  set_tz(tz);
+  monitor_log_clock_t c = {0};
+  char want[96], got[MONITOR_LOG_TIME_MAX], once[MONITOR_LOG_TIME_MAX];
+  for (int64_t t = t0; step > 0 ? t <= t1 : t >= t1; t += step) {
+    struct timespec ts = {.tv_sec = (time_t)t,
+                          .tv_nsec = (long)(t % 1000000000 + 1000000000) % 1000000000};
+    if (!reference(ts.tv_sec, ts.tv_nsec, want, sizeof(want)))
+      continue;
+    assert_int_equal(monitor_log_clock_format(&c, &ts, got, sizeof(got)), strlen(want));
+    assert_int_equal(monitor_log_format_time(&ts, once, sizeof(once)), strlen(want));
+    if (strcmp(want, got) != 0 || strcmp(want, once) != 0)
+      fail_msg("TZ=%s t=%lld: want %s, clock %s, once %s", tz, (long long)t, want, got, once);
+  }
+}
+
+static void clock_matches_localtime(void **state)
+{
+  const char *zones[] = {
+      "UTC0",
+      "XYZ3",
+      "IST-5:30",
+      "CET-1CEST,M3.5.0,M10.5.0/3",
+      "LHST-10:30LHDT-11,M10.1.0,M4.1.0", /* a half-hour DST */
+      "NST3:30NDT,M3.2.0,M11.1.0",
+      ":Europe/Berlin",    /* tzdata, when installed (else UTC: still equal) */
+      ":America/St_Johns", /* and its history, LMT offsets with seconds */
+      ":Australia/Lord_Howe",
+      ":right/UTC", /* leap seconds: the clock's shift differs from the offset */
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(zones); i++) {
+    walk(zones[i], 1700000000, 1700000000 + 3 * 366 * 86400LL, 7919); /* 2023..2026, ~2 h */
+    walk(zones[i], 1774746000 - 86400, 1774746000 + 86400, 97);       /* around the EU changes */
+    walk(zones[i], 1792890000 + 86400, 1792890000 - 86400, -89);
+    walk(zones[i], 1790000000, 1790000000 - 400 * 86400LL, -86399); /* backwards */
+    walk(zones[i], -2500000000LL, 4200000000LL, 86400 * 97 + 13);   /* 1890..2103 */
+    walk(zones[i], -70000000000LL, -60000000000LL, 86400 * 3659LL); /* negative years */
+    walk(zones[i], 253402300799LL - 86400 * 40, 253402300799LL + 86400 * 400, 86400 * 13 + 1);
+  }
+  set_tz("UTC0");
+}
+
+/* 2026-03-29T01:00:00Z: CET becomes CEST; and 2026-10-25T01:00:00Z back. */
+static void clock_follows_an_offset_change_to_the_second(void **state)
+{
+  set_tz("CET-1CEST,M3.5.0,M10.5.0/3");
+  monitor_log_clock_t c = {0};
+  char buf[MONITOR_LOG_TIME_MAX];
+  struct timespec ts = {.tv_sec = 1774746000 - 1800};
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf)); /* filled half an hour before */
+  assert_string_equal(buf, "2026-03-29T01:30:00.000000000+01:00");
+  assert_true(c.until == 1774746000); /* found by bisection */
+  ts.tv_sec = 1774746000 - 1;
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-03-29T01:59:59.000000000+01:00");
+  ts.tv_sec = 1774746000;
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-03-29T03:00:00.000000000+02:00");
+  ts.tv_sec = 1792890000 - 1;
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-10-25T02:59:59.000000000+02:00");
+  ts.tv_sec = 1792890000;
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-10-25T02:00:00.000000000+01:00");
+  ts.tv_sec = 1774746000 - 1; /* the clock stepped back */
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_string_equal(buf, "2026-03-29T01:59:59.000000000+01:00");
+  /* without a change ahead, the clock holds for an hour */
+  ts.tv_sec = 1780000000;
+  monitor_log_clock_format(&c, &ts, buf, sizeof(buf));
+  assert_true(c.from == 1780000000 && c.until == 1780000000 + MONITOR_LOG_CLOCK_HOLD);
+  assert_int_equal(monitor_log_clock_format(&c, &ts, buf, 10), 0); /* does not fit */
+  set_tz("UTC0");
+}
+
+static void warm_writes_nothing_and_fills_the_clock(void **state)
+{
+  fixture_t *f = *state;
+  monitor_log_warm(&f->log);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  assert_true(f->log.clock.from <= now.tv_sec && now.tv_sec < f->log.clock.until);
+  assert_int_equal(f->log.lines[0].len, 0);
+  out(f, "a\n");
+  _cleanup_free_ char *got = contents(f->path);
+  assert_string_equal(got, TS " stdout F a\n");
+}
+
+static void release_keeps_what_a_line_holds(void **state)
+{
+  fixture_t *f = *state;
+  monitor_log_close(&f->log);
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE), max = 4 * page;
+  _cleanup_error_ mascri_error_t err = NULL;
+  assert_int_equal(monitor_log_open(&f->log, f->path, max, &err), 0);
+  _cleanup_free_ char *part = xmalloc(max);
+  memset(part, 'a', page + 10); /* a partial line over a page boundary */
+  monitor_log_write(&f->log, MONITOR_STDOUT, part, page + 10, &when);
+  monitor_log_write(&f->log, MONITOR_STDERR, "x\n", 2, &when);
+  monitor_log_release(&f->log);
+  memset(part, 'b', 2 * page);
+  monitor_log_write(&f->log, MONITOR_STDOUT, part, 2 * page, &when);
+  monitor_log_write(&f->log, MONITOR_STDOUT, "\n", 1, &when);
+  monitor_log_release(&f->log);
+  monitor_log_write(&f->log, MONITOR_STDOUT, "c", 1, &when);
+  monitor_log_flush(&f->log, MONITOR_STDOUT, &when);
+  _cleanup_free_ char *got = contents(f->path);
+  _cleanup_free_ char *want = xmalloc(3 * page + 200);
+  char *p = want + sprintf(want, "%s", TS " stderr F x\n" TS " stdout F ");
+  memset(p, 'a', page + 10), p += page + 10;
+  memset(p, 'b', 2 * page), p += 2 * page;
+  strcpy(p, "\n" TS " stdout F c\n");
+  assert_string_equal(got, want);
 }
 
 static void complete_lines_are_f_records(void **state)
@@ -183,6 +321,10 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(time_is_rfc3339_nano_with_numeric_offset),
+      cmocka_unit_test(clock_matches_localtime),
+      cmocka_unit_test(clock_follows_an_offset_change_to_the_second),
+      cmocka_unit_test_setup_teardown(warm_writes_nothing_and_fills_the_clock, setup, teardown),
+      cmocka_unit_test_setup_teardown(release_keeps_what_a_line_holds, setup, teardown),
       cmocka_unit_test_setup_teardown(complete_lines_are_f_records, setup, teardown),
       cmocka_unit_test_setup_teardown(a_line_split_over_reads_is_one_record, setup, teardown),
       cmocka_unit_test_setup_teardown(long_lines_become_p_records_then_f, setup, teardown),
