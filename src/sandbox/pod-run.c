@@ -161,23 +161,35 @@ static int cgroup_for(struct mascri_pods *pods, const char *path, mascri_cgroup_
   return 0;
 }
 
-static int place_pause(struct mascri_pods *pods, struct mascri_pod_info *in, mascri_error_t *err)
+/* The pod's cgroup, made before pause exists so that pause can be born in it on the v2
+ * hierarchy (*cg stays cleared with the systemd manager: pause stays in mascrid's cgroup). */
+static int make_pod_cgroup(struct mascri_pods *pods, struct mascri_pod_info *in,
+                           mascri_cgroup_t *cg, mascri_error_t *err)
 {
+  *cg = (mascri_cgroup_t){0};
   if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS) {
     log_debug("pod %s: systemd cgroup manager, pause stays in mascrid's cgroup", in->id);
     return 0;
   }
   _cleanup_free_ char *path = xasprintf("%s/mascri-%s", in->cgroup_parent, in->id);
-  mascri_cgroup_t cg;
-  if (cgroup_for(pods, path, &cg, err) < 0)
+  if (cgroup_for(pods, path, cg, err) < 0)
     return -1;
-  int ret = mascri_cgroup_create(&cg, NULL, false, err);
-  if (ret == 0)
-    in->pause_cgroup = xstrdup(path);
-  if (ret == 0)
-    ret = mascri_cgroup_enter(&cg, in->pause_pid, err);
-  mascri_cgroup_clear(&cg);
-  return ret < 0 ? mascri_error_wrap(err, "pod cgroup %s", path) : 0;
+  if (mascri_cgroup_create(cg, NULL, false, err) < 0)
+    return mascri_error_wrap(err, "pod cgroup %s", path);
+  in->pause_cgroup = TAKE_PTR(path);
+  return 0;
+}
+
+/* Moves pause into the pod cgroup: into the v1 hierarchies only when it was born in the v2
+ * one. */
+static int place_pause(const mascri_cgroup_t *cg, struct mascri_pod_info *in, bool in_v2,
+                       mascri_error_t *err)
+{
+  if (!in->pause_cgroup)
+    return 0;
+  int r = in_v2 ? mascri_cgroup_enter_v1(cg, in->pause_pid, err)
+                : mascri_cgroup_enter(cg, in->pause_pid, err);
+  return r < 0 ? mascri_error_wrap(err, "pod cgroup %s", in->pause_cgroup) : 0;
 }
 
 static void destroy_cgroup(struct mascri_pods *pods, const char *path)
@@ -274,7 +286,7 @@ static Runtime__V1__PodSandboxConfig *config_dup(const Runtime__V1__PodSandboxCo
   return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
 }
 
-/* The cgroups place_pause makes (innermost first), noted in the pod directory before any
+/* The cgroups make_pod_cgroup makes (innermost first), noted in the pod directory before any
  * of them exists: a crash before the pod record leaves what the restart needs to remove
  * them (mascri_pods_remove_noted_cgroups). No fsync: they do not outlive the kernel. */
 static int note_cgroups(struct mascri_pods *pods, const struct pod *p, const char *dir,
@@ -303,6 +315,11 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
       mascri_pod_files_create(dir, c, !pl->host_ipc, in, err) < 0 ||
       note_cgroups(pods, p, dir, err) < 0)
     return -1;
+  _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
+  if (make_pod_cgroup(pods, in, &cg, err) < 0)
+    return -1;
+  _cleanup_free_ char *cgroup_v2_dir =
+      in->pause_cgroup && cg.layout.v2_mount ? mascri_cgroup_dir(&cg, NULL) : NULL;
   struct mascri_pause_spec spec = {
       .pause_path = pods->pause_path,
       .pod_id = in->id,
@@ -314,10 +331,12 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
       .sysctl_paths = pl->sysctl_paths,
       .sysctl_values = pl->sysctl_values,
       .n_sysctls = pl->n_sysctls,
+      .cgroup_v2_dir = cgroup_v2_dir,
   };
-  if (mascri_pause_spawn(&spec, &in->pause_pid, &in->pause_start_time, err) < 0)
+  bool in_v2 = false;
+  if (mascri_pause_spawn(&spec, &in->pause_pid, &in->pause_start_time, &in_v2, err) < 0)
     return -1;
-  if (place_pause(pods, in, err) < 0 || pin(p, pl, ns_dir, err) < 0)
+  if (place_pause(&cg, in, in_v2, err) < 0 || pin(p, pl, ns_dir, err) < 0)
     return -1;
   if (!pl->host_net) {
     if (setup_network(pods, c, in, err) < 0)

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime/cgroup.h"
 
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -29,6 +31,7 @@ struct spawn_report {
   int errnum;
   int step; /* index into step_names */
   pid_t pid;
+  bool in_cgroup; /* pause was born in the v2 cgroup */
 };
 
 static const char *const step_names[] = {
@@ -46,45 +49,46 @@ static void pause_grandchild(const struct mascri_pause_spec *s, int devnull, cha
   dup2(devnull, 1);
   dup2(devnull, 2);
   execve(s->pause_path, argv, envp);
-  struct spawn_report r = {errno, 6, 0};
+  struct spawn_report r = {errno, 6, 0, false};
   (void)!write(report_fd, &r, sizeof(r));
   _exit(127);
 }
 
-static void report_and_exit(int fd, int step, int errnum, pid_t pid)
+static void report_and_exit(int fd, int step, int errnum, pid_t pid, bool in_cgroup)
 {
-  struct spawn_report r = {errnum, step, pid};
+  struct spawn_report r = {errnum, step, pid, in_cgroup};
   (void)!write(fd, &r, sizeof(r));
   _exit(errnum ? 1 : 0);
 }
 
-static void pause_child(const struct mascri_pause_spec *s, int procsys, int devnull,
+static void pause_child(const struct mascri_pause_spec *s, int procsys, int devnull, int cgroup_fd,
                         char *const argv[], char *const envp[], int report_fd)
 {
   if (setsid() < 0)
-    report_and_exit(report_fd, 0, errno, 0);
+    report_and_exit(report_fd, 0, errno, 0, false);
   int flags = (s->new_net ? CLONE_NEWNET : 0) | (s->new_ipc ? CLONE_NEWIPC : 0) |
               (s->new_uts ? CLONE_NEWUTS : 0) | (s->new_pid ? CLONE_NEWPID : 0);
   if (flags && unshare(flags) < 0)
-    report_and_exit(report_fd, 1, errno, 0);
+    report_and_exit(report_fd, 1, errno, 0, false);
   if (s->new_uts && s->hostname && s->hostname[0] &&
       sethostname(s->hostname, strlen(s->hostname)) < 0)
-    report_and_exit(report_fd, 2, errno, 0);
+    report_and_exit(report_fd, 2, errno, 0, false);
   for (size_t i = 0; i < s->n_sysctls; i++) {
     int fd = openat(procsys, s->sysctl_paths[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-      report_and_exit(report_fd, 3, errno, 0);
+      report_and_exit(report_fd, 3, errno, 0, false);
     size_t len = strlen(s->sysctl_values[i]);
     if (write(fd, s->sysctl_values[i], len) != (ssize_t)len)
-      report_and_exit(report_fd, 4, errno ? errno : EIO, 0);
+      report_and_exit(report_fd, 4, errno ? errno : EIO, 0, false);
     close(fd);
   }
-  pid_t pid = fork();
+  bool in_cgroup = false;
+  pid_t pid = mascri_cgroup_clone(0, cgroup_fd, &in_cgroup);
   if (pid < 0)
-    report_and_exit(report_fd, 5, errno, 0);
+    report_and_exit(report_fd, 5, errno, 0, false);
   if (pid == 0)
     pause_grandchild(s, devnull, argv, envp, report_fd);
-  report_and_exit(report_fd, 0, 0, pid);
+  report_and_exit(report_fd, 0, 0, pid, in_cgroup);
 }
 
 static int open_procsys(mascri_error_t *err)
@@ -102,7 +106,7 @@ static int open_procsys(mascri_error_t *err)
 
 /* Reads the reports: the child's (with pause's pid), then an exec failure of pause if any
  * (the pipe closes at pause's exec, so EOF means success). */
-static int read_reports(int fd, pid_t *pid, mascri_error_t *err)
+static int read_reports(int fd, pid_t *pid, bool *in_cgroup, mascri_error_t *err)
 {
   struct spawn_report r;
   ssize_t n;
@@ -113,6 +117,7 @@ static int read_reports(int fd, pid_t *pid, mascri_error_t *err)
   if (r.errnum)
     return mascri_make_error(err, r.errnum, "pod setup: %s", step_names[r.step]);
   *pid = r.pid;
+  *in_cgroup = r.in_cgroup;
   while ((n = read(fd, &r, sizeof(r))) < 0 && errno == EINTR)
     ;
   if (n == (ssize_t)sizeof(r) && r.errnum)
@@ -120,9 +125,22 @@ static int read_reports(int fd, pid_t *pid, mascri_error_t *err)
   return 0;
 }
 
-int mascri_pause_spawn(const struct mascri_pause_spec *s, pid_t *pid, uint64_t *start_time,
-                       mascri_error_t *err)
+/* The pod's v2 cgroup directory, to clone pause into; -1 (pause is moved later) when it
+ * cannot be opened. */
+static int open_cgroup_dir(const char *dir)
 {
+  if (!dir)
+    return -1;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    log_debug("open %s: %s; pause is moved into it instead", dir, strerror(errno));
+  return fd;
+}
+
+int mascri_pause_spawn(const struct mascri_pause_spec *s, pid_t *pid, uint64_t *start_time,
+                       bool *in_cgroup, mascri_error_t *err)
+{
+  *in_cgroup = false;
   _cleanup_close_ int procsys = s->n_sysctls ? open_procsys(err) : -1;
   if (s->n_sysctls && procsys < 0)
     return -1;
@@ -133,15 +151,16 @@ int mascri_pause_spawn(const struct mascri_pause_spec *s, pid_t *pid, uint64_t *
   if (pipe2(fds, O_CLOEXEC) < 0)
     return mascri_make_error(err, errno, "pipe");
   _cleanup_close_ int rfd = fds[0], wfd = fds[1];
+  _cleanup_close_ int cgroup_fd = open_cgroup_dir(s->cgroup_v2_dir);
   char *argv[] = {(char *)"mascri-pause", (char *)s->pod_id, NULL};
   char *envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
   pid_t child = fork();
   if (child < 0)
     return mascri_make_error(err, errno, "fork");
   if (child == 0)
-    pause_child(s, procsys, devnull, argv, envp, wfd);
+    pause_child(s, procsys, devnull, cgroup_fd, argv, envp, wfd);
   close(TAKE_FD(wfd));
-  int ret = read_reports(rfd, pid, err);
+  int ret = read_reports(rfd, pid, in_cgroup, err);
   while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
     ;
   if (ret < 0)

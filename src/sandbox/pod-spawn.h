@@ -19,12 +19,16 @@ struct mascri_pause_spec {
   char **sysctl_paths;  /* relative to /proc/sys, written in the new namespaces */
   char **sysctl_values;
   size_t n_sysctls;
+  /* the pod's cgroup on the v2 hierarchy (hybrid or pure v2 hosts): pause is cloned into
+   * it (CLONE_INTO_CGROUP) when the kernel allows. NULL: none. */
+  const char *cgroup_v2_dir;
 };
 
 /* Starts pause; *pid is its pid in mascrid's pid namespace, *start_time its start time
- * (field 22 of /proc/<pid>/stat) to recognise it later. */
+ * (field 22 of /proc/<pid>/stat) to recognise it later, *in_cgroup whether it was born in
+ * cgroup_v2_dir (if not, it is to be moved there). */
 int mascri_pause_spawn(const struct mascri_pause_spec *spec, pid_t *pid, uint64_t *start_time,
-                       mascri_error_t *err);
+                       bool *in_cgroup, mascri_error_t *err);
 
 /* Start time of a live (not zombie) process, 0 when gone or a zombie. */
 uint64_t mascri_proc_start_time(pid_t pid);
