@@ -32,8 +32,9 @@ def parse_args():
     ap.add_argument("--runtimes", default="containerd,mascri")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("--log-level", default="info", help="mascrid's --log-level (default info)")
-    ap.add_argument("--settle", type=float, default=1.0,
-                    help="seconds to wait before reading memory figures")
+    ap.add_argument("--settle", type=float, default=2.5,
+                    help="seconds to wait before reading memory figures (mascri-monitor "
+                         "gives its start-up pages back 1 s after it starts)")
     return ap.parse_args()
 
 
@@ -151,6 +152,9 @@ def measure_runtime(rt, refs, n, settle):
     res["pull_ms"] = pull_all(rt, [refs["busybox"]] + rt.extra_pulls)
     time.sleep(settle)
     res["mem_0"] = usage(rt.pid)
+    # Dirty data left by the pull (or by the runtime measured before) would be written by
+    # the first fsync of a pod record (ext4 ordered mode): start both from a clean cache.
+    os.sync()
     res["loadavg_before"] = os.getloadavg()
     start_pods(rt, refs["busybox"], n, res)
     res["loadavg_after"] = os.getloadavg()

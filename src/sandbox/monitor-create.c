@@ -145,8 +145,7 @@ static void run_loop(create_run_t *c)
   };
   c->master = c->out[0] = c->errs[0] = -1; /* the loop closes them */
   /* the spec and the runtime's setup are freed: the loop gives their pages back */
-  monitor_log_warm(&c->log); /* fills the clock: the warm-up below needs no localtime_r() */
-  monitor_mem_init(&mem, monitor_loop_warm, &m);
+  monitor_log_warm(&c->log); /* fills the clock: the loop's warm-up needs no localtime_r() */
   monitor_loop_run(&m);
   finish(c, &m);
 }

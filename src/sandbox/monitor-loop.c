@@ -61,12 +61,19 @@ MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4]
   return 4;
 }
 
-/* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). */
+/* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). The
+ * pages the loop runs on are found the first time (MONITOR_START_MS after the start: that
+ * takes a millisecond or two of CPU, which on a small node would compete with the daemon
+ * and the container at the busiest moment of a pod's start). */
 MONITOR_HOT static void settle(monitor_loop_t *m)
 {
   monitor_log_release(m->log);
   if (!m->mem)
     return;
+  if (!m->mem_ready) {
+    monitor_mem_init(m->mem, monitor_loop_warm, m);
+    m->mem_ready = true;
+  }
   monitor_mem_prepare(m->mem);
   monitor_mem_drop(m->mem);
 }
@@ -75,11 +82,20 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
 {
   char buf[READ_BUF];
   bool exited = false, busy = false;
-  long drain_until = 0;
-  settle(m);
+  long drain_until = 0, first_settle = mono_ms() + MONITOR_START_MS;
   unsigned fills = m->log->clock.fills;
   for (;;) {
     int timeout = busy ? MONITOR_IDLE_MS : -1;
+    if (first_settle && !exited) { /* once, after the start, busy or not */
+      long left = first_settle - mono_ms();
+      if (left <= 0) {
+        settle(m);
+        first_settle = 0;
+        continue;
+      }
+      if (timeout < 0 || left < timeout)
+        timeout = (int)left;
+    }
     if (exited) {
       long left = drain_until - mono_ms();
       if ((m->streams[0] < 0 && m->streams[1] < 0) || left <= 0)
@@ -91,7 +107,7 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
     int r = poll(p, (nfds_t)n, timeout);
     if (r < 0 && errno != EINTR)
       break;
-    if (r == 0 && busy && !exited) {
+    if (r == 0 && busy && !exited && !first_settle) {
       settle(m);
       busy = false;
     }

@@ -1,10 +1,11 @@
 /* The create-mode event loop of mascri-monitor: copies the container's output into the CRI
  * log, serves the control socket and reaps; returns once the init has exited and its
  * output is drained (both streams at EOF, or 1 s after the exit).
- * It gives memory back (monitor-mem.h) when it starts, whenever it has been idle for
- * MONITOR_IDLE_MS after some activity (once per idle period: a silent container never
- * wakes it), and after a record refilled the log's clock (localtime_r() ran, about once an
- * hour: its pages are not kept for a container that logs all the time). */
+ * It gives memory back (monitor-mem.h) MONITOR_START_MS after it starts (not at once: the
+ * first time costs a millisecond or two of CPU, kept out of the container's start),
+ * whenever it has been idle for MONITOR_IDLE_MS after some activity (once per idle period: a silent
+ * container never wakes it), and after a record refilled the log's clock (localtime_r() ran, about
+ * once an hour: its pages are not kept for a container that logs all the time). */
 #ifndef MASCRI_SANDBOX_MONITOR_LOOP_H
 #define MASCRI_SANDBOX_MONITOR_LOOP_H
 
@@ -18,6 +19,7 @@
 
 #define MONITOR_DRAIN_MS 1000
 #define MONITOR_IDLE_MS 3000
+#define MONITOR_START_MS 1000
 
 typedef struct monitor_loop {
   int sfd;        /* monitor_signals_open() */
@@ -27,7 +29,8 @@ typedef struct monitor_loop {
   pid_t init_pid;
   monitor_log_t *log;
   const monitor_ctl_handler_t *ctl;
-  monitor_mem_t *mem; /* monitor_mem_init() done; NULL = keep everything */
+  monitor_mem_t *mem; /* NULL = keep everything */
+  bool mem_ready;     /* monitor_mem_init(mem) done (by the first settle) */
   /* results */
   int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
