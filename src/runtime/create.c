@@ -21,6 +21,7 @@
 #include "runtime/child.h"
 #include "runtime/container-internal.h"
 #include "runtime/hooks.h"
+#include "runtime/lsm.h"
 #include "runtime/sync.h"
 
 typedef struct create_ctx {
@@ -343,6 +344,7 @@ pid_t mascri_container_create(const mascri_runtime_t *rt, const mascri_spec_t *s
   };
   for (int i = 0; i < MASCRI_NS_COUNT; i++)
     c.ns_fds[i] = -1;
+  mascri_lsm_probe(); /* from the host's /sys, for the init */
   int r = create_steps(&c, err);
   if (r < 0 && mascri_error_kind(err) == MASCRI_ERR_ALREADY_EXISTS) {
     free(c.dir); /* not ours to remove */

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/container-internal.h"
+#include "runtime/lsm.h"
 #include "runtime/process.h"
 #include "runtime/sync.h"
 #include "runtime/terminal.h"
@@ -176,6 +177,7 @@ pid_t mascri_container_exec(const mascri_runtime_t *rt, const char *id,
   _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
   _cleanup_close_ int cgroup_v2_fd = -1;
   bool in_cgroup = rec.cgroup_path[0] != '\0', born_in_v2 = false;
+  mascri_lsm_probe(); /* from the host's /sys, for the process */
   int r = open_namespaces(rec.pid, fds, err);
   if (r == 0 && in_cgroup)
     r = exec_cgroup(&rec, &cg, &cgroup_v2_fd, err);

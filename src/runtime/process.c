@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/caps.h"
+#include "runtime/lsm.h"
 #include "runtime/mount-util.h"
 #include "runtime/seccomp-filter.h"
 
@@ -60,11 +61,8 @@ int process_prepare(const mascri_spec_process_t *p, const mascri_spec_seccomp_t 
       mascri_error_release(&e);
     }
   }
-  if (p->apparmor_profile && p->apparmor_profile[0])
-    log_warning("apparmorProfile %s not applied: AppArmor is not supported by this build",
-                p->apparmor_profile);
-  if (p->selinux_label && p->selinux_label[0])
-    log_warning("selinuxLabel not applied: SELinux is not enabled here");
+  if (mascri_lsm_apply(p, err) < 0)
+    return -1;
   if (seccomp && !p->no_new_privileges && mascri_seccomp_load(seccomp, err) < 0)
     return -1;
   return 0;

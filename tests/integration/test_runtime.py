@@ -389,3 +389,19 @@ def test_stats_and_kill_all(rt, bundle):
     while json.loads(rt.cmd("ps", "--format", "json", bundle.id).stdout):
         assert time.monotonic() < deadline, "every process of the cgroup is killed"
         time.sleep(0.02)
+
+
+def test_lsm_labels_without_the_module_are_reported_not_applied(rt, bundle):
+    """This host runs neither AppArmor nor SELinux: the labels are reported and the
+    container runs (where the module runs, they are written to attr/exec, lsm.c)."""
+    aa = Path("/sys/module/apparmor/parameters/enabled")
+    if (aa.exists() and aa.read_text().startswith("Y")) or Path("/sys/fs/selinux").is_dir():
+        pytest.skip("this host runs an LSM")
+    bundle.config["process"]["apparmorProfile"] = "mascri-test-profile"
+    bundle.config["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"
+    res = run(rt, bundle.sh("cat /proc/self/attr/current 2>/dev/null; echo ran"))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-1] == "ran"
+    assert ('apparmorProfile "mascri-test-profile" not applied: AppArmor is not enabled'
+            in res.stderr)
+    assert 'selinuxLabel "system_u:system_r:container_t:s0" not applied' in res.stderr

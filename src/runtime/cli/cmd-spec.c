@@ -87,8 +87,8 @@ int cmd_features(cli_ctx_t *ctx, int argc, char **argv, mascri_error_t *err)
       " \"SCMP_CMP_LT\", \"SCMP_CMP_MASKED_EQ\", \"SCMP_CMP_NE\"],"
       " \"archs\": [\"SCMP_ARCH_X86\", \"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X32\","
       " \"SCMP_ARCH_AARCH64\", \"SCMP_ARCH_ARM\"]},\n"
-      "    \"apparmor\": {\"enabled\": false},\n"
-      "    \"selinux\": {\"enabled\": false}\n"
+      "    \"apparmor\": {\"enabled\": true},\n" /* built in; applied where the host runs it */
+      "    \"selinux\": {\"enabled\": true}\n"
       "  }\n"
       "}\n");
   return 0;

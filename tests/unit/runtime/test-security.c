@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <seccomp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/caps.h"
+#include "runtime/lsm.h"
 #include "runtime/seccomp-filter.h"
 #include "runtime/spec.h"
 
@@ -81,10 +83,42 @@ static void seccomp_rejects_unknown_arch(void **state)
   assert_non_null(strstr(mascri_error_message(&err), "SCMP_ARCH_PDP11"));
 }
 
+/* The attr/exec file and text that make the next execve enter a label. */
+static void lsm_exec_attr_text(void **state)
+{
+  const char *file = NULL;
+  char *text = NULL;
+  mascri_lsm_exec_attr(MASCRI_LSM_APPARMOR, "my-profile", true, &file, &text);
+  assert_string_equal(file, "thread-self/attr/apparmor/exec");
+  assert_string_equal(text, "exec my-profile");
+  free(text);
+  mascri_lsm_exec_attr(MASCRI_LSM_APPARMOR, "my-profile", false, &file, &text);
+  assert_string_equal(file, "thread-self/attr/exec");
+  assert_string_equal(text, "exec my-profile");
+  free(text);
+  mascri_lsm_exec_attr(MASCRI_LSM_SELINUX, "system_u:system_r:container_t:s0:c1,c2", true, &file,
+                       &text);
+  assert_string_equal(file, "thread-self/attr/exec");
+  assert_string_equal(text, "system_u:system_r:container_t:s0:c1,c2");
+  free(text);
+}
+
+/* A label for a module the host does not run is reported, not applied (nor an error). */
+static void lsm_label_without_the_module(void **state)
+{
+  if (mascri_lsm_enabled(MASCRI_LSM_APPARMOR) || mascri_lsm_enabled(MASCRI_LSM_SELINUX))
+    skip(); /* this host runs one: the integration tests cover it */
+  mascri_spec_process_t p = {.apparmor_profile = (char *)"p", .selinux_label = (char *)"l"};
+  _cleanup_error_ mascri_error_t err = NULL;
+  assert_int_equal(mascri_lsm_apply(&p, &err), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(caps_from_names),
+      cmocka_unit_test(lsm_exec_attr_text),
+      cmocka_unit_test(lsm_label_without_the_module),
       cmocka_unit_test(seccomp_actions),
       cmocka_unit_test(seccomp_filter_enforced),
       cmocka_unit_test(seccomp_rejects_unknown_arch),
