@@ -4,30 +4,22 @@
  *   v2 clone  clone3(CLONE_INTO_CGROUP) straight into <v2 mount>/<cg>
  * Each sample is taken after a quiet gap (default 50 ms, like containers started one at a
  * time), so a write pays the kernel's cgroup_threadgroup_rwsem switch (an RCU grace period)
- * as it would in real use. Prints the median and p90 in ms. Root only; not a test.
- *   cc -O2 -o cgroup-attach bench/cgroup-attach.c && ./cgroup-attach [N] [gap_ms] */
-#define _GNU_SOURCE
+ * as it would in real use. The clone is the runtime's own (mascri_cgroup_clone). Prints the
+ * median and p90 in ms. Root only; not a test. From the source tree:
+ *   cc -O2 -D_GNU_SOURCE -Isrc -I/usr/include/yajl -o cgroup-attach bench/cgroup-attach.c \
+ *     src/runtime/cgroup-clone.c && ./cgroup-attach [N] [gap_ms] */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-struct clone3_args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-  uint64_t set_tid, set_tid_size, cgroup;
-};
+#include "runtime/cgroup.h"
 
 static double now_ms(void)
 {
@@ -72,20 +64,19 @@ static double by_write(const char *procs)
 
 static double by_clone(int cgfd)
 {
-  struct clone3_args a = {
-      .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgfd};
+  bool placed = false;
   double t0 = now_ms();
-  long pid = syscall(SYS_clone3, &a, sizeof(a));
+  pid_t pid = mascri_cgroup_clone(0, cgfd, &placed);
   if (pid == 0) {
     pause();
     _exit(0);
   }
-  if (pid < 0) {
-    perror("clone3");
+  if (pid < 0 || !placed) {
+    fprintf(stderr, "clone into the cgroup: %s\n", pid < 0 ? strerror(errno) : "not placed");
     exit(1);
   }
   double t = now_ms() - t0;
-  reap((pid_t)pid);
+  reap(pid);
   return t;
 }
 

@@ -1,4 +1,4 @@
-"""Helpers of the pod sandbox tests (test_cri_pods.py, test_cri_net.py)."""
+"""Helpers of the pod sandbox tests (test_cri_pods.py, test_cri_net.py, test_cri_net_crash.py)."""
 import ipaddress
 import json
 import os
@@ -93,3 +93,17 @@ def net_args():
     cidr = f"10.89.{n}.0/24"
     yield ["--bridge", bridge, "--pod-cidr", cidr], bridge, ipaddress.ip_network(cidr)
     subprocess.run(["ip", "link", "delete", bridge], stderr=subprocess.DEVNULL)
+
+
+def write_bridge_conflist(conf_dir, name, bridge, subnet, data_dir, more_plugins=()):
+    """A CNI conflist in conf_dir: the reference bridge plugin (gateway, no masquerade) with
+    host-local IPAM over subnet (state under data_dir), then more_plugins."""
+    conf_dir.mkdir(exist_ok=True)
+    (conf_dir / f"10-{name}.conflist").write_text(json.dumps({
+        "cniVersion": "1.0.0", "name": name,
+        "plugins": [{
+            "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
+            "ipam": {"type": "host-local", "dataDir": str(data_dir),
+                     "ranges": [[{"subnet": str(subnet)}]], "routes": [{"dst": "0.0.0.0/0"}]},
+        }, *more_plugins],
+    }))

@@ -1,7 +1,6 @@
 """Pod networking through mascrid's CRI in CNI mode, with Debian's reference plugins
 (bridge + host-local from containernetworking-plugins): run, status, ping, stop, remove."""
 import ipaddress
-import json
 import os
 import random
 import subprocess
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pods_lib import (info, list_ids, net_args, ping, remove, run_pod, status,  # noqa: F401
-                      stop)
+                      stop, write_bridge_conflist)
 
 REAL_BIN = Path("/usr/lib/cni")
 pytestmark = pytest.mark.skipif(not (REAL_BIN / "bridge").exists(),
@@ -31,16 +30,8 @@ def cni_daemon(cni_bridge, daemon_factory, tmp_path):
     bridge, n = cni_bridge
     subnet = f"10.199.{n}.0/24"
     conf_dir = tmp_path / "net.d"
-    conf_dir.mkdir()
     ipam_dir = tmp_path / "ipam"
-    (conf_dir / "10-pods.conflist").write_text(json.dumps({
-        "cniVersion": "1.0.0", "name": "mascri-pods-test",
-        "plugins": [{
-            "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
-            "ipam": {"type": "host-local", "dataDir": str(ipam_dir),
-                     "ranges": [[{"subnet": subnet}]], "routes": [{"dst": "0.0.0.0/0"}]},
-        }],
-    }))
+    write_bridge_conflist(conf_dir, "mascri-pods-test", bridge, subnet, ipam_dir)
     d = daemon_factory(["--cni-conf-dir", str(conf_dir), "--cni-bin-dir", str(REAL_BIN)],
                        network="cni")
     return d, ipaddress.ip_network(subnet), ipam_dir / "mascri-pods-test"

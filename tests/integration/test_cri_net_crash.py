@@ -28,7 +28,7 @@ import grpc
 import pytest
 
 from pods_lib import (info, net_args, nsenter, pid_alive, ping, pod_config,  # noqa: F401
-                      remove, status, stop)
+                      remove, status, stop, write_bridge_conflist)
 
 REAL_CNI_BIN = Path("/usr/lib/cni")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -378,16 +378,8 @@ def cni_crash_daemon(cgroup_parent, cni_bridge_n, daemon_factory, tmp_path):
     bridge, n = cni_bridge_n
     subnet = ipaddress.ip_network(f"10.198.{n}.0/24")
     conf_dir = tmp_path / "net.d"
-    conf_dir.mkdir()
     data_dir = tmp_path / "ipam"
-    (conf_dir / "10-crash.conflist").write_text(json.dumps({
-        "cniVersion": "1.0.0", "name": "mascri-crash-test",
-        "plugins": [{
-            "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
-            "ipam": {"type": "host-local", "dataDir": str(data_dir),
-                     "ranges": [[{"subnet": str(subnet)}]], "routes": [{"dst": "0.0.0.0/0"}]},
-        }],
-    }))
+    write_bridge_conflist(conf_dir, "mascri-crash-test", bridge, subnet, data_dir)
     d = daemon_factory(["--cni-conf-dir", str(conf_dir), "--cni-bin-dir", str(REAL_CNI_BIN),
                         "--cgroup-parent", cgroup_parent], network="cni")
     yield d, bridge, subnet, data_dir / "mascri-crash-test", cgroup_parent
@@ -490,16 +482,9 @@ def slow_cni_daemon(cgroup_parent, cni_bridge_n, daemon_factory, tmp_path):
     plugin.write_text(SLOW_PLUGIN.format(**marks))
     plugin.chmod(0o755)
     conf_dir = tmp_path / "net.d"
-    conf_dir.mkdir()
     data_dir = tmp_path / "ipam"
-    (conf_dir / "10-slow.conflist").write_text(json.dumps({
-        "cniVersion": "1.0.0", "name": "mascri-slow-test",
-        "plugins": [{
-            "type": "bridge", "bridge": bridge, "isGateway": True, "ipMasq": False,
-            "ipam": {"type": "host-local", "dataDir": str(data_dir),
-                     "ranges": [[{"subnet": str(subnet)}]], "routes": [{"dst": "0.0.0.0/0"}]},
-        }, {"type": "slow-reserve", "reserveDir": str(marks["reserved"])}],
-    }))
+    write_bridge_conflist(conf_dir, "mascri-slow-test", bridge, subnet, data_dir,
+                          [{"type": "slow-reserve", "reserveDir": str(marks["reserved"])}])
     d = daemon_factory(["--cni-conf-dir", str(conf_dir), "--cni-bin-dir", str(bin_dir),
                         "--cni-bin-dir", str(REAL_CNI_BIN), "--cgroup-parent", cgroup_parent],
                        network="cni")
