@@ -11,6 +11,9 @@ char *container_state_json(const char *id, const char *status, pid_t pid, const 
                            char *const *ann_keys, char *const *ann_values);
 /* The cgroup of a record (layout probed). */
 int container_cgroup(const container_record_t *rec, mascri_cgroup_t *cg, mascri_error_t *err);
+/* The cgroup's v2 directory to clone a process into, -1 without a v2 mount or when it
+ * cannot be opened (logged; the process is then moved there by a write). */
+int container_cgroup_v2_fd(const mascri_cgroup_t *cg);
 /* Writes the pid file atomically. */
 int container_write_pid_file(const char *path, pid_t pid, mascri_error_t *err);
 /* Writes the id maps of a new user namespace for pid. */

@@ -10,6 +10,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/container-internal.h"
 #include "runtime/terminal.h"
@@ -101,4 +102,17 @@ int container_deliver_pty(const mascri_stdio_t *stdio, int master, mascri_error_
   close(master);
   return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                 "process.terminal is set but no console socket was given");
+}
+
+int container_cgroup_v2_fd(const mascri_cgroup_t *cg)
+{
+  if (!cg->layout.v2_mount)
+    return -1;
+  mascri_error_t e = NULL;
+  int fd = mascri_cgroup_open_v2(cg, &e);
+  if (fd < 0) {
+    log_debug("%s", mascri_error_message(&e));
+    mascri_error_release(&e);
+  }
+  return fd;
 }

@@ -134,14 +134,7 @@ static int setup_cgroup(create_ctx_t *c, mascri_error_t *err)
   c->cgroup_created = true;
   if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
     return -1;
-  if (c->cg.layout.v2_mount) {
-    mascri_error_t e = NULL;
-    c->cgroup_v2_fd = mascri_cgroup_open_v2(&c->cg, &e);
-    if (c->cgroup_v2_fd < 0) { /* the init is moved there by a write instead */
-      log_debug("%s", mascri_error_message(&e));
-      mascri_error_release(&e);
-    }
-  }
+  c->cgroup_v2_fd = container_cgroup_v2_fd(&c->cg);
   return 0;
 }
 

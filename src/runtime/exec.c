@@ -128,11 +128,7 @@ static int exec_cgroup(const container_record_t *rec, mascri_cgroup_t *cg, int *
 {
   if (container_cgroup(rec, cg, err) < 0)
     return -1;
-  if (cg->layout.v2_mount) {
-    mascri_error_t e = NULL;
-    *v2_fd = mascri_cgroup_open_v2(cg, &e);
-    mascri_error_release(&e); /* without it the process is moved by a write */
-  }
+  *v2_fd = container_cgroup_v2_fd(cg);
   return 0;
 }
 
