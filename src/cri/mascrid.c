@@ -25,6 +25,7 @@ enum {
   OPT_CNI_BIN_DIR,
   OPT_POD_CIDR,
   OPT_BRIDGE,
+  OPT_NFT_TABLE,
   OPT_CGROUP_MANAGER,
   OPT_CGROUP_PARENT,
   OPT_REGISTRIES_CONFIG,
@@ -47,6 +48,7 @@ static const struct option options[] = {
     {"cni-bin-dir", required_argument, NULL, OPT_CNI_BIN_DIR},
     {"pod-cidr", required_argument, NULL, OPT_POD_CIDR},
     {"bridge", required_argument, NULL, OPT_BRIDGE},
+    {"nft-table", required_argument, NULL, OPT_NFT_TABLE},
     {"cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER},
     {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
     {"registries-config", required_argument, NULL, OPT_REGISTRIES_CONFIG},
@@ -73,6 +75,8 @@ static void usage(FILE *out)
         "  --cni-bin-dir DIR         CNI plugins (repeatable; default /opt/cni/bin, /usr/lib/cni)\n"
         "  --pod-cidr CIDR           built-in network's pod CIDR (default 10.89.0.0/16)\n"
         "  --bridge NAME             built-in network's bridge (default mascri0)\n"
+        "  --nft-table NAME          built-in network's nftables table, family inet (default\n"
+        "                            mascri); two daemons on one host need different ones\n"
         "  --cgroup-manager MANAGER  cgroupfs (default) or systemd\n"
         "  --cgroup-parent NAME      parent of pod cgroups (default mascri / mascri.slice)\n"
         "  --registries-config FILE  registries file (mirrors, insecure hosts, CAs)\n"
@@ -179,6 +183,9 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       break;
     case OPT_BRIDGE:
       cfg->net.bridge = optarg;
+      break;
+    case OPT_NFT_TABLE:
+      cfg->net.nft_table = optarg;
       break;
     case OPT_CGROUP_MANAGER:
       if (strcmp(optarg, "cgroupfs") == 0)

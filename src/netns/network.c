@@ -120,6 +120,18 @@ static int set_range(struct mascri_network *net, const char *cidr, struct mascri
   return 0;
 }
 
+/* The name is pasted into nft scripts: keep it to what nft reads as a plain identifier. */
+static bool valid_nft_name(const char *s)
+{
+  size_t n = strlen(s);
+  if (n == 0 || n > 64 || !isalpha((unsigned char)s[0]))
+    return false;
+  for (size_t i = 1; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+      return false;
+  return true;
+}
+
 static int copy_config(struct mascri_network *net, const struct mascri_network_config *c,
                        mascri_error_t *err)
 {
@@ -131,6 +143,11 @@ static int copy_config(struct mascri_network *net, const struct mascri_network_c
                                   net->bridge);
   net->state_dir = dup_or(c->state_dir, "/var/lib/mascri/ipam");
   net->nft_table = dup_or(c->nft_table, "mascri");
+  if (!valid_nft_name(net->nft_table))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "network: nftables table name \"%s\" is not a letter followed "
+                                  "by up to 63 letters, digits or '_'",
+                                  net->nft_table);
   net->cni_conf_dir = dup_or(c->cni_conf_dir, "/etc/cni/net.d");
   net->cni_cache_dir = dup_or(c->cni_cache_dir, "/var/lib/mascri/cni");
   net->cni_bin_dirs = mascri_strv_dup(

@@ -87,12 +87,22 @@ def ping(ip, pin=None):
 
 @pytest.fixture
 def net_args():
-    """A bridge and a /24 of 10.89.0.0/16 of this test's own; the bridge is deleted after."""
+    """A bridge, an nftables table and a /24 of 10.89.0.0/16 of this test's own (so tests run
+    at the same time, or another mascrid on the host, keep out of each other's rules); the
+    bridge and table are deleted after."""
     n = random.randrange(100, 250)
     bridge = f"mpod{os.getpid() % 1000}x{n}"
+    table = f"mt_{bridge}"
     cidr = f"10.89.{n}.0/24"
-    yield ["--bridge", bridge, "--pod-cidr", cidr], bridge, ipaddress.ip_network(cidr)
+    yield (["--bridge", bridge, "--nft-table", table, "--pod-cidr", cidr], bridge,
+           ipaddress.ip_network(cidr))
     subprocess.run(["ip", "link", "delete", bridge], stderr=subprocess.DEVNULL)
+    subprocess.run(["nft", "delete", "table", "inet", table], stderr=subprocess.DEVNULL)
+
+
+def nft_table_of(args):
+    """The nftables table of a daemon started with args ("mascri" unless --nft-table)."""
+    return args[args.index("--nft-table") + 1] if "--nft-table" in args else "mascri"
 
 
 def write_bridge_conflist(conf_dir, name, bridge, subnet, data_dir, more_plugins=()):

@@ -27,8 +27,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from pods_lib import (info, net_args, nsenter, pid_alive, ping, pod_config,  # noqa: F401
-                      remove, status, stop, write_bridge_conflist)
+from pods_lib import (info, net_args, nft_table_of, nsenter, pid_alive, ping,  # noqa: F401
+                      pod_config, remove, status, stop, write_bridge_conflist)
 
 REAL_CNI_BIN = Path("/usr/lib/cni")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -285,12 +285,13 @@ def builtin_checks(d, rounds, bridge, subnet, cg_parent):
     assert not everywhere & {veth_name(bridge, i) for i in attempted - listed}
     if rounds.with_ports:
         want = {(rounds.host_port[name], ip) for name, ip in pods.values()}
-        assert host_port_elements(subnet) == want, "hostPort map elements"
+        assert host_port_elements(d, subnet) == want, "hostPort map elements"
 
 
-def host_port_elements(subnet):
-    """(hostPort, pod address) of the hp4 map's elements that point into subnet."""
-    p = run("nft", "-j", "list", "map", "inet", "mascri", "hp4", check=False)
+def host_port_elements(d, subnet):
+    """(hostPort, pod address) of the hp4 map's elements (in d's table) that point into
+    subnet."""
+    p = run("nft", "-j", "list", "map", "inet", nft_table_of(d.args), "hp4", check=False)
     found = set()
     for item in json.loads(p.stdout or '{"nftables": []}')["nftables"]:
         for key, value in item.get("map", {}).get("elem", []):
@@ -312,7 +313,7 @@ def builtin_stage(d, bridge, subnet):
                  ("network record", rec.exists()),
                  ("veth", run("ip", "link", "show", veth_name(bridge, pod_id),
                               check=False).returncode == 0),
-                 ("hostPort", ip in {a for _, a in host_port_elements(subnet)})]
+                 ("hostPort", ip in {a for _, a in host_port_elements(d, subnet)})]
         return [s for s, done in steps if done][-1]
     return stage
 

@@ -376,9 +376,19 @@ def test_bad_flags_fail(tmp_path):
                        timeout=30)
     assert r.returncode == 0
     for flag in ("--socket", "--root", "--state", "--log-level", "--log-format", "--network",
-                 "--cni-conf-dir", "--cni-bin-dir", "--pod-cidr", "--bridge",
+                 "--cni-conf-dir", "--cni-bin-dir", "--pod-cidr", "--bridge", "--nft-table",
                  "--cgroup-manager", "--cgroup-parent", "--registries-config"):
         assert flag in r.stdout
+
+
+def test_bad_nft_table_name_fails(tmp_path):
+    """The table name goes into nft scripts: anything but an identifier is refused."""
+    r = subprocess.run([str(binary("mascrid")), "--network", "builtin", "--root",
+                        str(tmp_path / "root"), "--state", str(tmp_path / "run"),
+                        "--nft-table", "x; flush ruleset"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode != 0
+    assert "nftables table name" in r.stderr
 
 
 # The transport alone: tests/unit/cri/server-tool.c serves a method table of its own.
