@@ -177,9 +177,11 @@ int image_cmd_pull(struct image_cli *c, int argc, char **argv)
       pull_thread(&jobs[i]);
     }
   }
-  for (int i = 0; i < argc; i++) {
+  /* Every pull ends before the first id is printed: the ids come last, after all progress. */
+  for (int i = 0; i < argc; i++)
     if (th[i])
       pthread_join(th[i], NULL);
+  for (int i = 0; i < argc; i++) {
     if (jobs[i].id)
       report_ok(c, jobs[i].id);
     else
