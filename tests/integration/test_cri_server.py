@@ -4,6 +4,7 @@ messages, concurrency on one and several channels, slow calls not holding up fas
 deadlines, graceful shutdown and the single-instance lock."""
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -657,3 +658,18 @@ def test_socket_path_as_authority(daemon):
             assert call(pb.VersionRequest(), timeout=10).runtime_name == "mascri", authority
         finally:
             ch.close()
+
+
+def test_missing_nft_is_an_error_naming_the_package(tmp_path):
+    """A host without nftables (a fresh Debian 12 before scripts/run.sh installed the run
+    list): the built-in network cannot start, and the error says which package to install.
+    nft is hidden by a bind mount of /dev/null (not executable) in a private mount ns."""
+    nft = shutil.which("nft") or "/usr/sbin/nft"
+    script = ('mount --make-rprivate / && mount --bind /dev/null "$1" && shift && '
+              'PATH=/usr/bin:/bin exec "$@"')
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", nft, str(binary("mascrid")),
+                        "--network", "builtin", "--socket", str(tmp_path / "s.sock"),
+                        "--root", str(tmp_path / "root"), "--state", str(tmp_path / "run")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "apt-get install nftables" in r.stderr, r.stderr
