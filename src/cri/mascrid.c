@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sd-listen.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/config-file.h"
@@ -298,6 +299,16 @@ int main(int argc, char **argv)
     return r < 0 ? 2 : 0;
   }
   setup_signals();
+  /* Before any thread starts: it unsets LISTEN_* (setenv is not thread-safe). */
+  int n_fds = mascri_sd_listen_fds();
+  if (n_fds < 0) {
+    log_error("socket activation: malformed LISTEN_FDS/LISTEN_PID or closed fds");
+    parse_state_clear(&ps);
+    return 1;
+  }
+  if (n_fds > 1)
+    log_warning("socket activation: %d sockets passed, serving the first", n_fds);
+  cfg.inherited_fd = n_fds > 0 ? MASCRI_SD_LISTEN_FDS_START : 0;
 
   _cleanup_error_ mascri_error_t err = NULL;
   struct mascri_daemon *d = NULL;

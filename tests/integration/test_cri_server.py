@@ -328,8 +328,13 @@ def test_systemd_notification(daemon_factory, tmp_path):
     sock.settimeout(30)
     try:
         d = daemon_factory(env={"NOTIFY_SOCKET": path})
-        msgs = sock.recv(4096).decode()
-        assert "READY=1" in msgs
+        msgs = []
+        while not any("READY=1" in m for m in msgs):
+            msgs.append(sock.recv(4096).decode())
+        # STATUS= lines say where a slow start is, before READY=1 (systemctl status).
+        assert any(m.startswith("STATUS=") for m in msgs[:-1]), msgs
+        assert "READY=1" in msgs[-1]
+        d.client.runtime.Version(d.client.pb.VersionRequest(), timeout=10)
         assert d.stop() == 0
         assert "STOPPING=1" in sock.recv(4096).decode()
     finally:
