@@ -94,6 +94,10 @@ pid_t mascri_cgroup_clone(int flags, int cgroup_fd, bool *placed);
 /* Removes the directories (children first); kills what is left when kill is set. */
 int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
 int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);
+/* SIGKILL to every process of the cgroup and its children at once through the v2
+ * cgroup.kill (Linux 5.14+): no race with forks, frozen processes die too. 1 when done, 0
+ * when there is no v2 hierarchy or the kernel has no cgroup.kill (signal the pids then). */
+int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err);
 bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
