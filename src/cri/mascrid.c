@@ -13,6 +13,7 @@
 #include "cri/config-file.h"
 #include "cri/daemon.h"
 #include "runtime/caps.h"
+#include "runtime/cgroup.h"
 #include "mascri-config.h"
 
 enum {
@@ -74,7 +75,8 @@ static void usage(FILE *out)
         "  --cni-bin-dir DIR         CNI plugins (repeatable; default /opt/cni/bin, /usr/lib/cni)\n"
         "  --pod-cidr CIDR           built-in network's pod CIDR (default 10.89.0.0/16)\n"
         "  --bridge NAME             built-in network's bridge (default mascri0)\n"
-        "  --cgroup-manager MANAGER  cgroupfs (default) or systemd\n"
+        "  --cgroup-manager MANAGER  auto (default: systemd when systemd is PID 1, else\n"
+        "                            cgroupfs), cgroupfs or systemd\n"
         "  --cgroup-parent NAME      parent of pod cgroups (default mascri / mascri.slice)\n"
         "  --registries-config FILE  registries file (mirrors, insecure hosts, CAs)\n"
         "  --pause-binary PATH       mascri-pause (default: next to mascrid)\n"
@@ -182,7 +184,10 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       cfg->net.bridge = optarg;
       break;
     case OPT_CGROUP_MANAGER:
-      if (strcmp(optarg, "cgroupfs") == 0)
+      if (strcmp(optarg, "auto") == 0)
+        cfg->cgroup_manager = mascri_cgroup_systemd_running() ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                              : MASCRI_CGROUP_MANAGER_CGROUPFS;
+      else if (strcmp(optarg, "cgroupfs") == 0)
         cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_CGROUPFS;
       else if (strcmp(optarg, "systemd") == 0)
         cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_SYSTEMD;
@@ -290,6 +295,10 @@ static void setup_signals(void)
 int main(int argc, char **argv)
 {
   struct mascri_daemon_config cfg = {0};
+  /* --cgroup-manager auto: what kubelet on this host most likely uses (its cgroupDriver is
+   * checked against RuntimeConfig) */
+  cfg.cgroup_manager = mascri_cgroup_systemd_running() ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                       : MASCRI_CGROUP_MANAGER_CGROUPFS;
   struct parse_state ps = {0};
   mascri_log_set_program("mascrid");
   mascri_log_set_level(MASCRI_LOG_INFO);

@@ -106,11 +106,18 @@ int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);
 void mascri_cgroup_clear(mascri_cgroup_t *cg);
 
-/* systemd: creates a transient scope for pid over sd-bus (UNAVAILABLE when systemd is
- * not PID 1 / not reachable). */
+/* systemd: creates a transient scope holding pid in slice over sd-bus, with the resource
+ * properties systemd knows (r may be NULL). UNAVAILABLE when systemd is not PID 1 / not
+ * reachable. systemd moves pid when the start job runs, after the call returns:
+ * mascri_cgroup_systemd_wait_scope waits for that. */
 int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
-                                      mascri_error_t *err);
-int mascri_cgroup_systemd_stop_scope(const char *unit, mascri_error_t *err);
+                                      const mascri_spec_resources_t *r, mascri_error_t *err);
+/* Waits (10 s at most) until pid's v2 cgroup is path (a cgroup path like mascri_cgroup_t's). */
+int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t *err);
+/* StopUnit (a scope or slice); a unit that does not exist is fine. */
+int mascri_cgroup_systemd_stop_unit(const char *unit, mascri_error_t *err);
+/* "a-b.slice" -> "/a.slice/a-b.slice" (the slice's cgroup path); NULL when not a slice name. */
+char *mascri_cgroup_systemd_slice_path(const char *slice);
 bool mascri_cgroup_systemd_running(void);
 
 #endif

@@ -147,7 +147,7 @@ int mascri_container_delete(const mascri_runtime_t *rt, const char *id, bool for
     }
     if (rec.cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
       const char *unit = strrchr(rec.cgroup_path, '/');
-      if (unit && mascri_cgroup_systemd_stop_scope(unit + 1, err) < 0)
+      if (unit && mascri_cgroup_systemd_stop_unit(unit + 1, err) < 0)
         mascri_error_release(err);
     }
   }

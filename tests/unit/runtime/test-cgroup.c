@@ -214,6 +214,22 @@ static void v2_kill(void **state)
   assert_string_equal(k, "1");
 }
 
+/* kubelet's systemd pod slice names -> their cgroup paths (where pod stats are read). */
+static void systemd_slice_paths(void **state)
+{
+  (void)state;
+  char *p = mascri_cgroup_systemd_slice_path("kubepods-besteffort-pod12ab.slice");
+  assert_string_equal(
+      p, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12ab.slice");
+  free(p);
+  p = mascri_cgroup_systemd_slice_path("mascri.slice");
+  assert_string_equal(p, "/mascri.slice");
+  free(p);
+  assert_null(mascri_cgroup_systemd_slice_path("/kubepods/besteffort/pod12ab"));
+  assert_null(mascri_cgroup_systemd_slice_path("kubepods.scope"));
+  assert_null(mascri_cgroup_systemd_slice_path("a/b.slice"));
+}
+
 static void conversions_and_paths(void **state)
 {
   assert_int_equal(mascri_cgroup_shares_to_weight(2), 1);
@@ -328,6 +344,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(v2_values, setup_v2, teardown),
       cmocka_unit_test_setup_teardown(v2_kill, setup_v2, teardown),
       cmocka_unit_test(conversions_and_paths),
+      cmocka_unit_test(systemd_slice_paths),
   };
   return cmocka_run_group_tests_name("runtime-cgroup", tests, NULL, NULL);
 }
