@@ -25,6 +25,7 @@ test_pkgs=(
   docker-registry skopeo umoci busybox-static iproute2 nftables
   containernetworking-plugins apache2-utils openssl attr zstd python3-cryptography
   iputils-ping iptables runc containerd podman
+  qemu-system-x86
 )
 bench_pkgs=(hyperfine debootstrap)
 
