@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything mascri needs to build, run and test on Debian 12 (as root).
-# Idempotent and non-interactive. Usage: scripts/install-deps.sh [build|test|bench]
+# Idempotent and non-interactive. Usage: scripts/install-deps.sh [build|run|test|bench]
+#   build: to compile; run: build + what mascrid execs or needs at run time (scripts/run.sh);
+#   test: run + the test tools; bench: test + the benchmark tools.
 set -euo pipefail
 
 what=${1:-test}
@@ -11,20 +13,29 @@ build_pkgs=(
   libmnl-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev
   libssl-dev nettle-dev libsystemd-dev libzstd-dev zlib1g-dev
 )
+# What the daemon needs at run time beyond its shared libraries (the -dev packages above pull
+# those in): nft for the built-in network's NAT/port mappings (src/netns/nft.c finds it in
+# $PATH, /usr/sbin, /sbin), the CA bundle for pulls from HTTPS registries, and iproute2 (`ip`,
+# not run by mascrid, which speaks netlink itself, but what an operator uses to look at the
+# pod bridge and netns). CNI plugins (containernetworking-plugins) are needed only with
+# --network cni, where a missing plugin is an error naming the package.
+run_pkgs=(nftables ca-certificates iproute2)
 test_pkgs=(
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-pytest
   docker-registry skopeo umoci busybox-static iproute2 nftables
   containernetworking-plugins apache2-utils openssl attr zstd python3-cryptography
   iputils-ping iptables runc containerd podman
+  qemu-system-x86
 )
 bench_pkgs=(hyperfine debootstrap)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in
   build) ;;
-  test) pkgs+=("${test_pkgs[@]}") ;;
-  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  run) pkgs+=("${run_pkgs[@]}") ;;
+  test) pkgs+=("${run_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) pkgs+=("${run_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

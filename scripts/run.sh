@@ -3,6 +3,6 @@
 # embedded defaults (socket /run/mascri/mascri.sock, state /var/lib/mascri and /run/mascri).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh build
+scripts/install-deps.sh run
 scripts/build.sh build
 exec build/src/mascrid "$@"

@@ -58,5 +58,18 @@ else
   [ $rc -eq 5 ] && echo '<testsuite name="integration" tests="1" failures="1"><testcase name="collect"><failure message="no tests collected"/></testcase></testsuite>' >"$results/integration.xml"
 fi
 
+# The node tests in a VM with systemd as PID 1 and pure cgroup v2 (tests/vm/systemd-node.sh:
+# mascri.service, both cgroup drivers); opt-in, slow under TCG. Results: build/test-results/vm-*.xml.
+if [ "${MASCRI_VM_TESTS:-0}" = 1 ]; then
+  step "VM: systemd node tests (MASCRI_VM_TESTS=1)"
+  tests/vm/systemd-node.sh
+  vm_rc=$?
+  if [ $vm_rc -eq 77 ]; then
+    echo "VM tests skipped (no qemu or kernel package)" >&2
+  elif [ ! -f "$results/vm-service.xml" ]; then
+    echo '<testsuite name="vm" tests="1" failures="1"><testcase name="vm-run"><failure message="the VM run produced no results"/></testcase></testsuite>' >"$results/vm-run.xml"
+  fi
+fi
+
 step "summary"
 exec "$PY" scripts/summarize.py "$results"

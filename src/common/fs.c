@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,4 +321,36 @@ char *mascri_path_join(const char *a, const char *b)
   while (*b == '/')
     b++;
   return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+struct in_dir_call {
+  int dirfd;
+  int (*fn)(void *arg, mascri_error_t *err);
+  void *arg;
+  mascri_error_t *err;
+  int ret;
+};
+
+static void *in_dir_thread(void *p)
+{
+  struct in_dir_call *c = p;
+  if (unshare(CLONE_FS) < 0)
+    c->ret = mascri_make_error(c->err, errno, "unshare(CLONE_FS)");
+  else if (fchdir(c->dirfd) < 0)
+    c->ret = mascri_make_error(c->err, errno, "fchdir");
+  else
+    c->ret = c->fn(c->arg, c->err);
+  return NULL;
+}
+
+int mascri_run_in_dir(int dirfd, int (*fn)(void *arg, mascri_error_t *err), void *arg,
+                      mascri_error_t *err)
+{
+  struct in_dir_call c = {.dirfd = dirfd, .fn = fn, .arg = arg, .err = err, .ret = -1};
+  pthread_t t;
+  int e = pthread_create(&t, NULL, in_dir_thread, &c);
+  if (e != 0)
+    return mascri_make_error(err, e, "start a thread");
+  pthread_join(t, NULL);
+  return c.ret;
 }

@@ -45,4 +45,10 @@ bool mascri_path_exists(const char *path);
 /* Joins two path parts with exactly one '/' between them. */
 char *mascri_path_join(const char *a, const char *b);
 
+/* Runs fn(arg, err) on a short-lived thread whose working directory is dirfd (the thread
+ * unshares CLONE_FS first), so relative paths (mount(2) options, ...) resolve there without
+ * moving the working directory of a multi-threaded process. Returns what fn returns. */
+int mascri_run_in_dir(int dirfd, int (*fn)(void *arg, mascri_error_t *err), void *arg,
+                      mascri_error_t *err);
+
 #endif

@@ -210,18 +210,28 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
   return 0;
 }
 
+/* systemctl status shows where a slow start is (a large image store, many pods to restore). */
+static void notify_status(const char *what)
+{
+  _cleanup_free_ char *s = xasprintf("STATUS=%s", what);
+  mascri_sd_notify(s);
+}
+
 static int open_services(struct mascri_daemon *d, mascri_error_t *err)
 {
   if (prepare_dirs(d, err) < 0 || take_lock(d, err) < 0)
     return -1;
   if (open_registries(d, err) < 0)
     return -1;
+  notify_status("opening the image store");
   if (mascri_image_store_open(d->cfg.root, &d->images, err) < 0)
     return mascri_error_wrap(err, "image store");
+  notify_status("restoring the network, pods and containers");
   if (open_network(d, err) < 0 || open_sandboxes(d, err) < 0)
     return -1;
   struct mascri_server_config sc = {
       .socket_path = d->cfg.socket_path,
+      .inherited_fd = d->cfg.inherited_fd,
       .socket_mode = 0660,
       .socket_gid = (gid_t)-1,
   };
@@ -254,7 +264,7 @@ static void notify_ready(void *ctx)
 int mascri_daemon_run(struct mascri_daemon *d, mascri_error_t *err)
 {
   int r = mascri_server_run(d->server, notify_ready, err);
-  mascri_sd_notify("STOPPING=1");
+  mascri_sd_notify("STOPPING=1\nSTATUS=stopped serving; closing");
   return r;
 }
 

@@ -21,6 +21,7 @@ struct mascri_daemon_config {
   const char *root;          /* persistent state, default /var/lib/mascri */
   const char *state;         /* volatile state, default /run/mascri */
   const char *socket_path;   /* default <state>/mascri.sock */
+  int inherited_fd;          /* > 0: the listening socket systemd passed (mascri.socket) */
   const char *pause_path;    /* mascri-pause binary, default: next to mascrid */
   const char *monitor_path;  /* mascri-monitor binary, default: next to mascrid */
   const char *runtime_root;  /* runtime library state root, default <state>/oci */

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sd-listen.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/config-file.h"
 #include "cri/daemon.h"
 #include "runtime/caps.h"
+#include "runtime/cgroup.h"
 #include "mascri-config.h"
 
 enum {
@@ -77,7 +79,8 @@ static void usage(FILE *out)
         "  --bridge NAME             built-in network's bridge (default mascri0)\n"
         "  --nft-table NAME          built-in network's nftables table, family inet (default\n"
         "                            mascri); two daemons on one host need different ones\n"
-        "  --cgroup-manager MANAGER  cgroupfs (default) or systemd\n"
+        "  --cgroup-manager MANAGER  auto (default: systemd when systemd is PID 1, else\n"
+        "                            cgroupfs), cgroupfs or systemd\n"
         "  --cgroup-parent NAME      parent of pod cgroups (default mascri / mascri.slice)\n"
         "  --registries-config FILE  registries file (mirrors, insecure hosts, CAs)\n"
         "  --pause-binary PATH       mascri-pause (default: next to mascrid)\n"
@@ -188,7 +191,10 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       cfg->net.nft_table = optarg;
       break;
     case OPT_CGROUP_MANAGER:
-      if (strcmp(optarg, "cgroupfs") == 0)
+      if (strcmp(optarg, "auto") == 0)
+        cfg->cgroup_manager = mascri_cgroup_systemd_running() ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                              : MASCRI_CGROUP_MANAGER_CGROUPFS;
+      else if (strcmp(optarg, "cgroupfs") == 0)
         cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_CGROUPFS;
       else if (strcmp(optarg, "systemd") == 0)
         cfg->cgroup_manager = MASCRI_CGROUP_MANAGER_SYSTEMD;
@@ -296,6 +302,10 @@ static void setup_signals(void)
 int main(int argc, char **argv)
 {
   struct mascri_daemon_config cfg = {0};
+  /* --cgroup-manager auto: what kubelet on this host most likely uses (its cgroupDriver is
+   * checked against RuntimeConfig) */
+  cfg.cgroup_manager = mascri_cgroup_systemd_running() ? MASCRI_CGROUP_MANAGER_SYSTEMD
+                                                       : MASCRI_CGROUP_MANAGER_CGROUPFS;
   struct parse_state ps = {0};
   mascri_log_set_program("mascrid");
   mascri_log_set_level(MASCRI_LOG_INFO);
@@ -305,6 +315,16 @@ int main(int argc, char **argv)
     return r < 0 ? 2 : 0;
   }
   setup_signals();
+  /* Before any thread starts: it unsets LISTEN_* (setenv is not thread-safe). */
+  int n_fds = mascri_sd_listen_fds();
+  if (n_fds < 0) {
+    log_error("socket activation: malformed LISTEN_FDS/LISTEN_PID or closed fds");
+    parse_state_clear(&ps);
+    return 1;
+  }
+  if (n_fds > 1)
+    log_warning("socket activation: %d sockets passed, serving the first", n_fds);
+  cfg.inherited_fd = n_fds > 0 ? MASCRI_SD_LISTEN_FDS_START : 0;
 
   _cleanup_error_ mascri_error_t err = NULL;
   struct mascri_daemon *d = NULL;

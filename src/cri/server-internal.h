@@ -76,6 +76,7 @@ struct mascri_server {
   size_t n_calls;   /* calls alive (any state) */
   size_t n_running; /* calls handed to a worker and not yet completed */
   bool stopping;
+  bool socket_activated; /* listen_fd came from systemd: its path is not ours to unlink */
 
   pthread_mutex_t done_lock;
   struct call *done_head; /* finished calls or calls with pending bytes */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sd-listen.h"
 #include "common/xalloc.h"
 #include "server-internal.h"
 
@@ -276,7 +278,8 @@ static void begin_shutdown(struct mascri_server *srv)
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
-    unlink(srv->socket_path);
+    if (!srv->socket_activated)
+      unlink(srv->socket_path);
   }
   for (struct conn *c = srv->conns; c; c = c->next)
     h2_conn_shutdown(c);
@@ -330,7 +333,8 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
 {
   if (ready)
     ready(srv->ctx);
-  log_info("listening on %s", srv->socket_path);
+  log_info("listening on %s%s", srv->socket_path,
+           srv->socket_activated ? " (socket passed by systemd)" : "");
   uint64_t stop_at = 0;
   struct epoll_event evs[MAX_EVENTS];
   for (;;) {
@@ -388,6 +392,34 @@ static int listen_unix(struct mascri_server *srv, mascri_error_t *err)
   return 0;
 }
 
+/* Socket activation: systemd bound and listens (mascri.socket); a restart of mascrid loses no
+ * connection attempt, they wait in the backlog. */
+static int adopt_inherited(struct mascri_server *srv, mascri_error_t *err)
+{
+  int fd = srv->cfg.inherited_fd;
+  int r = mascri_sd_is_listening_unix(fd);
+  if (r < 0)
+    return mascri_make_error(err, -r, "socket activation: fd %d", fd);
+  if (r == 0)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "socket activation: fd %d is not a listening unix stream "
+                                  "socket (ListenStream= in mascri.socket)",
+                                  fd);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    return mascri_make_error(err, errno, "socket activation: fd %d", fd);
+  struct sockaddr_un addr = {0};
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0 &&
+      len > offsetof(struct sockaddr_un, sun_path) && addr.sun_path[0] &&
+      strncmp(addr.sun_path, srv->socket_path, sizeof(addr.sun_path)) != 0)
+    log_warning("socket activation: the passed socket is %.*s, not %s (--socket)",
+                (int)sizeof(addr.sun_path), addr.sun_path, srv->socket_path);
+  srv->listen_fd = fd;
+  srv->socket_activated = true;
+  return 0;
+}
+
 static int add_fd(struct mascri_server *srv, int fd, void *tag, mascri_error_t *err)
 {
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
@@ -427,7 +459,7 @@ static int open_fds(struct mascri_server *srv, mascri_error_t *err)
   srv->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (srv->event_fd < 0)
     return mascri_make_error(err, errno, "eventfd");
-  if (listen_unix(srv, err) < 0)
+  if ((srv->cfg.inherited_fd > 0 ? adopt_inherited(srv, err) : listen_unix(srv, err)) < 0)
     return -1;
   if (add_fd(srv, srv->listen_fd, &srv->listen_fd, err) < 0 ||
       add_fd(srv, srv->signal_fd, &srv->signal_fd, err) < 0 ||

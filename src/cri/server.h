@@ -39,6 +39,8 @@ typedef const struct mascri_rpc_method *(*mascri_rpc_lookup_fn)(void *ctx, const
 
 struct mascri_server_config {
   const char *socket_path;
+  int inherited_fd;          /* > 0: a listening socket passed by systemd (socket activation),
+                              * served instead of binding socket_path and never unlinked */
   mode_t socket_mode;        /* default 0660 */
   gid_t socket_gid;          /* (gid_t)-1: leave as is */
   size_t max_recv_msg;       /* default 16 MiB */

@@ -240,7 +240,7 @@ char *layer_lower_path(mascri_image_store_t *s, const char *chain_id, mascri_err
     mascri_make_error(err, 0, "%s: bad link name", p);
     return NULL;
   }
-  return xasprintf("%s/l/%s", s->root, link);
+  return xasprintf("l/%s", link);
 }
 
 static bool referenced(char *const *chains, const char *hex)

@@ -1,13 +1,11 @@
 /* Container root filesystems: rootfs/<container>/{rootfs.json,upper,work,merged}, mounted
- * as overlayfs with the image's layers as lowerdirs (one fsconfig "lowerdir+" per layer, so
- * no page-size limit on the option string; short l/ names for the mount(2) fallback). */
+ * as overlayfs with the image's layers (their short l/ links) as lowerdirs; overlay.c picks
+ * fsconfig "lowerdir+" or the mount(2) options the kernel takes. */
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -150,40 +148,6 @@ char *mascri_image_rootfs_image(mascri_image_store_t *s, const char *cid, mascri
   return image;
 }
 
-static int mount_new_api(const char *target, char *const *lowers, const char *upper,
-                         const char *work, mascri_error_t *err)
-{
-  _cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
-  if (fsfd < 0)
-    return -errno;
-  for (char *const *l = lowers; *l; l++)
-    if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", *l, 0) < 0)
-      return -errno; /* kernels before 6.8 have no lowerdir+ */
-  if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-      fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
-      fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    return mascri_make_error(err, errno, "overlay for %s", target);
-  _cleanup_close_ int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
-  if (mfd < 0)
-    return mascri_make_error(err, errno, "fsmount overlay for %s", target);
-  if (move_mount(mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-    return mascri_make_error(err, errno, "move_mount overlay to %s", target);
-  return 0;
-}
-
-static int mount_legacy(const char *target, char *const *lowers, const char *upper,
-                        const char *work, mascri_error_t *err)
-{
-  _cleanup_free_ char *lower = mascri_strv_join(lowers, ":");
-  _cleanup_free_ char *opts = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-  if (strlen(opts) >= (size_t)sysconf(_SC_PAGESIZE) - 1)
-    return mascri_make_error_kind(err, MASCRI_ERR_RESOURCE_EXHAUSTED, 0,
-                                  "overlay options for %s exceed a page", target);
-  if (mount("overlay", target, "overlay", 0, opts) < 0)
-    return mascri_make_error(err, errno, "mount overlay on %s", target);
-  return 0;
-}
-
 static char **lowerdirs(mascri_image_store_t *s, const char *cid, char *const *layers,
                         mascri_error_t *err)
 {
@@ -198,8 +162,25 @@ static char **lowerdirs(mascri_image_store_t *s, const char *cid, char *const *l
     mascri_strv_push(&lowers, p);
   }
   if (n == 0)
-    mascri_strv_push(&lowers, xasprintf("%s/rootfs/%s/empty", s->root, cid));
+    mascri_strv_push(&lowers, xasprintf("rootfs/%s/empty", cid));
   return lowers;
+}
+
+/* The mount runs with the store root as its working directory: a relative target is the
+ * caller's, made absolute here. */
+static char *absolute_target(mascri_image_store_t *s, const char *cid, const char *target,
+                             mascri_error_t *err)
+{
+  if (!target)
+    return xasprintf("%s/rootfs/%s/merged", s->root, cid);
+  if (target[0] == '/')
+    return xstrdup(target);
+  _cleanup_free_ char *cwd = getcwd(NULL, 0);
+  if (!cwd) {
+    mascri_make_error(err, errno, "getcwd");
+    return NULL;
+  }
+  return mascri_path_join(cwd, target);
 }
 
 int mascri_image_rootfs_mount(mascri_image_store_t *s, const char *cid, const char *target,
@@ -210,14 +191,10 @@ int mascri_image_rootfs_mount(mascri_image_store_t *s, const char *cid, const ch
     return -1;
   if (!(lowers = lowerdirs(s, cid, layers, err)))
     return -1;
-  _cleanup_free_ char *upper = xasprintf("%s/rootfs/%s/upper", s->root, cid);
-  _cleanup_free_ char *work = xasprintf("%s/rootfs/%s/work", s->root, cid);
-  _cleanup_free_ char *tgt =
-      target ? xstrdup(target) : xasprintf("%s/rootfs/%s/merged", s->root, cid);
-  int r = mount_new_api(tgt, lowers, upper, work, err);
-  if (r < 0 && !*err)
-    r = mount_legacy(tgt, lowers, upper, work, err);
-  if (r < 0)
+  _cleanup_free_ char *upper = xasprintf("rootfs/%s/upper", cid);
+  _cleanup_free_ char *work = xasprintf("rootfs/%s/work", cid);
+  _cleanup_free_ char *tgt = absolute_target(s, cid, target, err);
+  if (!tgt || overlay_mount(s, tgt, lowers, upper, work, err) < 0)
     return -1;
   _cleanup_free_ char *mp = xasprintf("rootfs/%s/mountpoint", cid);
   if (mascri_write_file_atomic_at(s->rootfd, mp, tgt, strlen(tgt), 0644, err) < 0) {

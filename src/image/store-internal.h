@@ -40,6 +40,9 @@ struct mascri_image_store {
   size_t n_images;
   struct layer_hold *holds;
   bool gc_pending; /* a GC was skipped because the store was busy */
+  /* Lazily probed kernel feature (overlay.c): overlayfs takes "lowerdir+" (Linux 6.8);
+   * 0 not probed yet, 1 yes, -1 no. */
+  int ovl_lowerdir_plus;
 };
 
 /* --- store.c --- */
@@ -72,7 +75,7 @@ void layer_tmp_discard(mascri_image_store_t *s, const char *tmpname);
 /* Size recorded in layer.json (0 when unknown); inodes (entries) when not NULL. */
 uint64_t layer_size(mascri_image_store_t *s, const char *chain_id);
 uint64_t layer_size_inodes(mascri_image_store_t *s, const char *chain_id, uint64_t *inodes);
-/* "l/<short>" path (absolute) of a layer's diff dir. */
+/* "l/<short>" path (relative to the store root) of a layer's diff dir. */
 char *layer_lower_path(mascri_image_store_t *s, const char *chain_id, mascri_error_t *err);
 /* Removes layers no image record, rootfs record or hold references; under lock. */
 int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *err);
@@ -104,5 +107,20 @@ int image_register_locked(mascri_image_store_t *s, struct image_rec *rec, mascri
 /* Chain IDs and image ids used by container rootfs records; under lock. */
 int rootfs_references_locked(mascri_image_store_t *s, char ***chain_ids, char ***image_ids,
                              mascri_error_t *err);
+
+/* --- overlay.c --- */
+/* Whether overlayfs takes fsconfig "lowerdir+" (Linux 6.8): probed once per store on a
+ * throwaway overlay under tmp/, then cached. Takes the lock. */
+bool overlay_lowerdir_plus(mascri_image_store_t *s);
+/* Mounts an overlay on target (absolute); lowers (topmost first), upper and work are relative
+ * to the store root. Uses "lowerdir+" where the kernel has it, else mount(2) options. */
+int overlay_mount(mascri_image_store_t *s, const char *target, char *const *lowers,
+                  const char *upper, const char *work, mascri_error_t *err);
+/* The legacy mount(2) option string, or NULL and a RESOURCE_EXHAUSTED error naming the layer
+ * count and the limit when it is longer than limit bytes. */
+char *overlay_legacy_options(char *const *lowers, const char *upper, const char *work, size_t limit,
+                             mascri_error_t *err);
+/* How many bytes of options the legacy mount(2) takes (a page less the kernel's margin). */
+size_t overlay_legacy_limit(void);
 
 #endif

@@ -161,8 +161,11 @@ int netns_builtin_open(struct mascri_network *net, const char *const *live, masc
 {
   net->nft = mascri_nft_find();
   if (net->nft == NULL)
-    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
-                                  "network: the nft program (nftables) is not installed");
+    return mascri_make_error_kind(
+        err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+        "network: the nft program is not installed (Debian package nftables: "
+        "apt-get install nftables); the built-in network needs it "
+        "(--network none or cni does not)");
   _cleanup_nl_ struct mascri_nl *nl = NULL;
   if (mascri_nl_open(&nl, err) < 0)
     return -1;

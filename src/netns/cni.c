@@ -119,7 +119,10 @@ static int run_plugin(struct mascri_network *net, const char *type, const struct
   if (path == NULL) {
     _cleanup_free_ char *dirs = mascri_strv_join(net->cni_bin_dirs, ":");
     return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, ENOENT,
-                                  "CNI plugin %s not found in %s", type, dirs);
+                                  "CNI plugin %s not found in %s (Debian package "
+                                  "containernetworking-plugins installs the standard ones in "
+                                  "/usr/lib/cni)",
+                                  type, dirs);
   }
   _cleanup_strv_ char **env = plugin_env(net, c);
   char *argv[] = {(char *)type, NULL};

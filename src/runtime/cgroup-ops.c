@@ -86,6 +86,24 @@ int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t 
                                 freeze ? "freeze" : "thaw");
 }
 
+int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err)
+{
+  _cleanup_free_ char *dir = mascri_cgroup_dir(cg, NULL);
+  if (!dir)
+    return 0;
+  _cleanup_free_ char *path = mascri_path_join(dir, "cgroup.kill");
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : mascri_make_error(err, errno, "open %s", path);
+  ssize_t n;
+  do
+    n = write(fd, "1", 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return mascri_make_error(err, errno, "write %s", path);
+  return 1;
+}
+
 /* "key value" line lookup in a stat file. */
 static uint64_t stat_value(const char *buf, const char *key)
 {

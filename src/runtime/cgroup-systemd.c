@@ -8,8 +8,12 @@
 #include <errno.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/fs.h"
+#include "common/xalloc.h"
 #include "runtime/cgroup.h"
 
 typedef struct sdbus_api {
@@ -84,27 +88,74 @@ static int open_bus(const sdbus_api_t **api, sd_bus **bus, mascri_error_t *err)
   return 0;
 }
 
-static int build_start_call(const sdbus_api_t *api, sd_bus *bus, sd_bus_message **m,
-                            const char *slice, const char *unit, pid_t pid)
+static int prop_u64(const sdbus_api_t *api, sd_bus_message *m, const char *name, uint64_t v)
 {
-  int r = api->new_method_call(bus, m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "StartTransientUnit");
-  if (r >= 0)
-    r = api->append(*m, "ss", unit, "fail");
-  if (r >= 0)
-    r = api->open_container(*m, 'a', "(sv)");
-  if (r >= 0)
-    r = api->append(*m, "(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)pid, "Slice", "s", slice,
-                    "Delegate", "b", 1, "Description", "s", "mascri container");
-  if (r >= 0)
-    r = api->close_container(*m);
-  if (r >= 0)
-    r = api->append(*m, "a(sa(sv))", 0);
-  return r;
+  return api->append(m, "(sv)", name, "t", v);
+}
+
+/* The resource properties systemd knows, so that systemd itself keeps them: it rewrites a
+ * unit's cgroup files from its properties whenever it realizes the unit again
+ * (daemon-reload, a sibling unit changing the slice's controllers), which would undo values
+ * written to the files alone. The rest of linux.resources goes to the files afterwards. */
+static int append_resources(const sdbus_api_t *api, sd_bus_message *m,
+                            const mascri_spec_resources_t *r)
+{
+  int ret = 0;
+  if (r == NULL)
+    return 0;
+  if (r->memory.has_limit && r->memory.limit > 0) {
+    ret = prop_u64(api, m, "MemoryMax", (uint64_t)r->memory.limit);
+    if (ret >= 0 && r->memory.has_swap && r->memory.swap >= 0)
+      ret = prop_u64(api, m, "MemorySwapMax",
+                     r->memory.swap > r->memory.limit ? (uint64_t)(r->memory.swap - r->memory.limit)
+                                                      : 0); /* OCI's swap is memory+swap */
+  }
+  if (ret >= 0 && r->memory.has_reservation && r->memory.reservation > 0)
+    ret = prop_u64(api, m, "MemoryLow", (uint64_t)r->memory.reservation);
+  if (ret >= 0 && r->cpu.has_shares && r->cpu.shares > 0)
+    ret = prop_u64(api, m, "CPUWeight", mascri_cgroup_shares_to_weight(r->cpu.shares));
+  if (ret >= 0 && r->cpu.has_quota && r->cpu.quota > 0) {
+    uint64_t period = r->cpu.has_period && r->cpu.period ? r->cpu.period : 100000;
+    /* systemd rounds the per-second quota up to 10 ms steps; the file write that follows
+     * sets the exact value */
+    ret = prop_u64(api, m, "CPUQuotaPerSecUSec", (uint64_t)r->cpu.quota * 1000000 / period);
+    if (ret >= 0)
+      ret = prop_u64(api, m, "CPUQuotaPeriodUSec", period);
+  }
+  if (ret >= 0 && r->pids.has_limit && r->pids.limit > 0)
+    ret = prop_u64(api, m, "TasksMax", (uint64_t)r->pids.limit);
+  if (ret >= 0 && r->blkio.has_weight && r->blkio.weight)
+    ret = prop_u64(api, m, "IOWeight", mascri_cgroup_blkio_to_io_weight(r->blkio.weight));
+  return ret;
+}
+
+static int build_start_call(const sdbus_api_t *api, sd_bus *bus, sd_bus_message **m,
+                            const char *slice, const char *unit, pid_t pid,
+                            const mascri_spec_resources_t *r)
+{
+  int ret = api->new_method_call(bus, m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                 "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+  if (ret >= 0)
+    ret = api->append(*m, "ss", unit, "fail");
+  if (ret >= 0)
+    ret = api->open_container(*m, 'a', "(sv)");
+  /* CollectMode: the unit goes away once its processes are gone, even after a SIGKILL
+   * (a scope whose processes were killed is "failed" and would otherwise stay listed). */
+  if (ret >= 0)
+    ret = api->append(*m, "(sv)(sv)(sv)(sv)(sv)", "PIDs", "au", 1, (uint32_t)pid, "Slice", "s",
+                      slice, "Delegate", "b", 1, "Description", "s", "mascri container",
+                      "CollectMode", "s", "inactive-or-failed");
+  if (ret >= 0)
+    ret = append_resources(api, *m, r);
+  if (ret >= 0)
+    ret = api->close_container(*m);
+  if (ret >= 0)
+    ret = api->append(*m, "a(sa(sv))", 0);
+  return ret;
 }
 
 int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
-                                      mascri_error_t *err)
+                                      const mascri_spec_resources_t *res, mascri_error_t *err)
 {
   const sdbus_api_t *api = NULL;
   sd_bus *bus = NULL;
@@ -113,7 +164,7 @@ int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t
   if (open_bus(&api, &bus, err) < 0)
     return -1;
   int ret = 0;
-  int r = build_start_call(api, bus, &m, slice, unit, pid);
+  int r = build_start_call(api, bus, &m, slice, unit, pid, res);
   if (r < 0)
     ret = mascri_make_error(err, -r, "build the StartTransientUnit call for %s", unit);
   else if ((r = api->call(bus, m, 0, &berr, &reply)) < 0)
@@ -128,7 +179,7 @@ int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t
   return ret;
 }
 
-int mascri_cgroup_systemd_stop_scope(const char *unit, mascri_error_t *err)
+int mascri_cgroup_systemd_stop_unit(const char *unit, mascri_error_t *err)
 {
   const sdbus_api_t *api = NULL;
   sd_bus *bus = NULL;
@@ -140,9 +191,43 @@ int mascri_cgroup_systemd_stop_scope(const char *unit, mascri_error_t *err)
                            "org.freedesktop.systemd1.Manager", "StopUnit", &berr, NULL, "ss", unit,
                            "replace");
   if (r < 0 && !api->error_has_name(&berr, "org.freedesktop.systemd1.NoSuchUnit"))
-    ret = mascri_make_error(err, -r, "stop scope %s: %s", unit,
+    ret = mascri_make_error(err, -r, "stop unit %s: %s", unit,
                             berr.message ? berr.message : "failed");
   api->error_free(&berr);
   api->flush_close_unref(bus);
   return ret;
+}
+
+/* The v2 cgroup of pid ("0::/path" in /proc/<pid>/cgroup), or NULL. */
+static char *v2_cgroup_of(pid_t pid)
+{
+  char file[64];
+  snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  mascri_error_t e = NULL;
+  if (mascri_read_file(file, &text, &len, &e) < 0) {
+    mascri_error_release(&e);
+    return NULL;
+  }
+  for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    if (strncmp(line, "0::", 3) == 0)
+      return xstrndup(line + 3, strcspn(line + 3, "\n"));
+  return NULL;
+}
+
+int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t *err)
+{
+  for (int i = 0; i < 10000; i++) {
+    _cleanup_free_ char *cur = v2_cgroup_of(pid);
+    if (cur == NULL)
+      return mascri_make_error(err, ESRCH, "process %d is gone", (int)pid);
+    if (strcmp(cur, path) == 0)
+      return 0;
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return mascri_make_error_kind(err, MASCRI_ERR_DEADLINE, 0,
+                                "systemd did not move process %d into %s within 10 s", (int)pid,
+                                path);
 }

@@ -59,6 +59,14 @@ static char *expand_slice(const char *slice)
   return res;
 }
 
+char *mascri_cgroup_systemd_slice_path(const char *slice)
+{
+  size_t n = strlen(slice);
+  if (n < 7 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
+    return NULL;
+  return expand_slice(slice);
+}
+
 int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgroups_path,
                                const char *id, char **out, mascri_error_t *err)
 {

@@ -94,6 +94,10 @@ pid_t mascri_cgroup_clone(int flags, int cgroup_fd, bool *placed);
 /* Removes the directories (children first); kills what is left when kill is set. */
 int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
 int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);
+/* SIGKILL to every process of the cgroup and its children at once through the v2
+ * cgroup.kill (Linux 5.14+): no race with forks, frozen processes die too. 1 when done, 0
+ * when there is no v2 hierarchy or the kernel has no cgroup.kill (signal the pids then). */
+int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err);
 bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
@@ -102,11 +106,18 @@ int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);
 void mascri_cgroup_clear(mascri_cgroup_t *cg);
 
-/* systemd: creates a transient scope for pid over sd-bus (UNAVAILABLE when systemd is
- * not PID 1 / not reachable). */
+/* systemd: creates a transient scope holding pid in slice over sd-bus, with the resource
+ * properties systemd knows (r may be NULL). UNAVAILABLE when systemd is not PID 1 / not
+ * reachable. systemd moves pid when the start job runs, after the call returns:
+ * mascri_cgroup_systemd_wait_scope waits for that. */
 int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
-                                      mascri_error_t *err);
-int mascri_cgroup_systemd_stop_scope(const char *unit, mascri_error_t *err);
+                                      const mascri_spec_resources_t *r, mascri_error_t *err);
+/* Waits (10 s at most) until pid's v2 cgroup is path (a cgroup path like mascri_cgroup_t's). */
+int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t *err);
+/* StopUnit (a scope or slice); a unit that does not exist is fine. */
+int mascri_cgroup_systemd_stop_unit(const char *unit, mascri_error_t *err);
+/* "a-b.slice" -> "/a.slice/a-b.slice" (the slice's cgroup path); NULL when not a slice name. */
+char *mascri_cgroup_systemd_slice_path(const char *slice);
 bool mascri_cgroup_systemd_running(void);
 
 #endif

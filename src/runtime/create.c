@@ -271,10 +271,11 @@ static int place_child(create_ctx_t *c, mascri_error_t *err)
     char *unit = strrchr(slice, '/');
     *unit++ = '\0';
     char *parent = strrchr(slice, '/') ? strrchr(slice, '/') + 1 : slice;
-    if (mascri_cgroup_systemd_start_scope(parent, unit, c->pid, err) < 0)
+    const mascri_spec_linux_t *l = c->spec->linux_;
+    if (mascri_cgroup_systemd_start_scope(parent, unit, c->pid, l ? l->resources : NULL, err) < 0 ||
+        mascri_cgroup_systemd_wait_scope(c->cg.path, c->pid, err) < 0)
       return -1;
     c->cgroup_created = true;
-    const mascri_spec_linux_t *l = c->spec->linux_;
     if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
       return -1;
   }

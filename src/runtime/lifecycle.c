@@ -92,6 +92,9 @@ int mascri_container_kill(const mascri_runtime_t *rt, const char *id, int sig, b
   size_t n = 0;
   if (container_cgroup(&rec, &cg, err) < 0 || mascri_cgroup_pids(&cg, &pids, &n, err) < 0)
     return -1;
+  if (sig == SIGKILL && mascri_cgroup_kill(&cg, err) > 0)
+    return 0;
+  mascri_error_release(err);
   bool frozen = sig == SIGKILL && mascri_cgroup_is_frozen(&cg);
   for (size_t i = 0; i < n; i++)
     signal_pid(pids[i], 0, sig, err);
@@ -105,7 +108,7 @@ int mascri_container_kill(const mascri_runtime_t *rt, const char *id, int sig, b
 static void kill_all_and_wait(const mascri_cgroup_t *cg)
 {
   mascri_error_t e = NULL;
-  if (mascri_cgroup_is_frozen(cg))
+  if (mascri_cgroup_kill(cg, &e) <= 0 && mascri_cgroup_is_frozen(cg))
     mascri_cgroup_freeze(cg, false, &e);
   mascri_error_release(&e);
   for (int round = 0; round < 1000; round++) {
@@ -144,7 +147,7 @@ int mascri_container_delete(const mascri_runtime_t *rt, const char *id, bool for
     }
     if (rec.cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
       const char *unit = strrchr(rec.cgroup_path, '/');
-      if (unit && mascri_cgroup_systemd_stop_scope(unit + 1, err) < 0)
+      if (unit && mascri_cgroup_systemd_stop_unit(unit + 1, err) < 0)
         mascri_error_release(err);
     }
   }

@@ -236,13 +236,18 @@ int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, si
 int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_info *info,
                              mascri_container_stats_t *out, mascri_error_t *err)
 {
-  if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS || !info->pause_cgroup ||
-      !info->cgroup_parent)
+  /* The pod's own cgroup parent: a directory, or with the systemd manager the pod's slice */
+  char *path = !info->pause_cgroup || !info->cgroup_parent ? NULL
+               : pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD
+                   ? mascri_cgroup_systemd_slice_path(info->cgroup_parent)
+                   : xstrdup(info->cgroup_parent);
+  if (!path)
     return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s has no cgroup", info->id);
-  mascri_cgroup_t cg = {.manager = pods->cgroup_manager};
-  if (mascri_cgroup_layout_probe(&cg.layout, err) < 0)
+  mascri_cgroup_t cg = {.manager = pods->cgroup_manager, .path = path};
+  if (mascri_cgroup_layout_probe(&cg.layout, err) < 0) {
+    free(path);
     return -1;
-  cg.path = xstrdup(info->cgroup_parent);
+  }
   memset(out, 0, sizeof(*out));
   int ret = mascri_cgroup_stats(&cg, out, err);
   mascri_cgroup_clear(&cg);

@@ -52,6 +52,10 @@ class Daemon:
         self.log_dir.mkdir()
         self.log_path = self.tmp / "mascrid.log"
         self.args = ["--network", network] + list(extra_args) if network else list(extra_args)
+        # The VM runs (tests/vm/systemd-node.sh) repeat the suites with each cgroup manager.
+        manager = os.environ.get("MASCRI_TEST_CGROUP_MANAGER")
+        if manager and not any(str(a).startswith("--cgroup-manager") for a in self.args):
+            self.args += ["--cgroup-manager", manager]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.client = None

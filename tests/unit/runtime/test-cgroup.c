@@ -201,6 +201,35 @@ static void v2_values(void **state)
   assert_string_equal(g, "1000000");
 }
 
+/* cgroup.kill: written when the kernel offers it, a no-op answer (0) when it does not. */
+static void v2_kill(void **state)
+{
+  fake_t *f = *state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_free_ char *dir = mascri_cgroup_dir(&f->cg, NULL);
+  assert_int_equal(mascri_cgroup_kill(&f->cg, &err), 0);
+  touch(dir, "cgroup.kill", "");
+  assert_int_equal(mascri_cgroup_kill(&f->cg, &err), 1);
+  _cleanup_free_ char *k = slurp(dir, "cgroup.kill");
+  assert_string_equal(k, "1");
+}
+
+/* kubelet's systemd pod slice names -> their cgroup paths (where pod stats are read). */
+static void systemd_slice_paths(void **state)
+{
+  (void)state;
+  char *p = mascri_cgroup_systemd_slice_path("kubepods-besteffort-pod12ab.slice");
+  assert_string_equal(
+      p, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod12ab.slice");
+  free(p);
+  p = mascri_cgroup_systemd_slice_path("mascri.slice");
+  assert_string_equal(p, "/mascri.slice");
+  free(p);
+  assert_null(mascri_cgroup_systemd_slice_path("/kubepods/besteffort/pod12ab"));
+  assert_null(mascri_cgroup_systemd_slice_path("kubepods.scope"));
+  assert_null(mascri_cgroup_systemd_slice_path("a/b.slice"));
+}
+
 static void conversions_and_paths(void **state)
 {
   assert_int_equal(mascri_cgroup_shares_to_weight(2), 1);
@@ -313,7 +342,9 @@ int main(void)
       cmocka_unit_test_setup_teardown(v1_freeze_pids_stats, setup_v1, teardown),
       cmocka_unit_test_setup_teardown(enter_v1_only_and_v2_fd, setup_v1, teardown),
       cmocka_unit_test_setup_teardown(v2_values, setup_v2, teardown),
+      cmocka_unit_test_setup_teardown(v2_kill, setup_v2, teardown),
       cmocka_unit_test(conversions_and_paths),
+      cmocka_unit_test(systemd_slice_paths),
   };
   return cmocka_run_group_tests_name("runtime-cgroup", tests, NULL, NULL);
 }
