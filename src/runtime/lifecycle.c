@@ -19,7 +19,7 @@
 #include "runtime/signal-ready.h"
 
 /* How long `kill` holds back a signal that the container's init would not get yet. */
-#define KILL_HANDLER_WAIT_MS 1000
+#define KILL_HANDLER_WAIT_MS 3000
 
 const char *mascri_status_name(mascri_status_t status)
 {

@@ -84,7 +84,7 @@ int mascri_container_start(const mascri_runtime_t *rt, const char *id, mascri_er
 
 /* Sends sig to the init, or with all to every process of the container's cgroup. Without
  * all, a signal that the init would not get yet (the init of its PID namespace without a
- * handler for it: the kernel drops it) is held back up to 1 s for the program to install
+ * handler for it: the kernel drops it) is held back up to 3 s for the program to install
  * one, then sent. */
 int mascri_container_kill(const mascri_runtime_t *rt, const char *id, int sig, bool all,
                           mascri_error_t *err);
