@@ -24,7 +24,7 @@ test_pkgs=(
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-pytest
   docker-registry skopeo umoci busybox-static iproute2 nftables
   containernetworking-plugins apache2-utils openssl attr zstd python3-cryptography
-  iputils-ping iptables runc containerd podman
+  iputils-ping iptables runc containerd podman curl
   qemu-system-x86
 )
 bench_pkgs=(hyperfine debootstrap)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is needed, build, and run every test: the format check,
 # the cmocka unit tests (plain and under ASan+UBSan) and the root integration tests
-# (pytest + grpcio against a real mascrid, a real local registry and the real kernel).
+# (pytest + grpcio against a real mascrid, a real local registry and the real kernel), then
+# critest (scripts/critest.sh) when ../shared/tools/critest is there.
 # The last line is "N passed, N failed". Exit status is 0 only when nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,12 @@ else
   rc=$?
   # pytest exit 5 means "no tests collected": that is a failure of the harness here.
   [ $rc -eq 5 ] && echo '<testsuite name="integration" tests="1" failures="1"><testcase name="collect"><failure message="no tests collected"/></testcase></testsuite>' >"$results/integration.xml"
+fi
+
+step "critest v1.34 (CRI validation suite, one test per spec)"
+# Skipped with a message when ../shared/tools/critest is absent (a fresh clone).
+if [ "$(id -u)" -eq 0 ]; then
+  MASCRI_BUILD_DIR="$top/build" CRITEST_JUNIT="$results/critest.xml" scripts/critest.sh
 fi
 
 # The node tests in a VM with systemd as PID 1 and pure cgroup v2 (tests/vm/systemd-node.sh:

@@ -84,9 +84,17 @@ MASCRI_RPC(stop_container)
   if (r->timeout < 0)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "timeout must not be negative");
-  if (ctrs_of(ctx, &ctrs, err) < 0 ||
-      mascri_containers_stop(ctrs, r->container_id, r->timeout, cancel, err) < 0)
+  if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
+  _cleanup_error_ mascri_error_t e = NULL;
+  if (mascri_containers_stop(ctrs, r->container_id, r->timeout, cancel, &e) < 0) {
+    /* Stopping what is not there is not an error (CRI: StopContainer is idempotent). */
+    if (mascri_error_kind(&e) != MASCRI_ERR_NOT_FOUND) {
+      mascri_error_move(err, &e);
+      return -1;
+    }
+    log_debug("StopContainer: %s", mascri_error_message(&e));
+  }
   EMPTY_RESPONSE(Runtime__V1__StopContainerResponse, runtime__v1__stop_container_response__init);
   return 0;
 }

@@ -19,6 +19,20 @@
 
 #define POD_IFNAME "eth0"
 
+static int enable_sysctl(const char *path, const char *what, const char *why, mascri_error_t *err)
+{
+  _cleanup_free_ char *cur = NULL;
+  mascri_error_t e = NULL;
+  if (mascri_read_file(path, &cur, NULL, &e) == 0 && cur[0] == '1') {
+    return 0;
+  }
+  mascri_error_release(&e);
+  if (mascri_write_file_at(AT_FDCWD, path, "1", 1, err) < 0)
+    return mascri_error_wrap(err, "enable %s", what);
+  log_info("network: enabled %s (%s = 1) %s", what, path, why);
+  return 0;
+}
+
 /* Creates the bridge if needed and gives it the gateway address of every range. Caller
  * holds net->lock. */
 static int bridge_prepare_locked(struct mascri_network *net, struct mascri_nl *nl, int *index,
@@ -32,6 +46,15 @@ static int bridge_prepare_locked(struct mascri_network *net, struct mascri_nl *n
   if (net->has6 &&
       mascri_addr_add(nl, *index, &net->range6.gateway, net->range6.cidr.prefix, err) < 0)
     return mascri_error_wrap(err, "bridge %s", net->bridge);
+  /* 127.0.0.1:hostPort from the node itself is DNATed to a pod behind the bridge: the kernel
+   * drops 127/8-sourced packets routed off loopback unless route_localnet is set there (the
+   * postrouting chain then masquerades them, as CNI's portmap plugin does). IPv6 has no such
+   * switch: ::1 never leaves lo, so [::1]:hostPort is not served (nor is it by portmap). */
+  _cleanup_free_ char *localnet =
+      xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", net->bridge);
+  if (net->has4 && enable_sysctl(localnet, "route_localnet on the bridge",
+                                 "so that 127.0.0.1:hostPort reaches pods", err) < 0)
+    return -1;
   return 0;
 }
 
@@ -51,20 +74,6 @@ static int bridge_index(struct mascri_network *net, struct mascri_nl *nl, int *i
   int r = bridge_prepare_locked(net, nl, index, err);
   pthread_mutex_unlock(&net->lock);
   return r;
-}
-
-static int enable_forwarding(const char *path, const char *what, mascri_error_t *err)
-{
-  _cleanup_free_ char *cur = NULL;
-  mascri_error_t e = NULL;
-  if (mascri_read_file(path, &cur, NULL, &e) == 0 && cur[0] == '1') {
-    return 0;
-  }
-  mascri_error_release(&e);
-  if (mascri_write_file_at(AT_FDCWD, path, "1", 1, err) < 0)
-    return mascri_error_wrap(err, "enable %s", what);
-  log_info("network: enabled %s (%s = 1) so that pods can reach other networks", what, path);
-  return 0;
 }
 
 static int nft_rebuild(struct mascri_network *net, const char *const *live, mascri_error_t *err)
@@ -175,10 +184,12 @@ int netns_builtin_open(struct mascri_network *net, const char *const *live, masc
   pthread_mutex_unlock(&net->lock);
   if (r < 0)
     return -1;
-  if (net->has4 && enable_forwarding("/proc/sys/net/ipv4/ip_forward", "IPv4 forwarding", err) < 0)
+  static const char reach[] = "so that pods can reach other networks";
+  if (net->has4 &&
+      enable_sysctl("/proc/sys/net/ipv4/ip_forward", "IPv4 forwarding", reach, err) < 0)
     return -1;
   if (net->has6 &&
-      enable_forwarding("/proc/sys/net/ipv6/conf/all/forwarding", "IPv6 forwarding", err) < 0)
+      enable_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "IPv6 forwarding", reach, err) < 0)
     return -1;
   _cleanup_strv_ char **all = NULL;
   if (live == NULL) {

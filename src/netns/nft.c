@@ -94,6 +94,9 @@ char *mascri_nft_table_script(const char *table, const struct mascri_cidr *cidrs
            * from the address it talked to: masquerade DNATed pod-to-pod traffic. */
           "    ct status dnat ip saddr @cidr4 ip daddr @cidr4 masquerade\n"
           "    ct status dnat ip6 saddr @cidr6 ip6 daddr @cidr6 masquerade\n"
+          /* The node's own 127.0.0.1:hostPort (route_localnet on the bridge lets it out):
+           * the pod must answer an address it can reach. */
+          "    ct status dnat ip saddr 127.0.0.0/8 ip daddr @cidr4 masquerade\n"
           "%s"
           "  }\n"
           "}\n",

@@ -16,6 +16,10 @@
 #include "common/xalloc.h"
 #include "runtime/container-internal.h"
 #include "runtime/hooks.h"
+#include "runtime/signal-ready.h"
+
+/* How long `kill` holds back a signal that the container's init would not get yet. */
+#define KILL_HANDLER_WAIT_MS 3000
 
 const char *mascri_status_name(mascri_status_t status)
 {
@@ -75,18 +79,46 @@ static int signal_pid(pid_t pid, unsigned long long start, int sig, mascri_error
   return r;
 }
 
+int mascri_container_signal_init(const mascri_runtime_t *rt, const char *id, int sig, bool *sent,
+                                 mascri_error_t *err)
+{
+  _cleanup_record_ container_record_t rec = {0};
+  *sent = false;
+  if (record_read(rt, id, &rec, err) < 0)
+    return -1;
+  if (!proc_alive(rec.pid, rec.start_time))
+    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, ESRCH,
+                                  "container %s is not running", id);
+  mascri_sig_reach_t reach = mascri_sig_reach(rec.pid, sig);
+  if (reach == MASCRI_SIG_DISCARDED)
+    return 0;
+  *sent = true;
+  return reach == MASCRI_SIG_IGNORED ? 0 : signal_pid(rec.pid, rec.start_time, sig, err);
+}
+
 int mascri_container_kill(const mascri_runtime_t *rt, const char *id, int sig, bool all,
                           mascri_error_t *err)
 {
+  if (!all) {
+    /* Give a program that has just started the time to install its handler (see
+     * signal-ready.c), then send regardless: the caller asked for this signal. */
+    bool sent = false;
+    for (int waited_ms = 0;; waited_ms += 5) {
+      if (mascri_container_signal_init(rt, id, sig, &sent, err) < 0 || sent)
+        return sent ? 0 : -1;
+      if (waited_ms >= KILL_HANDLER_WAIT_MS)
+        break;
+      struct timespec ts = {0, 5000000};
+      nanosleep(&ts, NULL);
+    }
+    _cleanup_record_ container_record_t rec = {0};
+    if (record_read(rt, id, &rec, err) < 0)
+      return -1;
+    return signal_pid(rec.pid, rec.start_time, sig, err);
+  }
   _cleanup_record_ container_record_t rec = {0};
   if (record_read(rt, id, &rec, err) < 0)
     return -1;
-  if (!all) {
-    if (!proc_alive(rec.pid, rec.start_time))
-      return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, ESRCH,
-                                    "container %s is not running", id);
-    return signal_pid(rec.pid, rec.start_time, sig, err);
-  }
   _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
   _cleanup_free_ pid_t *pids = NULL;
   size_t n = 0;

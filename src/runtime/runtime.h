@@ -82,9 +82,18 @@ pid_t mascri_container_create(const mascri_runtime_t *rt, const mascri_spec_t *s
  * hooks. FAILED_PRECONDITION when the container is not in the "created" state. */
 int mascri_container_start(const mascri_runtime_t *rt, const char *id, mascri_error_t *err);
 
-/* Sends sig to the init, or with all to every process of the container's cgroup. */
+/* Sends sig to the init, or with all to every process of the container's cgroup. Without
+ * all, a signal that the init would not get yet (the init of its PID namespace without a
+ * handler for it: the kernel drops it) is held back up to 3 s for the program to install
+ * one, then sent. */
 int mascri_container_kill(const mascri_runtime_t *rt, const char *id, int sig, bool all,
                           mascri_error_t *err);
+
+/* One non-blocking attempt of the above: sends sig to the init and sets *sent, unless the
+ * kernel would drop it now (then nothing is sent and *sent stays false: try again later).
+ * A signal the init ignores counts as sent. FAILED_PRECONDITION when not running. */
+int mascri_container_signal_init(const mascri_runtime_t *rt, const char *id, int sig, bool *sent,
+                                 mascri_error_t *err);
 
 /* Removes a stopped (or, with force, any: it is SIGKILLed first) container: cgroups,
  * state directory, and runs the poststop hooks. NOT_FOUND when it does not exist. */

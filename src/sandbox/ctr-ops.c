@@ -79,20 +79,37 @@ static bool has_exited(struct mascri_containers *ctrs, struct ctr *c)
          !mascri_pause_alive(c->info.monitor_pid, c->info.monitor_start_time);
 }
 
+/* Sends sig (see mascri_ctr_kill_wait); *pending stays true while the init would not get it. */
+static void kill_once(const mascri_runtime_t *rt, const struct ctr *c, int sig, bool all,
+                      bool *pending)
+{
+  _cleanup_error_ mascri_error_t kerr = NULL;
+  bool sent = true;
+  int r = all ? mascri_container_kill(rt, c->info.id, sig, true, &kerr)
+              : mascri_container_signal_init(rt, c->info.id, sig, &sent, &kerr);
+  *pending = r == 0 && !sent;
+  if (r < 0 && kerr->kind != MASCRI_ERR_NOT_FOUND && kerr->kind != MASCRI_ERR_FAILED_PRECONDITION)
+    log_warning("container %s: %s", c->info.id, mascri_error_message(&kerr));
+}
+
 int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig, bool all,
                          int64_t timeout_ms, const volatile int *cancel, mascri_error_t *err)
 {
   if (has_exited(ctrs, c))
     return 1;
   mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
-  _cleanup_error_ mascri_error_t kerr = NULL;
-  if (mascri_container_kill(&rt, c->info.id, sig, all, &kerr) < 0 &&
-      kerr->kind != MASCRI_ERR_NOT_FOUND && kerr->kind != MASCRI_ERR_FAILED_PRECONDITION)
-    log_warning("container %s: %s", c->info.id, mascri_error_message(&kerr));
+  /* A signal for the init alone is held back while the kernel would drop it (a PID-namespace
+   * init that has not installed its handler yet) and sent once it would not, exactly once. */
+  bool pending = false;
+  kill_once(&rt, c, sig, all, &pending);
+  if (pending)
+    log_debug("container %s: holding signal %d until its init has a handler", c->info.id, sig);
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
   long sleep_us = 500;
   for (;;) {
+    if (pending)
+      kill_once(&rt, c, sig, false, &pending);
     if (has_exited(ctrs, c))
       return 1;
     clock_gettime(CLOCK_MONOTONIC, &now);

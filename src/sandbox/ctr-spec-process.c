@@ -91,7 +91,7 @@ static int build_env(const struct ctr_spec_ctx *c, const char *home, char ***out
 }
 
 /* The user string to resolve: run_as_username or run_as_user, else the image's USER;
- * run_as_group replaces the group part. */
+ * run_as_group (only with one of the first two: check_ids) replaces the group part. */
 static char *user_spec(const struct ctr_spec_ctx *c)
 {
   const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
@@ -123,6 +123,12 @@ static int check_ids(const struct ctr_spec_ctx *c, mascri_error_t *err)
                                   "linux.security_context.run_as_user: %" PRId64
                                   " is not a valid uid",
                                   sc->run_as_user->value);
+  /* A group with the image's user would be a guess at intent: the CRI (and containerd,
+   * CRI-O) refuse it. */
+  if (sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.security_context.run_as_group is set without run_as_user "
+                                  "or run_as_username");
   if (sc->run_as_group && (sc->run_as_group->value < 0 || sc->run_as_group->value > UINT32_MAX - 1))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.security_context.run_as_group: %" PRId64

@@ -146,6 +146,25 @@ def test_stop_with_grace_period_uses_the_stop_signal(cri, bb, logs):
     assert cstatus(cri, cid2).status.exit_code == 137
 
 
+def test_stop_signal_waits_for_the_handler_of_a_fresh_init(cri, bb, logs):
+    """The init of the container's PID namespace installs its TERM handler only 0.5 s after
+    it starts; a StopContainer sent at once must not lose the signal to the kernel (which
+    drops it while there is no handler) and must not send it twice either."""
+    pb = cri.pb
+    pod, pc = running_pod(cri, logs)
+    late = ["sh", "-c", "sleep 0.5; n=0; trap 'n=$((n+1)); echo term $n' TERM; "
+            "while [ $n -eq 0 ]; do sleep 0.05; done; sleep 1; exit $((10+n))"]
+    cid = create(cri, pod, ctr_config(pb, bb, name="late", command=late), pc)
+    start(cri, cid)
+    t0 = time.monotonic()
+    stop(cri, cid, timeout=30)
+    took = time.monotonic() - t0
+    st = cstatus(cri, cid).status
+    assert st.state == pb.CONTAINER_EXITED and st.exit_code == 11, (st.exit_code, took)
+    assert took < 10
+    assert [r[3] for r in log_records(st.log_path) if r[1] == "stdout"] == ["term 1"]
+
+
 def test_errors(cri, bb, logs, registry):
     pb = cri.pb
     pod, pc = running_pod(cri, logs)
@@ -185,10 +204,13 @@ def test_errors(cri, bb, logs, registry):
     remove(cri, ok)
     unknown = "f" * 64
     for call in (lambda: cstatus(cri, unknown), lambda: start(cri, unknown),
-                 lambda: stop(cri, unknown), lambda: exec_sync(cri, unknown, ["true"])):
+                 lambda: exec_sync(cri, unknown, ["true"])):
         with pytest.raises(grpc.RpcError) as e:
             call()
         assert code(e) == grpc.StatusCode.NOT_FOUND
+    # StopContainer and RemoveContainer are idempotent (CRI): an unknown id is OK.
+    stop(cri, unknown)
+    stop(cri, unknown, timeout=0)
     remove(cri, unknown)
     start(cri, cid)
     with pytest.raises(grpc.RpcError) as e:

@@ -71,6 +71,14 @@ def test_users_and_groups(cri, pod, bb):
     with pytest.raises(grpc.RpcError) as e:
         run(cri, pod, bb, "ghost", pb.LinuxContainerSecurityContext(run_as_username="ghost"))
     assert code(e) == grpc.StatusCode.NOT_FOUND and "ghost" in e.value.details()
+    # run_as_group needs run_as_user or run_as_username (CRI); with the name it is fine.
+    with pytest.raises(grpc.RpcError) as e:
+        run(cri, pod, bb, "group-only",
+            pb.LinuxContainerSecurityContext(run_as_group=pb.Int64Value(value=4321)))
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT and "run_as_group" in e.value.details()
+    cid = run(cri, pod, bb, "name-group", pb.LinuxContainerSecurityContext(
+        run_as_username="nobody", run_as_group=pb.Int64Value(value=4321)))
+    assert status_fields(init_pid_of(cri, cid))["Gid"].split()[0] == "4321"
 
 
 def test_capabilities_and_no_new_privs(cri, pod, bb):
