@@ -58,5 +58,12 @@ else
   [ $rc -eq 5 ] && echo '<testsuite name="integration" tests="1" failures="1"><testcase name="collect"><failure message="no tests collected"/></testcase></testsuite>' >"$results/integration.xml"
 fi
 
+step "on Debian 12's stock kernel (6.1) in a VM (tests/vm, ~7 min under TCG)"
+if [ "$(id -u)" -eq 0 ]; then
+  MASCRI_BUILD_DIR="$top/build" tests/vm/kernel-test.sh "$results/vm"
+else
+  echo "vm kernel test: SKIPPED (needs root)"
+fi
+
 step "summary"
 exec "$PY" scripts/summarize.py "$results"
