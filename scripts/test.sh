@@ -65,6 +65,13 @@ if [ "$(id -u)" -eq 0 ]; then
   MASCRI_BUILD_DIR="$top/build" CRITEST_JUNIT="$results/critest.xml" scripts/critest.sh
 fi
 
+step "on Debian 12's stock kernel (6.1) in a VM (tests/vm, ~7 min under TCG)"
+if [ "$(id -u)" -eq 0 ]; then
+  MASCRI_BUILD_DIR="$top/build" tests/vm/kernel-test.sh "$results/vm"
+else
+  echo "vm kernel test: SKIPPED (needs root)"
+fi
+
 # The node tests in a VM with systemd as PID 1 and pure cgroup v2 (tests/vm/systemd-node.sh:
 # mascri.service, both cgroup drivers); opt-in, slow under TCG. Results: build/test-results/vm-*.xml.
 if [ "${MASCRI_VM_TESTS:-0}" = 1 ]; then

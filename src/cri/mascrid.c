@@ -14,6 +14,7 @@
 #include "cri/daemon.h"
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
+#include "runtime/kernel-features.h"
 #include "mascri-config.h"
 
 enum {
@@ -334,6 +335,7 @@ int main(int argc, char **argv)
     return 1;
   }
   log_info("mascrid %s starting (root %s, state %s)", MASCRI_VERSION, d->cfg.root, d->cfg.state);
+  mascri_kernel_features_report();
   r = mascri_daemon_run(d, &err);
   if (r < 0)
     mascri_log_error_value(MASCRI_LOG_ERROR, &err, "server");
