@@ -15,6 +15,12 @@ int mascri_write_all(int fd, const void *buf, size_t len, mascri_error_t *err);
 int mascri_read_all(int fd, char **buf, size_t *len, mascri_error_t *err);
 int mascri_read_file(const char *path, char **buf, size_t *len, mascri_error_t *err);
 int mascri_read_file_at(int dirfd, const char *path, char **buf, size_t *len, mascri_error_t *err);
+/* Reads a file named by someone we do not trust (a request, a config): opened with
+ * O_NOFOLLOW|O_NONBLOCK so neither a symlink nor a FIFO gets a say, required to be a regular
+ * file (a device such as /dev/zero is refused), and refused when larger than max bytes.
+ * Errors are INVALID_ARGUMENT (NOT_FOUND when absent). */
+int mascri_read_regular_file(const char *path, size_t max, char **buf, size_t *len,
+                             mascri_error_t *err);
 /* Writes to an existing file (cgroup, /proc knobs): O_WRONLY|O_CLOEXEC, no create. */
 int mascri_write_file_at(int dirfd, const char *path, const char *data, size_t len,
                          mascri_error_t *err);

@@ -1,0 +1,93 @@
+"""Hostile input (issue 11): requests, files named in requests, registries and images that
+try to exhaust mascrid or mascri-image or to escape where they write. Each case must be
+refused with a clear error and a fitting gRPC code at a bounded cost; the costs measured
+here are printed (pytest -s) for the closing note, never asserted as timings."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import grpc
+import pytest
+
+from ctr_lib import code, create, ctr_config, pull
+from pods_lib import pod_config
+from pods_lib import remove as remove_pod
+from pods_lib import stop as stop_pod
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.fixture
+def pod(cri, test_images, daemon):
+    """(busybox ref, pod id, pod config); removed afterwards."""
+    pb = cri.pb
+    ref = test_images["busybox"]
+    pull(cri, ref)
+    pc = pod_config(pb, name="hostile-pod")
+    pc.log_directory = str(daemon.log_dir / "hostile-pod")
+    pod_id = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc),
+                                       timeout=60).pod_sandbox_id
+    yield ref, pod_id, pc
+    stop_pod(cri, pod_id)
+    remove_pod(cri, pod_id)
+
+
+# ---- 1. localhost seccomp profiles ----
+
+def _seccomp_container(cri, pod, name, path=None, ref=None):
+    pb = cri.pb
+    image, pod_id, pc = pod
+    if ref is not None:
+        sc = pb.LinuxContainerSecurityContext(seccomp=pb.SecurityProfile(
+            profile_type=pb.SecurityProfile.Localhost, localhost_ref=ref))
+    else:
+        sc = pb.LinuxContainerSecurityContext(seccomp_profile_path=path)
+    cfg = ctr_config(pb, image, name=name, command=["sleep", "3600"],
+                     linux=pb.LinuxContainerConfig(security_context=sc))
+    return create(cri, pod_id, cfg, pc)
+
+
+@pytest.mark.parametrize("how", ["path", "ref"])
+def test_seccomp_profile_dev_zero_fifo_symlink_and_huge(cri, daemon, pod, tmp_path, how):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.json"
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW"}))
+    link.symlink_to(good)
+    huge = tmp_path / "huge.json"
+    with open(huge, "w") as f:  # valid JSON, 2 MiB
+        f.write('{"defaultAction": "SCMP_ACT_ALLOW", "pad": "' + "x" * (2 << 20) + '"}')
+    pid = daemon.proc.pid
+    for i, (target, why) in enumerate(((
+            "/dev/zero", "not a regular file"), (str(fifo), "not a regular file"),
+            (str(link), "symlink"), (str(huge), "limit"))):
+        before = rss_kib(pid)
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as exc:
+            if how == "path":
+                _seccomp_container(cri, pod, f"sc{i}", path="localhost/" + target)
+            else:
+                _seccomp_container(cri, pod, f"sc{i}", ref=target)
+        took = time.monotonic() - t0
+        assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+        assert why in exc.value.details() and target in exc.value.details()
+        print(f"seccomp {how} {target}: {code(exc).name} in {took * 1000:.0f} ms, "
+              f"RSS {before} -> {rss_kib(pid)} KiB")
+        assert rss_kib(pid) < before + 32 * 1024
+    # the daemon is still answering, and a good profile still works
+    assert _seccomp_container(cri, pod, "good", ref=str(good))
