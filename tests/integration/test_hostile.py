@@ -91,3 +91,51 @@ def test_seccomp_profile_dev_zero_fifo_symlink_and_huge(cri, daemon, pod, tmp_pa
         assert rss_kib(pid) < before + 32 * 1024
     # the daemon is still answering, and a good profile still works
     assert _seccomp_container(cri, pod, "good", ref=str(good))
+
+
+# ---- 6. deeply nested JSON ----
+
+def image_cli(root, *args, **kw):
+    from harness.paths import binary
+    cmd = [str(binary("mascri")), "image", "--root", str(root)] + [str(a) for a in args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+
+
+def _measured(cmd_result_fn):
+    """Runs fn() and returns (result, seconds, max RSS of children in KiB)."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = cmd_result_fn()
+    took = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return r, took, cpu, after.ru_maxrss
+
+
+def test_deeply_nested_image_config_from_registry(registry, tmp_path):
+    from harness.images import build_image, busybox_layer_tar, push_image
+    img = build_image([busybox_layer_tar()], raw_config=b"[" * 300000 + b"]" * 300000)
+    ref = push_image(registry, "hostile/deep-config", "latest", img)
+    r, took, cpu, maxrss = _measured(lambda: image_cli(tmp_path / "store", "pull", ref))
+    print(f"deep config pull: rc {r.returncode} in {took * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms, "
+          f"children max RSS {maxrss} KiB: {r.stderr.strip()}")
+    assert r.returncode > 0, (r.returncode, r.stderr)  # an error, not a crash (< 0: signal)
+    assert "nested deeper than 64" in r.stderr, r.stderr
+
+
+def test_deeply_nested_archive_manifest(tmp_path):
+    import io
+    import tarfile
+    archive = tmp_path / "deep.tar"
+    with tarfile.open(archive, "w") as t:
+        for name, data in (("manifest.json", b"[" * 300000 + b"]" * 300000),
+                           ("repositories", b"{}")):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    r, took, cpu, maxrss = _measured(lambda: image_cli(tmp_path / "store", "import", archive))
+    print(f"deep manifest.json import: rc {r.returncode} in {took * 1000:.0f} ms, "
+          f"CPU {cpu * 1000:.0f} ms: {r.stderr.strip()}")
+    assert r.returncode > 0, (r.returncode, r.stderr)
+    assert "manifest.json: JSON nested deeper than 64" in r.stderr, r.stderr
