@@ -355,6 +355,26 @@ bool mascri_path_exists(const char *path)
   return access(path, F_OK) == 0;
 }
 
+bool mascri_path_is_normal(const char *path)
+{
+  if (path == NULL || path[0] == '\0')
+    return false;
+  if (strcmp(path, "/") == 0)
+    return true;
+  const char *p = path[0] == '/' ? path + 1 : path;
+  for (;;) {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+      return false;
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+        return false;
+    if (p[n] == '\0')
+      return true;
+    p += n + 1;
+  }
+}
+
 char *mascri_path_join(const char *a, const char *b)
 {
   size_t la = strlen(a);

@@ -48,6 +48,11 @@ int mascri_open_in_root_fallback(int rootfd, const char *path, int flags, mode_t
                                  mascri_error_t *err);
 
 bool mascri_path_exists(const char *path);
+/* A path as written by someone who means no tricks: components separated by single '/', an
+ * optional leading '/', no empty, "." or ".." component, no trailing '/', no control
+ * characters. "/" alone is normal. Used for paths taken from requests that are joined
+ * below a directory of ours (cgroup parents, log paths). */
+bool mascri_path_is_normal(const char *path);
 /* Joins two path parts with exactly one '/' between them. */
 char *mascri_path_join(const char *a, const char *b);
 

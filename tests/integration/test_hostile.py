@@ -139,3 +139,53 @@ def test_deeply_nested_archive_manifest(tmp_path):
           f"CPU {cpu * 1000:.0f} ms: {r.stderr.strip()}")
     assert r.returncode > 0, (r.returncode, r.stderr)
     assert "manifest.json: JSON nested deeper than 64" in r.stderr, r.stderr
+
+
+# ---- 2. cgroup parents that leave the cgroup tree ----
+
+@pytest.mark.parametrize("parent", ["/../../../../tmp/mascri-hostile-cg", "a/..", "//", ".",
+                                    "/mascri-hostile/../x", "a//b", "a/", "a\nb"])
+def test_pod_cgroup_parent_not_normal(cri, daemon, parent):
+    pb = cri.pb
+    pc = pod_config(pb, name="cg-pod")
+    pc.linux.cgroup_parent = parent
+    t0 = time.monotonic()
+    with pytest.raises(grpc.RpcError) as exc:
+        cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
+    assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert "cgroup_parent" in exc.value.details()
+    print(f"cgroup_parent {parent!r}: {code(exc).name} in "
+          f"{(time.monotonic() - t0) * 1000:.0f} ms")
+    assert not os.path.exists("/tmp/mascri-hostile-cg")
+    assert not cri.runtime.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=30).items
+
+
+# ---- 7. a hostname derived from metadata.name ----
+
+@pytest.mark.parametrize("name", ["evil\n6.6.6.6\tkubernetes.default", "a b", "-x", "x_y"])
+def test_pod_hostname_from_hostile_name(cri, daemon, name):
+    pb = cri.pb
+    pc = pod_config(pb, name=name, uid="uid-hostile-name")
+    with pytest.raises(grpc.RpcError) as exc:
+        cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
+    assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert "metadata.name" in exc.value.details()
+    assert not cri.runtime.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=30).items
+    # the explicit hostname is checked by the same rules
+    pc = pod_config(pb, name="fine", uid="uid-hostile-host", hostname=name)
+    with pytest.raises(grpc.RpcError) as exc:
+        cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
+    assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+
+
+def test_pod_hostname_from_long_name_is_cut_like_kubelet(cri, daemon):
+    pb = cri.pb
+    name = "n" * 62 + "-" + "m" * 20  # cut at 63 leaves a trailing '-', dropped
+    pod_id = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(
+        config=pod_config(pb, name=name)), timeout=60).pod_sandbox_id
+    try:
+        found = [p for p in daemon.tmp.rglob("hostname") if pod_id in str(p)]
+        assert found and found[0].read_text() == "n" * 62 + "\n"
+    finally:
+        stop_pod(cri, pod_id)
+        remove_pod(cri, pod_id)
