@@ -189,3 +189,177 @@ def test_pod_hostname_from_long_name_is_cut_like_kubelet(cri, daemon):
     finally:
         stop_pod(cri, pod_id)
         remove_pod(cri, pod_id)
+
+
+# ---- 3. HTTP/2 request bodies: bounded buffering ----
+
+class RawH2:
+    """A minimal prior-knowledge HTTP/2 client on the daemon's socket that honours flow
+    control (a reader thread tracks WINDOW_UPDATEs) and can leave request bodies unfinished.
+    Responses are not decoded beyond noting which streams got HEADERS or RST_STREAM."""
+
+    def __init__(self, sock_path):
+        import socket
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(str(sock_path))
+        self.cond = threading.Condition()
+        self.conn_window = 65535
+        self.stream_windows = {}
+        self.initial_window = 65535
+        self.answered = set()
+        self.closed = False
+        self.next_id = 1
+        self.s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + self._frame(4, 0, 0, b""))
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @staticmethod
+    def _frame(type_, flags, sid, payload):
+        n = len(payload)
+        return bytes([n >> 16, (n >> 8) & 255, n & 255, type_, flags]) + \
+            sid.to_bytes(4, "big") + payload
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.s.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+
+    def _read(self):
+        try:
+            while True:
+                hdr = self._recv_exact(9)
+                n = int.from_bytes(hdr[:3], "big")
+                type_, flags, sid = hdr[3], hdr[4], int.from_bytes(hdr[5:9], "big") & 0x7FFFFFFF
+                payload = self._recv_exact(n)
+                with self.cond:
+                    if type_ == 4 and not flags & 1:  # SETTINGS
+                        for i in range(0, len(payload), 6):
+                            ident = int.from_bytes(payload[i:i + 2], "big")
+                            val = int.from_bytes(payload[i + 2:i + 6], "big")
+                            if ident == 4:
+                                delta = val - self.initial_window
+                                self.initial_window = val
+                                for k in self.stream_windows:
+                                    self.stream_windows[k] += delta
+                        self.s.sendall(self._frame(4, 1, 0, b""))
+                    elif type_ == 8:  # WINDOW_UPDATE
+                        inc = int.from_bytes(payload, "big") & 0x7FFFFFFF
+                        if sid == 0:
+                            self.conn_window += inc
+                        elif sid in self.stream_windows:
+                            self.stream_windows[sid] += inc
+                    elif type_ in (1, 3):  # HEADERS, RST_STREAM
+                        self.answered.add(sid)
+                    elif type_ == 6 and not flags & 1:  # PING
+                        self.s.sendall(self._frame(6, 1, 0, payload))
+                    self.cond.notify_all()
+        except (EOFError, OSError):
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+
+    @staticmethod
+    def _literal(name, value):
+        def hint(n):  # HPACK integer, 7-bit prefix, no Huffman
+            if n < 127:
+                return bytes([n])
+            out, n = [127], n - 127
+            while n >= 128:
+                out.append((n & 127) | 128)
+                n >>= 7
+            return bytes(out + [n])
+        return b"\x00" + hint(len(name)) + name + hint(len(value)) + value
+
+    def start(self, path=b"/runtime.v1.RuntimeService/Version"):
+        sid = self.next_id
+        self.next_id += 2
+        block = b"".join(self._literal(k, v) for k, v in (
+            (b":method", b"POST"), (b":scheme", b"http"), (b":path", path),
+            (b":authority", b"localhost"), (b"content-type", b"application/grpc"),
+            (b"te", b"trailers")))
+        with self.cond:
+            self.stream_windows[sid] = self.initial_window
+            self.s.sendall(self._frame(1, 4, sid, block))  # END_HEADERS
+        return sid
+
+    def send(self, sid, data, timeout=20):
+        """Sends data on sid as flow control allows; False when the stream was answered
+        (refused) or the connection closed before all of it went."""
+        off = 0
+        deadline = time.monotonic() + timeout
+        while off < len(data):
+            with self.cond:
+                while (min(self.conn_window, self.stream_windows[sid]) <= 0
+                       and sid not in self.answered and not self.closed):
+                    if not self.cond.wait(max(0, deadline - time.monotonic())):
+                        return False
+                if sid in self.answered or self.closed:
+                    return False
+                n = min(16384, len(data) - off, self.conn_window, self.stream_windows[sid])
+                self.conn_window -= n
+                self.stream_windows[sid] -= n
+                try:
+                    self.s.sendall(self._frame(0, 0, sid, data[off:off + n]))
+                except OSError:
+                    return False
+            off += n
+        return True
+
+    def close(self):
+        import socket
+        try:
+            self.s.shutdown(socket.SHUT_RDWR)  # wakes the reader thread; the fd then goes
+        except OSError:
+            pass
+        self.s.close()
+
+
+def grpc_prefix(total):
+    return b"\x00" + total.to_bytes(4, "big")
+
+
+def test_half_sent_request_bodies_are_bounded(daemon, cri):
+    pid = daemon.proc.pid
+    base = rss_kib(pid)
+    # 6 connections x 10 streams x 8 MiB of unfinished 15 MiB messages: 480 MiB offered
+    chunk = b"\x0a" * (8 << 20)
+    conns = [RawH2(daemon.socket) for _ in range(6)]
+    sent = refused = 0
+    t0 = time.monotonic()
+    cpu0 = cpu_ticks(pid)
+    peak = base
+
+    def push(h):
+        nonlocal sent, refused
+        for _ in range(10):
+            sid = h.start()
+            if h.send(sid, grpc_prefix(15 << 20) + chunk):
+                sent += 1
+            else:
+                refused += 1
+
+    threads = [threading.Thread(target=push, args=(h,)) for h in conns]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        peak = max(peak, rss_kib(pid))
+        time.sleep(0.05)
+    took = time.monotonic() - t0
+    peak = max(peak, rss_kib(pid))
+    # the daemon still answers on its own connection
+    cri.runtime.Version(cri.pb.VersionRequest(), timeout=10)
+    cpu = (cpu_ticks(pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+    print(f"h2 half-sent bodies: {sent} streams kept, {refused} refused in {took:.1f} s, "
+          f"RSS {base} -> peak {peak} KiB (+{(peak - base) >> 10} MiB), CPU {cpu:.2f} s")
+    for h in conns:
+        h.close()
+    # 480 MiB offered; the global budget is 16 x (16 MiB + 5)
+    assert refused > 0
+    assert peak - base < 300 * 1024, (base, peak)
+    assert "request bytes buffered" in daemon.log_path.read_text()
+    time.sleep(0.5)
+    print(f"h2 after the connections closed: RSS {rss_kib(pid)} KiB")
+    cri.runtime.Version(cri.pb.VersionRequest(), timeout=10)
