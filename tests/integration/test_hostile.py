@@ -363,3 +363,68 @@ def test_half_sent_request_bodies_are_bounded(daemon, cri):
     time.sleep(0.5)
     print(f"h2 after the connections closed: RSS {rss_kib(pid)} KiB")
     cri.runtime.Version(cri.pb.VersionRequest(), timeout=10)
+
+
+# ---- layers: bytes and entries one layer may unpack to ----
+
+def _bomb_image(size=64 << 20):
+    from harness.images import Layer, build_image
+    lay = Layer().dir("bin").file("zeros", b"\0" * size)
+    return build_image([lay.tar()])
+
+
+def _many_entries_image(n):
+    from harness.images import Layer, build_image
+    lay = Layer().dir("d")
+    for i in range(n):
+        lay.file(f"d/f{i}", b"")
+    return build_image([lay.tar()])
+
+
+def _store_leftovers(root):
+    """(names in layers/, names in tmp/)"""
+    return tuple(sorted(os.listdir(root / d)) if (root / d).exists() else []
+                 for d in ("layers", "tmp"))
+
+
+def test_layer_gzip_bomb_stops_at_the_cap(registry, tmp_path):
+    from harness.images import push_image
+    img = _bomb_image()
+    blob = img.blobs[img.layer_digests[0]]
+    ref = push_image(registry, "hostile/bomb", "latest", img)
+    root = tmp_path / "store"
+    assert image_cli(root, "ls").returncode == 0
+    empty_store = _store_leftovers(root)
+    r, took, cpu, _ = _measured(lambda: image_cli(root, "--max-layer-size", "1M", "pull", ref))
+    print(f"gzip bomb ({len(blob)} bytes -> 64 MiB) with --max-layer-size 1M: rc {r.returncode} "
+          f"in {took * 1000:.0f} ms, CPU {cpu * 1000:.0f} ms: {r.stderr.strip()}")
+    assert r.returncode > 0, r.stderr
+    assert "more than 1048576 bytes" in r.stderr and "--max-layer-size" in r.stderr
+    assert img.layer_digests[0] in r.stderr  # names the layer
+    assert _store_leftovers(root) == empty_store  # no partial layer, nothing in tmp/
+    assert image_cli(root, "ls", "-q").stdout.split() == []
+    # the default cap (32 GiB) lets the same layer through
+    r = image_cli(root, "pull", ref)
+    assert r.returncode == 0, r.stderr
+
+
+def test_layer_entries_cap(registry, tmp_path):
+    from harness.images import push_image
+    ref = push_image(registry, "hostile/entries", "latest", _many_entries_image(3000))
+    root = tmp_path / "store"
+    r = image_cli(root, "--max-layer-entries", "1000", "pull", ref)
+    print(f"3000-entry layer with --max-layer-entries 1000: rc {r.returncode}: {r.stderr.strip()}")
+    assert r.returncode > 0
+    assert "more than 1000 entries" in r.stderr
+    assert not _store_leftovers(root)[1]
+    assert image_cli(root, "--max-layer-entries", "4000", "pull", ref).returncode == 0
+
+
+def test_layer_cap_through_mascrid(registry, daemon_factory):
+    from harness.images import push_image
+    ref = push_image(registry, "hostile/bomb-cri", "latest", _bomb_image())
+    d = daemon_factory(extra_args=["--max-layer-size", "1M"])
+    with pytest.raises(grpc.RpcError) as exc:
+        pull(d.client, ref)
+    assert code(exc) == grpc.StatusCode.RESOURCE_EXHAUSTED, exc.value.details()
+    assert "more than 1048576 bytes" in exc.value.details()
