@@ -428,3 +428,89 @@ def test_layer_cap_through_mascrid(registry, daemon_factory):
         pull(d.client, ref)
     assert code(exc) == grpc.StatusCode.RESOURCE_EXHAUSTED, exc.value.details()
     assert "more than 1048576 bytes" in exc.value.details()
+
+
+# ---- 4. connections: a cap, timeouts, and the fd limit ----
+
+def _connect(path):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect(str(path))
+    except BlockingIOError:
+        pass  # the backlog is full: the connection waits
+    return s
+
+
+def _closed_by_peer(s, timeout):
+    """Reads (the server's SETTINGS, a GOAWAY) until EOF; False when none came in time."""
+    import select
+    deadline = time.monotonic() + timeout
+    while True:
+        r, _, _ = select.select([s], [], [], max(0, deadline - time.monotonic()))
+        if not r:
+            return False
+        try:
+            if s.recv(65536) == b"":
+                return True
+        except ConnectionResetError:
+            return True
+        except BlockingIOError:
+            pass
+
+
+def test_connection_cap_and_preface_timeout(daemon_factory):
+    d = daemon_factory(extra_args=["--max-connections", "8", "--idle-timeout", "2"])
+    pid = d.proc.pid
+    silent = [_connect(d.socket) for _ in range(8)]  # never send the HTTP/2 preface
+    time.sleep(0.3)
+    extra = [_connect(d.socket) for _ in range(12)]  # beyond the cap: left in the backlog
+    cpu0, log0 = cpu_ticks(pid), d.log_path.stat().st_size
+    time.sleep(3)
+    cpu = (cpu_ticks(pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+    logged = d.log_path.stat().st_size - log0
+    print(f"20 connections on a cap of 8: mascrid CPU {cpu:.2f} s over 3 s, {logged} log bytes")
+    assert cpu < 0.3 and logged < 20000
+    assert "connections open (the limit)" in d.log_path.read_text()
+    # the silent ones are closed 10 s after they came; then the daemon answers again
+    assert all(_closed_by_peer(s, 12) for s in silent)
+    for s in silent + extra:
+        s.close()
+    from harness.cri_client import CRIClient
+    c = CRIClient(d.socket)
+    c.runtime.Version(c.pb.VersionRequest(), timeout=10)
+    # an idle connection (no calls) is closed after --idle-timeout
+    h = RawH2(d.socket)
+    t0 = time.monotonic()
+    with h.cond:
+        h.cond.wait_for(lambda: h.closed, timeout=10)
+    print(f"idle HTTP/2 connection closed after {time.monotonic() - t0:.1f} s (--idle-timeout 2)")
+    assert h.closed
+    c.close()
+
+
+def test_fd_limit_does_not_spin_the_listener(daemon):
+    pid = daemon.proc.pid
+    nfds = len(os.listdir(f"/proc/{pid}/fd"))
+    limit = nfds + 4
+    old = subprocess.run(["prlimit", f"--pid={pid}", "--nofile", "--raw", "--noheadings",
+                          "--output=SOFT,HARD"], check=True, capture_output=True,
+                         text=True).stdout.split()
+    # the soft limit only: raising a hard limit back needs CAP_SYS_RESOURCE
+    subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={limit}:{old[1]}"], check=True)
+    socks = [_connect(daemon.socket) for _ in range(30)]
+    time.sleep(0.5)
+    cpu0, log0 = cpu_ticks(pid), daemon.log_path.stat().st_size
+    time.sleep(3)
+    cpu = (cpu_ticks(pid) - cpu0) / os.sysconf("SC_CLK_TCK")
+    logged = daemon.log_path.stat().st_size - log0
+    print(f"at the fd limit ({limit}) with 30 connections waiting: mascrid CPU {cpu:.2f} s "
+          f"over 3 s, {logged} log bytes")
+    assert cpu < 0.5, cpu
+    assert logged < 20000, logged
+    assert "Too many open files" in daemon.log_path.read_text()
+    for s in socks:
+        s.close()
+    subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={old[0]}:{old[1]}"], check=True)
+    daemon.client.runtime.Version(daemon.client.pb.VersionRequest(), timeout=10)
