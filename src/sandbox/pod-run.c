@@ -73,6 +73,12 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
                                   "linux.cgroup_parent \"%s\": not a normal cgroup path (no "
                                   "\"..\", \".\", empty components or control characters)",
                                   lx->cgroup_parent);
+  /* container logs are created below it as root: it must be a plain absolute path */
+  if (c->log_directory && c->log_directory[0] &&
+      (c->log_directory[0] != '/' || !mascri_path_is_normal(c->log_directory)))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "log_directory \"%s\": not a normal absolute path",
+                                  c->log_directory);
   pl->sysctl_paths = xcalloc(1, sizeof(char *));
   pl->sysctl_values = xcalloc(1, sizeof(char *));
   for (size_t i = 0; lx && i < lx->n_sysctls; i++) {

@@ -514,3 +514,68 @@ def test_fd_limit_does_not_spin_the_listener(daemon):
         s.close()
     subprocess.run(["prlimit", f"--pid={pid}", f"--nofile={old[0]}:{old[1]}"], check=True)
     daemon.client.runtime.Version(daemon.client.pb.VersionRequest(), timeout=10)
+
+
+# ---- container logs: no symlinks followed, no relative or ".." paths ----
+
+def _log_container(cri, pod, name, log_path):
+    pb = cri.pb
+    image, pod_id, pc = pod
+    cfg = ctr_config(pb, image, name=name, command=["sh", "-c", "echo hello; sleep 3600"],
+                     log_path=log_path)
+    cid = create(cri, pod_id, cfg, pc)
+    cri.runtime.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+    return cid
+
+
+def test_log_symlinks_are_not_followed(cri, daemon, pod, tmp_path):
+    _, _, pc = pod
+    logdir = daemon.log_dir / "hostile-pod"
+    logdir.mkdir(parents=True, exist_ok=True)
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    (logdir / "a").mkdir()
+    (logdir / "a" / "0.log").symlink_to(victim)  # the log file itself
+    victim_dir = tmp_path / "victim-dir"
+    victim_dir.mkdir()
+    (logdir / "b").symlink_to(victim_dir)  # a directory on the way
+    for name, path in (("a", "a/0.log"), ("b", "b/0.log")):
+        with pytest.raises(grpc.RpcError) as exc:
+            _log_container(cri, pod, name, path)
+        print(f"log_path {path} through a planted symlink: {code(exc).name}: "
+              f"{exc.value.details()}")
+        assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert victim.read_text() == "root's file\n"
+    assert not list(victim_dir.iterdir())
+    # an ordinary log path still works
+    cid = _log_container(cri, pod, "c", "c/0.log")
+    assert cid
+    for _ in range(100):
+        if (logdir / "c" / "0.log").exists() and "hello" in (logdir / "c" / "0.log").read_text():
+            break
+        time.sleep(0.05)
+    assert "hello" in (logdir / "c" / "0.log").read_text()
+
+
+@pytest.mark.parametrize("log_path", ["../escape.log", "a/../../escape.log", "/tmp/abs.log",
+                                      "./x.log"])
+def test_log_path_must_stay_below_the_log_directory(cri, daemon, pod, log_path):
+    pb = cri.pb
+    image, pod_id, pc = pod
+    cfg = ctr_config(pb, image, name="l", command=["sleep", "3600"], log_path=log_path)
+    with pytest.raises(grpc.RpcError) as exc:
+        create(cri, pod_id, cfg, pc)
+    assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert "log_path" in exc.value.details()
+    assert not (daemon.log_dir / "escape.log").exists()
+
+
+@pytest.mark.parametrize("log_dir", ["relative/logs", "/var/log/pods/../../tmp/x", "/a//b"])
+def test_pod_log_directory_must_be_absolute_and_normal(cri, daemon, log_dir):
+    pb = cri.pb
+    pc = pod_config(pb, name="logdir-pod")
+    pc.log_directory = log_dir
+    with pytest.raises(grpc.RpcError) as exc:
+        cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
+    assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
+    assert "log_directory" in exc.value.details()
