@@ -579,3 +579,27 @@ def test_pod_log_directory_must_be_absolute_and_normal(cri, daemon, log_dir):
         cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60)
     assert code(exc) == grpc.StatusCode.INVALID_ARGUMENT, exc.value.details()
     assert "log_directory" in exc.value.details()
+
+
+# ---- 5. "127." DNS names are not loopback ----
+
+def test_registry_named_127_something_gets_https(registry, test_images, tmp_path):
+    """127.attacker.example resolves (here, through a private /etc/hosts) to the plain-HTTP
+    test registry: treated as loopback it would be pulled over plain HTTP, credentials
+    included; as the DNS name it is, it gets HTTPS, which the registry does not speak."""
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 127.attacker.example\n")
+    port = registry.host.rsplit(":", 1)[1]
+    ref = test_images["busybox"].replace(registry.host, f"127.attacker.example:{port}")
+    from harness.paths import binary
+    cmd = (f"mount --bind {hosts} /etc/hosts && exec {binary('mascri')} image --root "
+           f"{tmp_path / 'store'} --creds user:secret pull {ref}")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True,
+                       timeout=120)
+    print(f"pull {ref}: rc {r.returncode}: {r.stderr.strip()[-300:]}")
+    assert r.returncode != 0, "pulled over plain HTTP"
+    assert "https://127.attacker.example" in r.stderr or "SSL" in r.stderr or \
+        "TLS" in r.stderr, r.stderr
+    # the IP literal is still loopback (plain HTTP first)
+    r = image_cli(tmp_path / "store2", "pull", test_images["busybox"])
+    assert r.returncode == 0, r.stderr
