@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,49 @@ int mascri_read_file_at(int dirfd, const char *path, char **buf, size_t *len, ma
 int mascri_read_file(const char *path, char **buf, size_t *len, mascri_error_t *err)
 {
   return mascri_read_file_at(AT_FDCWD, path, buf, len, err);
+}
+
+int mascri_read_regular_file(const char *path, size_t max, char **buf, size_t *len,
+                             mascri_error_t *err)
+{
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    int e = errno;
+    return mascri_make_error_kind(err,
+                                  e == ENOENT ? MASCRI_ERR_NOT_FOUND : MASCRI_ERR_INVALID_ARGUMENT,
+                                  e, "open `%s`%s", path, e == ELOOP ? " (a symlink)" : "");
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return mascri_make_error(err, errno, "stat `%s`", path);
+  if (!S_ISREG(st.st_mode))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "`%s` is not a regular file",
+                                  path);
+  if ((uint64_t)st.st_size > max)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "`%s` is %lld bytes, more than the limit of %zu", path,
+                                  (long long)st.st_size, max);
+  /* the size may grow under us: never read more than max + 1 bytes */
+  _cleanup_free_ char *out = xmalloc(max + 2);
+  size_t n = 0;
+  while (n <= max) {
+    ssize_t r = read(fd, out + n, max + 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return mascri_make_error(err, errno, "read `%s`", path);
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  if (n > max)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "`%s` grew past the limit of %zu bytes", path, max);
+  out[n] = '\0';
+  *buf = TAKE_PTR(out);
+  if (len)
+    *len = n;
+  return 0;
 }
 
 int mascri_write_file_at(int dirfd, const char *path, const char *data, size_t len,
@@ -311,6 +355,26 @@ int mascri_open_in_root(int rootfd, const char *path, int flags, mode_t mode, ma
 bool mascri_path_exists(const char *path)
 {
   return access(path, F_OK) == 0;
+}
+
+bool mascri_path_is_normal(const char *path)
+{
+  if (path == NULL || path[0] == '\0')
+    return false;
+  if (strcmp(path, "/") == 0)
+    return true;
+  const char *p = path[0] == '/' ? path + 1 : path;
+  for (;;) {
+    size_t n = strcspn(p, "/");
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+      return false;
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+        return false;
+    if (p[n] == '\0')
+      return true;
+    p += n + 1;
+  }
 }
 
 char *mascri_path_join(const char *a, const char *b)

@@ -15,6 +15,12 @@ int mascri_write_all(int fd, const void *buf, size_t len, mascri_error_t *err);
 int mascri_read_all(int fd, char **buf, size_t *len, mascri_error_t *err);
 int mascri_read_file(const char *path, char **buf, size_t *len, mascri_error_t *err);
 int mascri_read_file_at(int dirfd, const char *path, char **buf, size_t *len, mascri_error_t *err);
+/* Reads a file named by someone we do not trust (a request, a config): opened with
+ * O_NOFOLLOW|O_NONBLOCK so neither a symlink nor a FIFO gets a say, required to be a regular
+ * file (a device such as /dev/zero is refused), and refused when larger than max bytes.
+ * Errors are INVALID_ARGUMENT (NOT_FOUND when absent). */
+int mascri_read_regular_file(const char *path, size_t max, char **buf, size_t *len,
+                             mascri_error_t *err);
 /* Writes to an existing file (cgroup, /proc knobs): O_WRONLY|O_CLOEXEC, no create. */
 int mascri_write_file_at(int dirfd, const char *path, const char *data, size_t len,
                          mascri_error_t *err);
@@ -42,6 +48,11 @@ int mascri_open_in_root_fallback(int rootfd, const char *path, int flags, mode_t
                                  mascri_error_t *err);
 
 bool mascri_path_exists(const char *path);
+/* A path as written by someone who means no tricks: components separated by single '/', an
+ * optional leading '/', no empty, "." or ".." component, no trailing '/', no control
+ * characters. "/" alone is normal. Used for paths taken from requests that are joined
+ * below a directory of ours (cgroup parents, log paths). */
+bool mascri_path_is_normal(const char *path);
 /* Joins two path parts with exactly one '/' between them. */
 char *mascri_path_join(const char *a, const char *b);
 

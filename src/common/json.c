@@ -6,9 +6,40 @@
 #include "strv.h"
 #include "xalloc.h"
 
+/* The deepest nesting of arrays and objects in buf, counted without parsing (strings and
+ * their escapes skipped), stopping as soon as it passes limit. yajl's tree is built and freed
+ * recursively, so 300,000 '[' overflow the stack: the depth is bounded before yajl sees the
+ * text. */
+static size_t nesting_depth(const char *buf, size_t len, size_t limit)
+{
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < len && deepest <= limit; i++) {
+    char c = buf[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest)
+        deepest = depth;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 int mascri_json_parse(const char *buf, size_t len, const char *what, yajl_val *out,
                       mascri_error_t *err)
 {
+  if (nesting_depth(buf, len, MASCRI_JSON_MAX_DEPTH) > MASCRI_JSON_MAX_DEPTH)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "parse %s: JSON nested deeper than %d levels", what,
+                                  MASCRI_JSON_MAX_DEPTH);
   char errbuf[1024] = "";
   _cleanup_free_ char *copy = xstrndup(buf, len);
   if (strlen(copy) != len)

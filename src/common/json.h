@@ -23,7 +23,13 @@ static inline void cleanup_json_genp(yajl_gen *g)
 #define _cleanup_json_ _cleanup_(cleanup_json_valp)
 #define _cleanup_json_gen_ _cleanup_(cleanup_json_genp)
 
-/* Parses len bytes (need not be NUL-terminated). what names the input in errors. */
+/* Deepest nesting of arrays and objects accepted. Every JSON mascri reads (OCI specs, image
+ * manifests and configs, CNI results, its own records) stays under 10 levels; 64 leaves room
+ * and keeps yajl's recursive tree code far from the end of any stack. */
+#define MASCRI_JSON_MAX_DEPTH 64
+
+/* Parses len bytes (need not be NUL-terminated). what names the input in errors. Input
+ * nested deeper than MASCRI_JSON_MAX_DEPTH is INVALID_ARGUMENT. */
 int mascri_json_parse(const char *buf, size_t len, const char *what, yajl_val *out,
                       mascri_error_t *err);
 int mascri_json_parse_file(const char *path, yajl_val *out, mascri_error_t *err);

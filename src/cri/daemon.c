@@ -234,6 +234,8 @@ static int open_services(struct mascri_daemon *d, mascri_error_t *err)
       .inherited_fd = d->cfg.inherited_fd,
       .socket_mode = 0660,
       .socket_gid = (gid_t)-1,
+      .max_conns = d->cfg.max_connections,
+      .idle_timeout_ms = d->cfg.idle_timeout_s * 1000u,
   };
   return mascri_server_new(&sc, mascri_cri_lookup, d, &d->server, err);
 }

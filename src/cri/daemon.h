@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api.pb-c.h"
 #include "image/image.h"
@@ -32,6 +33,12 @@ struct mascri_daemon_config {
   /* capabilities of containers that ask for nothing else; NULL: containerd's default set */
   char *const *default_capabilities;
   struct mascri_network_config net;
+  /* gRPC connections at once (0: the server's default, 1024) and how long one may sit
+   * without calls before it is closed (0: default, 300 s) */
+  unsigned max_connections;
+  unsigned idle_timeout_s;
+  /* what one image layer may unpack to (0: the image store's defaults) */
+  uint64_t max_layer_bytes, max_layer_entries;
 };
 
 struct mascri_daemon {

@@ -99,6 +99,17 @@ static int too_large(size_t len, size_t max, mascri_error_t *err)
                                 "received message larger than max (%zu vs. %zu)", len, max);
 }
 
+size_t mascri_grpc_reader_grown_cap(const struct mascri_grpc_reader *r, size_t more)
+{
+  size_t need = r->len + more, limit = r->max + MASCRI_GRPC_FRAME_HEADER;
+  if (need <= r->cap || need > limit)
+    return r->cap;
+  size_t cap = r->cap ? r->cap : 256;
+  while (cap < need)
+    cap *= 2;
+  return cap < limit ? cap : limit; /* never more than the largest message */
+}
+
 int mascri_grpc_reader_feed(struct mascri_grpc_reader *r, const uint8_t *data, size_t len,
                             mascri_error_t *err)
 {
@@ -118,9 +129,7 @@ int mascri_grpc_reader_feed(struct mascri_grpc_reader *r, const uint8_t *data, s
                                   "received more than one message or more than %zu bytes", r->max);
   }
   if (r->len + len > r->cap) {
-    size_t cap = r->cap ? r->cap : 256;
-    while (cap < r->len + len)
-      cap *= 2;
+    size_t cap = mascri_grpc_reader_grown_cap(r, len);
     r->buf = xrealloc(r->buf, cap);
     r->cap = cap;
   }

@@ -50,6 +50,8 @@ struct mascri_grpc_reader {
 };
 void mascri_grpc_reader_init(struct mascri_grpc_reader *r, size_t max);
 void mascri_grpc_reader_clear(struct mascri_grpc_reader *r);
+/* The buffer's size once more bytes are fed (for budgets, before feeding them). */
+size_t mascri_grpc_reader_grown_cap(const struct mascri_grpc_reader *r, size_t more);
 int mascri_grpc_reader_feed(struct mascri_grpc_reader *r, const uint8_t *data, size_t len,
                             mascri_error_t *err);
 /* At end of stream: exactly one complete, uncompressed message (an absent message counts

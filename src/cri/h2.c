@@ -18,11 +18,22 @@
     (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE                 \
   }
 
+/* Request bytes a call holds count against its connection's and the server's budgets until
+ * the call lets them go (loop thread only, like every field they touch). */
+static void call_set_buffered(struct call *call, size_t bytes)
+{
+  call->srv->buffered = call->srv->buffered - call->buffered + bytes;
+  if (call->conn)
+    call->conn->buffered = call->conn->buffered - call->buffered + bytes;
+  call->buffered = bytes;
+}
+
 static void call_unlink(struct call *call)
 {
   struct conn *c = call->conn;
   if (c == NULL)
     return;
+  c->buffered -= call->buffered;
   if (call->prev)
     call->prev->next = call->next;
   else
@@ -35,6 +46,7 @@ static void call_unlink(struct call *call)
 
 static void call_release_request(struct call *call)
 {
+  call_set_buffered(call, 0);
   mascri_grpc_reader_clear(&call->reader);
   if (call->req)
     protobuf_c_message_free_unpacked(call->req, NULL);
@@ -171,6 +183,8 @@ static void answer_message(struct call *call, const ProtobufCMessage *msg)
 void h2_call_completed(struct call *call)
 {
   call->in_worker = false;
+  if (call->conn)
+    call->conn->last_active = mascri_now_ms(); /* idle from now on, not from the request */
   if (call->conn == NULL) {
     log_debug("%s: handler finished after the call was answered (client gone)", call->path);
     call_free(call);
@@ -233,6 +247,9 @@ static void request_complete(struct call *call)
   }
   call->req = protobuf_c_message_unpack(call->method->input, NULL, len, msg);
   mascri_grpc_reader_clear(&call->reader);
+  /* the decoded request is about as large as its encoding: it stays counted until the
+   * handler is done, so queued requests are bounded too */
+  call_set_buffered(call, call->req ? len : 0);
   if (call->req == NULL) {
     _cleanup_free_ char *m = xasprintf("cannot decode the %s request message (%zu bytes)",
                                        call->method->input->name, len);
@@ -251,6 +268,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   call->srv = c->srv;
   call->conn = c;
   call->stream_id = frame->hd.stream_id;
+  call->last_data = mascri_now_ms();
   mascri_grpc_reader_init(&call->reader, c->srv->cfg.max_recv_msg);
   call->next = c->calls;
   if (c->calls)
@@ -314,6 +332,8 @@ static void request_headers_done(struct call *call)
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
+  struct conn *c = user_data;
+  c->got_frame = true;
   if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
     return 0;
   struct call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
@@ -326,17 +346,61 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
   return 0;
 }
 
+/* Small requests (every CRI call but a few) keep a reserve above the budgets, so that
+ * clients holding the budgets with large unfinished bodies do not lock kubelet out. */
+#define SMALL_REQUEST (64u << 10)
+
+/* Refuses a request whose bytes would take its connection or the server past its budget:
+ * RESOURCE_EXHAUSTED, and what it held is freed. */
+static bool over_budget(struct call *call, size_t more)
+{
+  const struct mascri_server *srv = call->srv;
+  size_t conn_limit = srv->cfg.max_conn_buffer, total_limit = srv->cfg.max_total_buffer;
+  if (call->buffered + more <= SMALL_REQUEST) {
+    conn_limit += conn_limit / 8;
+    total_limit += total_limit / 8;
+  }
+  const char *what = NULL;
+  size_t limit = 0;
+  if (call->conn->buffered + more > conn_limit) {
+    what = "on this connection";
+    limit = srv->cfg.max_conn_buffer;
+  } else if (srv->buffered + more > total_limit) {
+    what = "in mascrid";
+    limit = srv->cfg.max_total_buffer;
+  } else {
+    return false;
+  }
+  _cleanup_free_ char *m = xasprintf("request bytes buffered %s would exceed %zu MiB; "
+                                     "retry when earlier requests are done",
+                                     what, limit >> 20);
+  log_debug("%s: %s", call->path ? call->path : "?", m);
+  mascri_grpc_reader_clear(&call->reader);
+  call_set_buffered(call, 0);
+  answer_status(call, MASCRI_GRPC_RESOURCE_EXHAUSTED, m);
+  return true;
+}
+
+/* Automatic window updates are off: the window is given back here, once the bytes are in a
+ * call's budgeted buffer or dropped, so nghttp2 holds nothing we have not counted and a
+ * refused stream's bytes keep the connection's window flowing. */
 static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
                          const uint8_t *data, size_t len, void *user_data)
 {
+  nghttp2_session_consume(session, stream_id, len);
   struct call *call = nghttp2_session_get_stream_user_data(session, stream_id);
-  if (call == NULL || call->state != CALL_READING)
+  if (call == NULL || call->state != CALL_READING || call->conn == NULL)
+    return 0;
+  call->last_data = mascri_now_ms();
+  size_t grow = mascri_grpc_reader_grown_cap(&call->reader, len) - call->reader.cap;
+  if (grow > 0 && over_budget(call, grow))
     return 0;
   _cleanup_error_ mascri_error_t err = NULL;
   if (mascri_grpc_reader_feed(&call->reader, data, len, &err) < 0) {
     mascri_grpc_reader_clear(&call->reader);
     answer_error(call, &err);
   }
+  call_set_buffered(call, call->reader.cap);
   return 0;
 }
 
@@ -387,6 +451,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   struct conn *c = xmalloc0(sizeof(*c));
   c->srv = srv;
   c->fd = fd;
+  c->created = c->last_active = mascri_now_ms();
   /* No HTTP messaging checks in nghttp2: grpc-go (kubelet, crictl) sends the unix socket's
    * path as :authority ("/run/mascri/mascri.sock"), which nghttp2's strict authority check
    * refuses with RST_STREAM PROTOCOL_ERROR. gRPC's own checks (:path, content-type) are
@@ -395,6 +460,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   int r = nghttp2_option_new(&opt);
   if (r == 0) {
     nghttp2_option_set_no_http_messaging(opt, 1);
+    nghttp2_option_set_no_auto_window_update(opt, 1);
     r = nghttp2_session_server_new2(&c->session, cbs, c, opt);
     nghttp2_option_del(opt);
   }
@@ -416,6 +482,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
 int h2_conn_on_readable(struct conn *c)
 {
   uint8_t buf[65536];
+  c->last_active = mascri_now_ms();
   for (;;) {
     ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
     if (n == 0)
@@ -453,10 +520,29 @@ int h2_conn_flush(struct conn *c)
   return 0;
 }
 
+/* A request body that stops arriving holds its buffer: it gets request_stall_ms. */
+static uint64_t check_stall(struct call *call, uint64_t now)
+{
+  if (call->state != CALL_READING)
+    return 0;
+  uint64_t at = call->last_data + call->srv->cfg.request_stall_ms;
+  if (at > now)
+    return at;
+  _cleanup_free_ char *m =
+      xasprintf("the request body stalled for %u ms", call->srv->cfg.request_stall_ms);
+  mascri_grpc_reader_clear(&call->reader);
+  call_set_buffered(call, 0);
+  answer_status(call, MASCRI_GRPC_DEADLINE_EXCEEDED, m);
+  return 0;
+}
+
 uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now)
 {
   uint64_t next = 0;
   for (struct call *call = c->calls; call; call = call->next) {
+    uint64_t stall = check_stall(call, now);
+    if (stall != 0 && (next == 0 || stall < next))
+      next = stall;
     if (call->deadline == 0 || call->state == CALL_ANSWERED)
       continue;
     if (call->deadline <= now) {
@@ -468,6 +554,19 @@ uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now)
       next = call->deadline;
   }
   return next;
+}
+
+uint64_t h2_conn_expiry(const struct conn *c, uint64_t now)
+{
+  const struct mascri_server_config *cfg = &c->srv->cfg;
+  uint64_t at;
+  if (!c->got_frame)
+    at = c->created + cfg->preface_timeout_ms;
+  else if (c->calls == NULL && !nghttp2_session_want_write(c->session))
+    at = c->last_active + cfg->idle_timeout_ms;
+  else
+    return 0;
+  return at <= now ? 1 : at;
 }
 
 void h2_conn_shutdown(struct conn *c)

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/sd-listen.h"
+#include "common/size.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/config-file.h"
@@ -35,6 +36,10 @@ enum {
   OPT_PAUSE,
   OPT_MONITOR,
   OPT_DEFAULT_CAPS,
+  OPT_MAX_CONNECTIONS,
+  OPT_IDLE_TIMEOUT,
+  OPT_MAX_LAYER_SIZE,
+  OPT_MAX_LAYER_ENTRIES,
   OPT_CONFIG,
   OPT_VERSION,
   OPT_HELP,
@@ -58,6 +63,10 @@ static const struct option options[] = {
     {"pause-binary", required_argument, NULL, OPT_PAUSE},
     {"monitor-binary", required_argument, NULL, OPT_MONITOR},
     {"default-capabilities", required_argument, NULL, OPT_DEFAULT_CAPS},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER_SIZE},
+    {"max-layer-entries", required_argument, NULL, OPT_MAX_LAYER_ENTRIES},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
@@ -89,6 +98,12 @@ static void usage(FILE *out)
         "  --default-capabilities LIST\n"
         "                            capabilities of containers that ask for nothing else,\n"
         "                            comma-separated (default: containerd's set)\n"
+        "  --max-connections N       CRI connections at once; more wait (default 1024)\n"
+        "  --idle-timeout SECONDS    close a CRI connection without calls after this long\n"
+        "                            (default 300); one that sends no HTTP/2 in 10 s is closed\n"
+        "  --max-layer-size BYTES    largest uncompressed image layer (K/M/G/T suffixes;\n"
+        "                            default 32G): a bigger one fails the pull\n"
+        "  --max-layer-entries N     most files and directories in one layer (default 4M)\n"
         "  --config FILE             configuration file (default /etc/mascri/mascri.conf if it\n"
         "                            exists): a JSON object of these options' names and values,\n"
         "                            e.g. {\"log-level\": \"debug\"}; flags override it\n"
@@ -147,6 +162,7 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
                       struct parse_state *ps)
 {
   int opt, v;
+  uint64_t u;
   optind = 0; /* a full re-initialisation of getopt for each pass */
   while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (opt) {
@@ -217,6 +233,24 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
     case OPT_DEFAULT_CAPS:
       add_list(ps, &ps->caps, &ps->cmdline_caps, optarg, true);
       cfg->default_capabilities = ps->caps;
+      break;
+    case OPT_MAX_CONNECTIONS:
+    case OPT_IDLE_TIMEOUT:
+      if (!mascri_parse_size(optarg, false, &u) || u > 1000000)
+        return bad_value(ps, opt == OPT_MAX_CONNECTIONS ? "max-connections" : "idle-timeout",
+                         optarg);
+      if (opt == OPT_MAX_CONNECTIONS)
+        cfg->max_connections = (unsigned)u;
+      else
+        cfg->idle_timeout_s = (unsigned)u;
+      break;
+    case OPT_MAX_LAYER_SIZE:
+      if (!mascri_parse_size(optarg, false, &cfg->max_layer_bytes))
+        return bad_value(ps, "max-layer-size", optarg);
+      break;
+    case OPT_MAX_LAYER_ENTRIES:
+      if (!mascri_parse_size(optarg, false, &cfg->max_layer_entries))
+        return bad_value(ps, "max-layer-entries", optarg);
       break;
     case OPT_CONFIG:
       break; /* read before the passes */

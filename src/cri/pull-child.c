@@ -36,6 +36,14 @@ char **mascri_pull_child_argv(const struct mascri_pull_child_config *cfg, const 
     mascri_strv_push(&argv, xstrdup("--registries-config"));
     mascri_strv_push(&argv, xstrdup(cfg->registry_config));
   }
+  if (cfg->max_layer_bytes) {
+    mascri_strv_push(&argv, xstrdup("--max-layer-size"));
+    mascri_strv_push(&argv, xasprintf("%llu", (unsigned long long)cfg->max_layer_bytes));
+  }
+  if (cfg->max_layer_entries) {
+    mascri_strv_push(&argv, xstrdup("--max-layer-entries"));
+    mascri_strv_push(&argv, xasprintf("%llu", (unsigned long long)cfg->max_layer_entries));
+  }
   mascri_strv_push(&argv, xstrdup("--sync-fd"));
   mascri_strv_push(&argv, xasprintf("%d", STATUS_FD));
   if (with_auth)

@@ -7,6 +7,8 @@
 #ifndef MASCRI_CRI_PULL_CHILD_H
 #define MASCRI_CRI_PULL_CHILD_H
 
+#include <stdint.h>
+
 #include "common/error.h"
 #include "image/image.h"
 
@@ -14,6 +16,8 @@ struct mascri_pull_child_config {
   const char *exe;             /* mascri-image */
   const char *root;            /* the image store's root */
   const char *registry_config; /* mascri's registries file, NULL: the default (optional) */
+  uint64_t max_layer_bytes;    /* --max-layer-size, 0: mascri-image's default */
+  uint64_t max_layer_entries;  /* --max-layer-entries, 0: mascri-image's default */
 };
 
 /* Pulls ref in a child and waits for it. auth NULL: none given (CRI AuthConfig absent).

@@ -196,6 +196,8 @@ MASCRI_RPC(pull_image)
       .exe = exe,
       .root = mascri_image_store_root(d->images),
       .registry_config = d->cfg.registry_config,
+      .max_layer_bytes = d->cfg.max_layer_bytes,
+      .max_layer_entries = d->cfg.max_layer_entries,
   };
   _cleanup_free_ char *id = NULL;
   if (mascri_pull_child_run(&pc, name, in->auth ? &auth : NULL, cancel, &id, err) < 0 ||

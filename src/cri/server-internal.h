@@ -34,6 +34,8 @@ struct call {
   bool in_worker;     /* a worker owns req/resp/err */
   bool worker_done;   /* the worker finished: on the completion list, under done_lock */
   volatile int cancel;
+  size_t buffered;    /* request bytes held (reader, then decoded request): budgets */
+  uint64_t last_data; /* CLOCK_MONOTONIC ms of the last request bytes (or the headers) */
 
   ProtobufCMessage *req;
   ProtobufCMessage *resp;
@@ -60,7 +62,10 @@ struct conn {
   struct mascri_server *srv;
   int fd;
   nghttp2_session *session;
-  bool want_out; /* EPOLLOUT armed */
+  bool want_out;                 /* EPOLLOUT armed */
+  bool got_frame;                /* the client preface and a first frame arrived */
+  uint64_t created, last_active; /* CLOCK_MONOTONIC ms */
+  size_t buffered;               /* sum of its calls' buffered */
   struct call *calls;
   struct conn *prev, *next;
 };
@@ -75,6 +80,12 @@ struct mascri_server {
   struct conn *conns;
   size_t n_calls;   /* calls alive (any state) */
   size_t n_running; /* calls handed to a worker and not yet completed */
+  size_t n_conns;
+  size_t buffered;          /* request bytes held by all calls */
+  bool listen_armed;        /* the listener is polled */
+  uint64_t listen_resume;   /* accept paused (fd limit) until this ms, 0: not paused */
+  uint64_t accept_log_next; /* rate limit of the accept warnings */
+  unsigned accept_log_suppressed;
   bool stopping;
   bool socket_activated; /* listen_fd came from systemd: its path is not ours to unlink */
 
@@ -99,8 +110,12 @@ void h2_call_completed(struct call *call);
 void h2_call_pending(struct call *call, uint8_t *bytes, size_t len);
 /* Streaming calls: sends the headers now and messages as they are published. */
 void h2_call_start_stream(struct call *call);
-/* Answers calls whose deadline passed; returns the next deadline (0: none). */
+/* Answers calls whose deadline passed and calls whose request stalled; returns the next
+ * deadline (0: none). */
 uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now);
+/* When an idle or preface-less connection must be closed: the ms it expires at (0: never),
+ * or 1 when it already has. */
+uint64_t h2_conn_expiry(const struct conn *c, uint64_t now);
 /* Ends streaming calls (server shutdown) with OK or the given status. */
 void h2_conn_shutdown(struct conn *c);
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,15 @@
 #define LISTEN_BACKLOG 128
 #define MAX_EVENTS 64
 #define CANCEL_WAIT_MS 3000
+#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_IDLE_TIMEOUT_MS 300000
+#define DEFAULT_PREFACE_TIMEOUT_MS 10000
+#define DEFAULT_REQUEST_STALL_MS 60000
+/* At the fd limit the pending connection stays in the backlog and the level-triggered
+ * listener would wake the loop at once, forever: accepting pauses this long instead. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_INTERVAL_MS 10000
+#define TRIM_AFTER_BYTES (1u << 20)
 
 uint64_t mascri_now_ms(void)
 {
@@ -208,18 +218,73 @@ static void conn_close(struct mascri_server *srv, struct conn *c)
     srv->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
+  size_t held = c->buffered;
   h2_conn_free(c);
+  srv->n_conns--;
+  /* large request buffers come from the heap once glibc has raised its mmap threshold:
+   * hand them back, or a burst of big bodies keeps mascrid's RSS at its peak */
+  if (held >= TRIM_AFTER_BYTES)
+    malloc_trim(0);
+}
+
+static void listener_arm(struct mascri_server *srv, bool on)
+{
+  if (srv->listen_fd < 0 || srv->listen_armed == on)
+    return;
+  struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.ptr = &srv->listen_fd};
+  if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->listen_fd, &ev) == 0)
+    srv->listen_armed = on;
+}
+
+/* One warning per ACCEPT_LOG_INTERVAL_MS, saying how many were left out. */
+static void accept_warning(struct mascri_server *srv, const char *why)
+{
+  uint64_t now = mascri_now_ms();
+  if (now < srv->accept_log_next) {
+    srv->accept_log_suppressed++;
+    return;
+  }
+  if (srv->accept_log_suppressed)
+    log_warning("%s (%u more like it in the last %u s)", why, srv->accept_log_suppressed,
+                ACCEPT_LOG_INTERVAL_MS / 1000);
+  else
+    log_warning("%s", why);
+  srv->accept_log_suppressed = 0;
+  srv->accept_log_next = now + ACCEPT_LOG_INTERVAL_MS;
+}
+
+/* The listener is polled only while connections may be taken: below max_conns and not in
+ * an fd-limit pause. */
+static void listener_update(struct mascri_server *srv, uint64_t now)
+{
+  if (srv->listen_resume && now >= srv->listen_resume)
+    srv->listen_resume = 0;
+  listener_arm(srv, !srv->stopping && srv->listen_resume == 0 && srv->n_conns < srv->cfg.max_conns);
 }
 
 static void accept_conns(struct mascri_server *srv)
 {
   for (;;) {
+    if (srv->n_conns >= srv->cfg.max_conns) {
+      _cleanup_free_ char *m = xasprintf("%zu connections open (the limit): new ones wait until "
+                                         "one closes",
+                                         srv->n_conns);
+      accept_warning(srv, m);
+      listener_update(srv, mascri_now_ms());
+      return;
+    }
     int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        log_warning("accept on %s: %s", srv->socket_path, strerror(errno));
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return;
+      int e = errno;
+      _cleanup_free_ char *m = xasprintf("accept on %s: %s; not accepting for %d ms",
+                                         srv->socket_path, strerror(e), ACCEPT_PAUSE_MS);
+      accept_warning(srv, m);
+      srv->listen_resume = mascri_now_ms() + ACCEPT_PAUSE_MS;
+      listener_update(srv, mascri_now_ms());
       return;
     }
     _cleanup_error_ mascri_error_t err = NULL;
@@ -239,8 +304,28 @@ static void accept_conns(struct mascri_server *srv)
     if (srv->conns)
       srv->conns->prev = c;
     srv->conns = c;
+    srv->n_conns++;
     log_debug("connection %d accepted", fd);
   }
+}
+
+/* Closes connections that never spoke HTTP/2 or sat idle; returns the next expiry. */
+static uint64_t expire_conns(struct mascri_server *srv, uint64_t now)
+{
+  uint64_t next = 0;
+  struct conn *c_next;
+  for (struct conn *c = srv->conns; c; c = c_next) {
+    c_next = c->next;
+    uint64_t at = h2_conn_expiry(c, now);
+    if (at == 1) {
+      log_debug("connection %d closed: %s", c->fd,
+                c->got_frame ? "idle" : "no HTTP/2 preface in time");
+      conn_close(srv, c);
+    } else if (at != 0 && (next == 0 || at < next)) {
+      next = at;
+    }
+  }
+  return next;
 }
 
 static void flush_all(struct mascri_server *srv)
@@ -263,6 +348,12 @@ static int next_timeout(struct mascri_server *srv, uint64_t stop_at)
     if (d != 0 && (next == 0 || d < next))
       next = d;
   }
+  uint64_t e = expire_conns(srv, now);
+  if (e != 0 && (next == 0 || e < next))
+    next = e;
+  listener_update(srv, now);
+  if (srv->listen_resume && (next == 0 || srv->listen_resume < next))
+    next = srv->listen_resume;
   if (next == 0)
     return -1;
   return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -275,6 +366,7 @@ static void begin_shutdown(struct mascri_server *srv)
   srv->stopping = true;
   log_info("shutting down: %zu call(s) running", srv->n_running);
   if (srv->listen_fd >= 0) {
+    srv->listen_armed = false;
     epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
     close(srv->listen_fd);
     srv->listen_fd = -1;
@@ -442,6 +534,18 @@ static void apply_defaults(struct mascri_server_config *cfg)
     cfg->fast_workers = DEFAULT_FAST_WORKERS;
   if (cfg->shutdown_wait_ms == 0)
     cfg->shutdown_wait_ms = DEFAULT_SHUTDOWN_WAIT_MS;
+  if (cfg->max_conn_buffer == 0)
+    cfg->max_conn_buffer = 4 * (cfg->max_recv_msg + MASCRI_GRPC_FRAME_HEADER);
+  if (cfg->max_total_buffer == 0)
+    cfg->max_total_buffer = 16 * (cfg->max_recv_msg + MASCRI_GRPC_FRAME_HEADER);
+  if (cfg->max_conns == 0)
+    cfg->max_conns = DEFAULT_MAX_CONNS;
+  if (cfg->idle_timeout_ms == 0)
+    cfg->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+  if (cfg->preface_timeout_ms == 0)
+    cfg->preface_timeout_ms = DEFAULT_PREFACE_TIMEOUT_MS;
+  if (cfg->request_stall_ms == 0)
+    cfg->request_stall_ms = DEFAULT_REQUEST_STALL_MS;
 }
 
 static int open_fds(struct mascri_server *srv, mascri_error_t *err)
@@ -461,6 +565,7 @@ static int open_fds(struct mascri_server *srv, mascri_error_t *err)
     return mascri_make_error(err, errno, "eventfd");
   if ((srv->cfg.inherited_fd > 0 ? adopt_inherited(srv, err) : listen_unix(srv, err)) < 0)
     return -1;
+  srv->listen_armed = true;
   if (add_fd(srv, srv->listen_fd, &srv->listen_fd, err) < 0 ||
       add_fd(srv, srv->signal_fd, &srv->signal_fd, err) < 0 ||
       add_fd(srv, srv->event_fd, &srv->event_fd, err) < 0)

@@ -48,6 +48,18 @@ struct mascri_server_config {
   unsigned max_workers;      /* slow pool, default 64 */
   unsigned fast_workers;     /* default 4 */
   unsigned shutdown_wait_ms; /* how long in-flight calls get at shutdown, default 10000 */
+  /* Hostile or broken clients: request bytes buffered per connection (default 4 x
+   * max_recv_msg) and in all (default 16 x max_recv_msg) before a call is refused with
+   * RESOURCE_EXHAUSTED; connections at once (default 1024; beyond, the listener waits);
+   * a connection without calls is closed after idle_timeout_ms (default 300000), one that
+   * sent no HTTP/2 preface after preface_timeout_ms (default 10000), and a request whose
+   * body stalls for request_stall_ms (default 60000) is answered DEADLINE_EXCEEDED. */
+  size_t max_conn_buffer;
+  size_t max_total_buffer;
+  unsigned max_conns;
+  unsigned idle_timeout_ms;
+  unsigned preface_timeout_ms;
+  unsigned request_stall_ms;
 };
 
 int mascri_server_new(const struct mascri_server_config *config, mascri_rpc_lookup_fn lookup,

@@ -40,7 +40,8 @@ static int import_layer(struct archive_dir *a, const char *path, const char *dif
     return 0;
   _cleanup_free_ char *tmp = NULL;
   _cleanup_close_ int diff_fd = -1;
-  struct mascri_unpack_stats st = {0};
+  struct mascri_unpack_stats st = {.max_bytes = a->s->layer_max_bytes,
+                                   .max_entries = a->s->layer_max_entries};
   int r = -1;
   _cleanup_close_ int fd = mascri_open_in_root(a->fd, path, O_RDONLY | O_CLOEXEC, 0, err);
   if (fd >= 0 && layer_tmp_create(a->s, &tmp, &diff_fd, err) == 0) {

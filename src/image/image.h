@@ -128,6 +128,13 @@ struct mascri_image_fs_usage {
  * next to the daemon, mascri-image pulling for mascrid). */
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err);
 void mascri_image_store_close(mascri_image_store_t *store);
+/* What one layer may unpack to, pulled or imported: uncompressed tar bytes and entries
+ * (0: MASCRI_LAYER_DEFAULT_MAX_BYTES / _ENTRIES). A layer past either fails with
+ * RESOURCE_EXHAUSTED naming it and the limit, and nothing of it is kept. */
+#define MASCRI_LAYER_DEFAULT_MAX_BYTES (32ull << 30)
+#define MASCRI_LAYER_DEFAULT_MAX_ENTRIES (4ull << 20)
+void mascri_image_store_set_layer_limits(mascri_image_store_t *store, uint64_t max_bytes,
+                                         uint64_t max_entries);
 const char *mascri_image_store_root(const mascri_image_store_t *store);
 /* Takes image_id's record, written by another process sharing the root (mascri-image
  * pulling for mascrid), into this store's index: lookups see it and its tags leave the

@@ -161,7 +161,8 @@ static int fetch_once(struct pull_layers *p, const struct pull_layer_job *job, m
   }
   struct download d = {.p = p, .job = job, .fd = sv[1], .digest = mascri_digester_new()};
   pthread_t th;
-  struct mascri_unpack_stats st = {0};
+  struct mascri_unpack_stats st = {.max_bytes = p->store->layer_max_bytes,
+                                   .max_entries = p->store->layer_max_entries};
   int r = pthread_create(&th, NULL, download_main, &d);
   if (r != 0) {
     close(sv[0]);

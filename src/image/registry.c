@@ -1,6 +1,8 @@
 #include "registry.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,12 +38,34 @@ struct mascri_registry_client {
   const volatile int *cancel;
 };
 
+/* Only what cannot leave the node is loopback: the name "localhost" and IP literals in
+ * 127.0.0.0/8 or ::1. A name such as "127.attacker.example" is an ordinary DNS name. */
 bool mascri_registry_host_is_loopback(const char *host)
 {
-  size_t n = strcspn(host, ":");
-  if (host[0] == '[')
-    return strncmp(host, "[::1]", 5) == 0;
-  return (n == 9 && strncmp(host, "localhost", 9) == 0) || strncmp(host, "127.", 4) == 0;
+  char name[INET6_ADDRSTRLEN + 1];
+  size_t n;
+  if (host[0] == '[') { /* [v6]:port */
+    const char *end = strchr(host, ']');
+    if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+      return false;
+    host++;
+    n = (size_t)(end - host);
+  } else if (strchr(host, ':') != strrchr(host, ':')) {
+    n = strlen(host); /* a bare v6 literal: more than one ':' and no port */
+  } else {
+    n = strcspn(host, ":");
+  }
+  if (n == 0 || n >= sizeof(name))
+    return false;
+  memcpy(name, host, n);
+  name[n] = '\0';
+  if (strcmp(name, "localhost") == 0)
+    return true;
+  struct in_addr a4;
+  if (inet_pton(AF_INET, name, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  struct in6_addr a6;
+  return inet_pton(AF_INET6, name, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static const struct mascri_registry_host *find_host(const struct mascri_registry_config *cfg,

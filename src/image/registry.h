@@ -40,7 +40,8 @@ int mascri_registry_stream_blob(mascri_registry_client_t *c, const char *digest,
                                 mascri_blob_sink_fn sink, void *data, bool *delivered,
                                 mascri_error_t *err);
 
-/* true for localhost, 127.0.0.0/8 and ::1 hosts (with or without a port). */
+/* true for "localhost" and the IP literals 127.0.0.0/8 and ::1 (with or without a port);
+ * DNS names that merely begin with "127." are not loopback. */
 bool mascri_registry_host_is_loopback(const char *host);
 
 static inline void cleanup_registry_clientp(mascri_registry_client_t **c)

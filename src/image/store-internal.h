@@ -39,7 +39,8 @@ struct mascri_image_store {
   struct image_rec **images;
   size_t n_images;
   struct layer_hold *holds;
-  bool gc_pending; /* a GC was skipped because the store was busy */
+  bool gc_pending;                             /* a GC was skipped because the store was busy */
+  uint64_t layer_max_bytes, layer_max_entries; /* see mascri_image_store_set_layer_limits */
   /* Lazily probed kernel feature (overlay.c): overlayfs takes "lowerdir+" (Linux 6.8);
    * 0 not probed yet, 1 yes, -1 no. */
   int ovl_lowerdir_plus;

@@ -97,6 +97,13 @@ void store_gc_if_pending(mascri_image_store_t *s)
   pthread_mutex_unlock(&s->lock);
 }
 
+void mascri_image_store_set_layer_limits(mascri_image_store_t *s, uint64_t max_bytes,
+                                         uint64_t max_entries)
+{
+  s->layer_max_bytes = max_bytes ? max_bytes : MASCRI_LAYER_DEFAULT_MAX_BYTES;
+  s->layer_max_entries = max_entries ? max_entries : MASCRI_LAYER_DEFAULT_MAX_ENTRIES;
+}
+
 int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri_error_t *err)
 {
   if (!root)
@@ -105,6 +112,7 @@ int mascri_image_store_open(const char *root, mascri_image_store_t **out, mascri
     return mascri_error_wrap(err, "image store");
   mascri_image_store_t *s = xmalloc0(sizeof(*s));
   s->root = xstrdup(root);
+  mascri_image_store_set_layer_limits(s, 0, 0);
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->cond, NULL);
   s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

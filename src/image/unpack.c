@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/xalloc.h"
 #include "digest.h"
+#include "image.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."
@@ -416,6 +417,8 @@ struct raw_source {
   struct archive *raw;
   mascri_digester_t *digest;
   uint64_t size;
+  uint64_t max_size;
+  bool too_big; /* stopped at max_size */
 };
 
 static la_ssize_t raw_read(struct archive *inner, void *data, const void **buf)
@@ -429,6 +432,12 @@ static la_ssize_t raw_read(struct archive *inner, void *data, const void **buf)
     return 0;
   if (r != ARCHIVE_OK) {
     archive_set_error(inner, EIO, "decompress: %s", archive_error_string(s->raw));
+    return -1;
+  }
+  if (n > s->max_size - s->size) { /* a decompression bomb stops here, not at the disk's end */
+    s->too_big = true;
+    archive_set_error(inner, EFBIG, "more than %llu bytes uncompressed",
+                      (unsigned long long)s->max_size);
     return -1;
   }
   mascri_digester_update(s->digest, b, n);
@@ -467,7 +476,11 @@ static int unpack_entries(struct unpack_ctx *c, mascri_error_t *err)
   struct archive_entry *e;
   int r;
   while ((r = archive_read_next_header(c->a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-    c->stats.entries++;
+    if (++c->stats.entries > c->stats.max_entries)
+      return mascri_make_error_kind(err, MASCRI_ERR_RESOURCE_EXHAUSTED, 0,
+                                    "layer has more than %llu entries (the limit: "
+                                    "--max-layer-entries)",
+                                    (unsigned long long)c->stats.max_entries);
     if (unpack_entry(c, e, err) < 0)
       return -1;
   }
@@ -480,7 +493,10 @@ static int unpack_entries(struct unpack_ctx *c, mascri_error_t *err)
 int mascri_layer_unpack(int fd, int rootfd, struct mascri_unpack_stats *stats, mascri_error_t *err)
 {
   _cleanup_(ctx_clear) struct unpack_ctx c = {.rootfd = rootfd, .cache_fd = -1};
-  struct raw_source s = {0};
+  c.stats.max_bytes = stats && stats->max_bytes ? stats->max_bytes : MASCRI_LAYER_DEFAULT_MAX_BYTES;
+  c.stats.max_entries =
+      stats && stats->max_entries ? stats->max_entries : MASCRI_LAYER_DEFAULT_MAX_ENTRIES;
+  struct raw_source s = {.max_size = c.stats.max_bytes};
   int r = open_raw(fd, &s, err);
   if (r == 0) {
     c.a = archive_read_new();
@@ -501,6 +517,13 @@ int mascri_layer_unpack(int fd, int rootfd, struct mascri_unpack_stats *stats, m
     if (n < 0)
       r = mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "read layer: %s",
                                  archive_error_string(c.a));
+  }
+  if (r < 0 && s.too_big) {
+    mascri_error_release(err);
+    r = mascri_make_error_kind(err, MASCRI_ERR_RESOURCE_EXHAUSTED, 0,
+                               "layer unpacks to more than %llu bytes (the limit: "
+                               "--max-layer-size)",
+                               (unsigned long long)s.max_size);
   }
   if (r == 0) {
     c.stats.diff_id = mascri_digester_finish(s.digest);

@@ -14,6 +14,9 @@
 #include "common/error.h"
 
 struct mascri_unpack_stats {
+  /* in: limits on the uncompressed tar stream's bytes and on its entries (0: the defaults
+   * of image.h); past one, RESOURCE_EXHAUSTED */
+  uint64_t max_bytes, max_entries;
   uint64_t bytes;    /* regular file data written */
   uint64_t entries;  /* tar entries processed */
   uint64_t tar_size; /* uncompressed stream size */
@@ -21,7 +24,8 @@ struct mascri_unpack_stats {
 };
 
 /* Reads a (possibly compressed) tar stream from fd to its end and unpacks it below
- * rootfd. Errors in the content are INVALID_ARGUMENT. */
+ * rootfd. Errors in the content are INVALID_ARGUMENT, a layer past the limits in *stats
+ * (stats may be NULL: the defaults) RESOURCE_EXHAUSTED. */
 int mascri_layer_unpack(int fd, int rootfd, struct mascri_unpack_stats *stats, mascri_error_t *err);
 
 /* Splits a tar entry name into a clean relative path ("a/b/c"): strips "./" and empty

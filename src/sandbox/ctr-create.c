@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,22 +156,69 @@ static char *cgroups_path(const struct mascri_containers *ctrs, const struct mas
   return xasprintf("%s/mascri-%s", parent, id);
 }
 
+/* Makes the directories of rel (a normal relative path) below dirfd, one component at a
+ * time, refusing symlinks: the pod's log directory may be writable from a container. */
+static int mkdirs_nofollow_at(int dirfd, const char *rel, mascri_error_t *err)
+{
+  _cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+  if (cur < 0)
+    return mascri_make_error(err, errno, "dup");
+  _cleanup_free_ char *copy = xstrdup(rel);
+  char *save = NULL;
+  for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+    if (mkdirat(cur, part, 0755) < 0 && errno != EEXIST)
+      return mascri_make_error(err, errno, "mkdir %s", part);
+    int next = openat(cur, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, errno,
+                                    "%s in `%s` is not a directory (a symlink?)", part, rel);
+    close(cur);
+    cur = next;
+  }
+  return 0;
+}
+
+/* log_path is relative to the pod's log_directory and must stay below it. */
 static char *log_path(const struct mascri_pod_info *pod, const Runtime__V1__ContainerConfig *c,
                       mascri_error_t *err)
 {
   if (!c->log_path || !c->log_path[0] || !pod->log_directory || !pod->log_directory[0])
     return NULL;
-  char *path = mascri_path_join(pod->log_directory, c->log_path);
-  char *dir = xstrdup(path);
-  *strrchr(dir, '/') = '\0';
-  int r = mascri_mkdir_p(dir, 0755, err);
-  free(dir);
-  if (r < 0) {
-    free(path);
+  if (c->log_path[0] == '/' || !mascri_path_is_normal(c->log_path)) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                           "log_path \"%s\": must be a relative path below the pod's "
+                           "log_directory, without \"..\" or \".\" components",
+                           c->log_path);
+    return NULL;
+  }
+  if (mascri_mkdir_p(pod->log_directory, 0755, err) < 0) {
     mascri_error_wrap(err, "log directory");
     return NULL;
   }
-  return path;
+  _cleanup_close_ int dfd =
+      open(pod->log_directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) {
+    mascri_make_error(err, errno, "open the log directory %s", pod->log_directory);
+    return NULL;
+  }
+  _cleanup_free_ char *sub = xstrdup(c->log_path);
+  char *slash = strrchr(sub, '/');
+  if (slash) {
+    *slash = '\0';
+    if (mkdirs_nofollow_at(dfd, sub, err) < 0) {
+      mascri_error_wrap(err, "log directory %s", pod->log_directory);
+      return NULL;
+    }
+  }
+  /* an existing log must be a regular file (the monitor opens it O_NOFOLLOW too) */
+  struct stat st;
+  if (fstatat(dfd, c->log_path, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                           "log_path \"%s\": exists and is not a regular file (a symlink?)",
+                           c->log_path);
+    return NULL;
+  }
+  return mascri_path_join(pod->log_directory, c->log_path);
 }
 
 struct create_job {

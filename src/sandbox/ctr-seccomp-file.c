@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "common/fs.h"
 #include "common/json-emit.h"
 #include "common/json.h"
 #include "common/xalloc.h"
@@ -220,10 +221,18 @@ static int check_profile(yajl_val p, mascri_error_t *err)
   return 0;
 }
 
+/* Docker's default profile is ~20 KiB; a profile of a MiB is already absurd. */
+#define SECCOMP_PROFILE_MAX (1024 * 1024)
+
+/* The path comes from the request: it must not be able to name /dev/zero, a FIFO or a
+ * huge file and so hold a worker or the daemon's memory. */
 int ctr_seccomp_load_file(const char *path, const char *field, yajl_val *out, mascri_error_t *err)
 {
   _cleanup_json_ yajl_val p = NULL;
-  if (mascri_json_parse_file(path, &p, err) < 0 || check_profile(p, err) < 0)
+  _cleanup_free_ char *buf = NULL;
+  size_t len = 0;
+  if (mascri_read_regular_file(path, SECCOMP_PROFILE_MAX, &buf, &len, err) < 0 ||
+      mascri_json_parse(buf, len, path, &p, err) < 0 || check_profile(p, err) < 0)
     return mascri_error_wrap(err, "%s: seccomp profile `%s`", field, path);
   *out = TAKE_PTR(p);
   return 0;

@@ -163,11 +163,14 @@ static int map_buffers(monitor_log_t *l, mascri_error_t *err)
   return 0;
 }
 
+/* The log's directory is the pod's, which a container may see through a hostPath: a
+ * symlink planted as the log file must not send root's writes elsewhere (O_NOFOLLOW; the
+ * directories on the way were checked by mascrid, ctr-create.c). */
 int monitor_log_open(monitor_log_t *l, const char *path, size_t max_line, mascri_error_t *err)
 {
   *l = (monitor_log_t){.fd = -1, .path = path, .max_line = max_line};
   tzset(); /* the zone is read now, not at the first record */
-  l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
   if (l->fd < 0)
     return mascri_make_error(err, errno, "open the container log %s", path);
   return map_buffers(l, err);
@@ -175,7 +178,7 @@ int monitor_log_open(monitor_log_t *l, const char *path, size_t max_line, mascri
 
 int monitor_log_reopen(monitor_log_t *l, mascri_error_t *err)
 {
-  int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0640);
   if (fd < 0)
     return mascri_make_error(err, errno, "reopen the container log %s", l->path);
   if (l->fd >= 0)

@@ -24,6 +24,7 @@ struct pod_plan {
   bool host_net, host_ipc, new_pid;
   char **sysctl_paths, **sysctl_values;
   size_t n_sysctls;
+  char *hostname; /* of a pod with its own UTS namespace, checked */
   bool net_done;
 };
 
@@ -31,6 +32,7 @@ static void plan_clear(struct pod_plan *pl)
 {
   mascri_strv_free(pl->sysctl_paths);
   mascri_strv_free(pl->sysctl_values);
+  free(pl->hostname);
 }
 
 static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl,
@@ -47,9 +49,36 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "namespace_options.userns_options: user namespaces for pods "
                                   "(hostUsers: false) are not supported by mascri yet");
-  if (c->hostname && (strlen(c->hostname) > 64 || strpbrk(c->hostname, "/\n ")))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "invalid hostname \"%s\"",
-                                  c->hostname);
+  /* the hostname goes into /etc/hostname and /etc/hosts: whether given or derived from
+   * metadata.name, it must be a hostname and nothing more */
+  if (pl->host_net) {
+    /* ignored (the node's is used), but never accepted with a newline */
+    if (c->hostname && (strlen(c->hostname) > 64 || strpbrk(c->hostname, "/\n ")))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "invalid hostname \"%s\"",
+                                    c->hostname);
+  } else if (c->hostname && c->hostname[0]) {
+    if (!mascri_pod_hostname_valid(c->hostname))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "invalid hostname \"%s\": not an RFC 1123 name of at most "
+                                    "64 characters",
+                                    c->hostname);
+    pl->hostname = xstrdup(c->hostname);
+  } else if (!(pl->hostname = mascri_pod_hostname_from_name(c->metadata->name, err))) {
+    return -1;
+  }
+  /* joined below the cgroup mount: "/../../tmp/x" would make directories outside it */
+  if (lx && lx->cgroup_parent && lx->cgroup_parent[0] &&
+      (!mascri_path_is_normal(lx->cgroup_parent) || strlen(lx->cgroup_parent) > 4096))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.cgroup_parent \"%s\": not a normal cgroup path (no "
+                                  "\"..\", \".\", empty components or control characters)",
+                                  lx->cgroup_parent);
+  /* container logs are created below it as root: it must be a plain absolute path */
+  if (c->log_directory && c->log_directory[0] &&
+      (c->log_directory[0] != '/' || !mascri_path_is_normal(c->log_directory)))
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "log_directory \"%s\": not a normal absolute path",
+                                  c->log_directory);
   pl->sysctl_paths = xcalloc(1, sizeof(char *));
   pl->sysctl_values = xcalloc(1, sizeof(char *));
   for (size_t i = 0; lx && i < lx->n_sysctls; i++) {
@@ -90,9 +119,7 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
   char host[256] = "";
   if (pl->host_net && gethostname(host, sizeof(host) - 1) < 0)
     host[0] = '\0';
-  in->hostname = pl->host_net                    ? xstrdup(host)
-                 : c->hostname && c->hostname[0] ? xstrdup(c->hostname)
-                                                 : xstrndup(c->metadata->name, 63);
+  in->hostname = pl->host_net ? xstrdup(host) : xstrdup(pl->hostname);
   _cleanup_free_ char *ns = mascri_pod_ns_dir(pods, in->id);
   in->netns_path = pl->host_net ? NULL : mascri_path_join(ns, "net");
   in->utsns_path = pl->host_net ? NULL : mascri_path_join(ns, "uts");

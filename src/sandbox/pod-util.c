@@ -87,6 +87,45 @@ char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *
   return buf;
 }
 
+static bool label_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool mascri_pod_hostname_valid(const char *h)
+{
+  size_t len = strlen(h);
+  if (len == 0 || len > 64)
+    return false;
+  for (const char *p = h;;) {
+    size_t n = strcspn(p, ".");
+    if (n == 0 || n > 63 || !label_char(p[0]) || !label_char(p[n - 1]))
+      return false;
+    for (size_t i = 0; i < n; i++)
+      if (!label_char(p[i]) && p[i] != '-')
+        return false;
+    if (p[n] == '\0')
+      return true;
+    p += n + 1;
+  }
+}
+
+char *mascri_pod_hostname_from_name(const char *name, mascri_error_t *err)
+{
+  _cleanup_free_ char *h = xstrndup(name, 63);
+  size_t n = strlen(h);
+  while (n > 0 && (h[n - 1] == '-' || h[n - 1] == '.'))
+    h[--n] = '\0';
+  if (!mascri_pod_hostname_valid(h)) {
+    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                           "hostname: none given and metadata.name \"%s\" is not a valid "
+                           "hostname (RFC 1123: letters, digits, '-' and '.')",
+                           name);
+    return NULL;
+  }
+  return TAKE_PTR(h);
+}
+
 char *mascri_pod_hosts(const char *hostname, const char *ip)
 {
   char *base = xstrdup("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");

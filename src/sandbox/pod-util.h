@@ -21,6 +21,17 @@ char *mascri_pod_new_id(void);
  * line); INVALID_ARGUMENT on a value holding a newline. */
 char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *err);
 
+/* Whether h may be a pod's hostname: an RFC 1123 subdomain (dot-separated labels of
+ * letters, digits and '-', each 1-63 long, starting and ending with a letter or digit) of
+ * at most 64 characters (the kernel's HOST_NAME_MAX). It is written into /etc/hostname and
+ * /etc/hosts, so nothing else may pass. */
+bool mascri_pod_hostname_valid(const char *h);
+
+/* The pod's hostname when the config gives none: metadata.name cut to 63 characters with
+ * trailing '-' and '.' dropped, as kubelet derives it; NULL and INVALID_ARGUMENT when that
+ * is not a valid hostname. */
+char *mascri_pod_hostname_from_name(const char *name, mascri_error_t *err);
+
 /* /etc/hosts text for the pod: localhost lines plus "<ip>\t<hostname>" when ip is set. */
 char *mascri_pod_hosts(const char *hostname, const char *ip);
 

@@ -24,6 +24,7 @@ struct image_cli {
   int sync_fd;       /* --sync-fd: mascrid's status pipe (pull), -1 when not given */
   bool auth_stdin;   /* --auth-stdin: credentials as JSON on stdin, never in argv */
   yajl_val auth_doc; /* what they were read from (the auth strings point into it) */
+  uint64_t max_layer_bytes, max_layer_entries; /* 0: the store's defaults */
 };
 
 /* Each returns the exit status; argv holds the operands only. */

@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/size.h"
 #include "common/xalloc.h"
 #include "image-cli-internal.h"
 #include "image/pull-status.h"
@@ -40,6 +41,9 @@ static const char usage[] =
     "  --auth-stdin              pull: credentials as JSON on stdin ({\"username\", \"password\",\n"
     "                            \"auth\", \"identity_token\", \"registry_token\"})\n"
     "  --sync-fd N               pull: one REF, \"ok ID\" / \"error KIND MSG\" on fd N\n"
+    "  --max-layer-size BYTES    pull, import: largest uncompressed layer (K/M/G/T suffixes;\n"
+    "                            default 32G); a bigger one fails, nothing of it is kept\n"
+    "  --max-layer-entries N     pull, import: most entries in one layer (default 4M)\n"
     "  -o, --output FILE         output file (save)\n"
     "  -q, --quiet  -f, --force  --json  --debug\n";
 
@@ -128,7 +132,9 @@ enum {
   OPT_JSON,
   OPT_DEBUG,
   OPT_SYNC_FD,
-  OPT_AUTH_STDIN
+  OPT_AUTH_STDIN,
+  OPT_MAX_LAYER_SIZE,
+  OPT_MAX_LAYER_ENTRIES,
 };
 
 static const struct option options[] = {
@@ -146,6 +152,8 @@ static const struct option options[] = {
     {"debug", no_argument, NULL, OPT_DEBUG},
     {"sync-fd", required_argument, NULL, OPT_SYNC_FD},
     {"auth-stdin", no_argument, NULL, OPT_AUTH_STDIN},
+    {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER_SIZE},
+    {"max-layer-entries", required_argument, NULL, OPT_MAX_LAYER_ENTRIES},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"force", no_argument, NULL, 'f'},
@@ -204,6 +212,10 @@ static int parse_option(struct image_cli *c, int opt)
   case OPT_AUTH_STDIN:
     c->auth_stdin = true;
     return 0;
+  case OPT_MAX_LAYER_SIZE:
+    return mascri_parse_size(optarg, false, &c->max_layer_bytes) ? 0 : -1;
+  case OPT_MAX_LAYER_ENTRIES:
+    return mascri_parse_size(optarg, false, &c->max_layer_entries) ? 0 : -1;
   case 'o':
     c->output = optarg;
     return 0;
@@ -257,6 +269,7 @@ static int run(struct image_cli *c, const char *name, int argc, char **argv)
     mascri_error_t err = NULL;
     if (merge_file_config(c, &err) < 0 || mascri_image_store_open(c->root, &c->store, &err) < 0)
       return image_cli_fail_sync(c, &err);
+    mascri_image_store_set_layer_limits(c->store, c->max_layer_bytes, c->max_layer_entries);
     int r = commands[i].fn(c, argc, argv);
     mascri_image_store_close(c->store);
     return r;

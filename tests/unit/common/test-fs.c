@@ -130,6 +130,52 @@ static void open_in_root_fallback_stays_inside(void **state)
   check_open_in_root(state, mascri_open_in_root_fallback);
 }
 
+static void normal_paths(void **state)
+{
+  const char *good[] = {"/",      "a", "/a", "/a/b", "kubepods.slice", "/kubepods/burstable/pod-1",
+                        "a.b/..c"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    assert_true(mascri_path_is_normal(good[i]));
+  const char *bad[] = {
+      "",    "..",   "a/..", "/../../../../tmp/x", "//", "/a//b", ".", "./a", "a/.", "a/",
+      "/a/", "a\nb", "a\tb"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_false(mascri_path_is_normal(bad[i]));
+  assert_false(mascri_path_is_normal(NULL));
+}
+
+static void read_regular_file_refuses_devices_fifos_links_and_big_files(void **state)
+{
+  const char *dir = *state;
+  mascri_error_t err = NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  _cleanup_free_ char *f = mascri_path_join(dir, "f");
+  assert_int_equal(mascri_write_file_atomic(f, "hello", 5, 0644, &err), 0);
+  assert_int_equal(mascri_read_regular_file(f, 5, &buf, &len, &err), 0);
+  assert_string_equal(buf, "hello");
+  free(buf);
+  assert_true(mascri_read_regular_file(f, 4, &buf, &len, &err) < 0);
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  mascri_error_release(&err);
+  assert_true(mascri_read_regular_file("/dev/zero", 1 << 20, &buf, &len, &err) < 0);
+  assert_non_null(strstr(mascri_error_message(&err), "not a regular file"));
+  mascri_error_release(&err);
+  _cleanup_free_ char *fifo = mascri_path_join(dir, "fifo");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_true(mascri_read_regular_file(fifo, 1 << 20, &buf, &len, &err) < 0); /* no hang */
+  mascri_error_release(&err);
+  _cleanup_free_ char *link = mascri_path_join(dir, "link");
+  assert_int_equal(symlink(f, link), 0);
+  assert_true(mascri_read_regular_file(link, 1 << 20, &buf, &len, &err) < 0);
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  mascri_error_release(&err);
+  _cleanup_free_ char *none = mascri_path_join(dir, "none");
+  assert_true(mascri_read_regular_file(none, 1 << 20, &buf, &len, &err) < 0);
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_NOT_FOUND);
+  mascri_error_release(&err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -137,6 +183,9 @@ int main(void)
                                       remove_tmpdir),
       cmocka_unit_test(read_missing_file_is_not_found),
       cmocka_unit_test_setup_teardown(mkdir_p_and_rm_rf, make_tmpdir, remove_tmpdir),
+      cmocka_unit_test(normal_paths),
+      cmocka_unit_test_setup_teardown(read_regular_file_refuses_devices_fifos_links_and_big_files,
+                                      make_tmpdir, remove_tmpdir),
       cmocka_unit_test_setup_teardown(open_in_root_stays_inside, make_tmpdir, remove_tmpdir),
       cmocka_unit_test_setup_teardown(open_in_root_fallback_stays_inside, make_tmpdir,
                                       remove_tmpdir),

@@ -69,6 +69,17 @@ static void loopback_hosts(void **state)
   assert_true(mascri_registry_host_is_loopback("[::1]:5000"));
   assert_false(mascri_registry_host_is_loopback("registry.example.com"));
   assert_false(mascri_registry_host_is_loopback("localhost.example.com"));
+  assert_true(mascri_registry_host_is_loopback("::1"));
+  assert_true(mascri_registry_host_is_loopback("[::1]"));
+  assert_true(mascri_registry_host_is_loopback("127.255.255.254:443"));
+  /* DNS names that only look like loopback */
+  assert_false(mascri_registry_host_is_loopback("127.attacker.example"));
+  assert_false(mascri_registry_host_is_loopback("127.attacker.example:5000"));
+  assert_false(mascri_registry_host_is_loopback("127.0.0.1.attacker.example"));
+  assert_false(mascri_registry_host_is_loopback("localhostx:5000"));
+  assert_false(mascri_registry_host_is_loopback("[::1].example:5000"));
+  assert_false(mascri_registry_host_is_loopback("[::2]:5000"));
+  assert_false(mascri_registry_host_is_loopback("128.0.0.1"));
 }
 
 static void token_cache_expires(void **state)

@@ -106,12 +106,49 @@ static void hex_roundtrip(void **state)
   assert_int_equal(mascri_hex_decode("zz", &none), -1);
 }
 
+static void hostnames(void **state)
+{
+  assert_true(mascri_pod_hostname_valid("web"));
+  assert_true(mascri_pod_hostname_valid("web-0.svc.cluster.local"));
+  assert_true(mascri_pod_hostname_valid("A1"));
+  char h64[65], h63[64];
+  memset(h64, 'a', 64), h64[64] = '\0';
+  memset(h63, 'a', 63), h63[63] = '\0';
+  assert_true(mascri_pod_hostname_valid(h63));
+  assert_false(mascri_pod_hostname_valid(h64)); /* one label longer than 63 */
+  assert_false(mascri_pod_hostname_valid(""));
+  assert_false(mascri_pod_hostname_valid("evil\n6.6.6.6\tkubernetes.default"));
+  assert_false(mascri_pod_hostname_valid("a b"));
+  assert_false(mascri_pod_hostname_valid("a/b"));
+  assert_false(mascri_pod_hostname_valid("-a"));
+  assert_false(mascri_pod_hostname_valid("a-"));
+  assert_false(mascri_pod_hostname_valid("a..b"));
+  assert_false(mascri_pod_hostname_valid(".a"));
+  assert_false(mascri_pod_hostname_valid("a_b"));
+
+  mascri_error_t err = NULL;
+  char *h = mascri_pod_hostname_from_name("nginx-sandbox", &err);
+  assert_string_equal(h, "nginx-sandbox");
+  free(h);
+  /* cut to 63, trailing '-' and '.' dropped, as kubelet does */
+  char name[100];
+  memset(name, 'b', sizeof(name)), name[62] = '-', name[99] = '\0';
+  h = mascri_pod_hostname_from_name(name, &err);
+  assert_int_equal(strlen(h), 62);
+  free(h);
+  assert_null(mascri_pod_hostname_from_name("evil\n6.6.6.6\tkubernetes.default", &err));
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(mascri_error_message(&err), "metadata.name"));
+  mascri_error_release(&err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(full_name_and_validation),
       cmocka_unit_test(new_ids_are_hex_and_differ),
       cmocka_unit_test(resolv_conf_text),
+      cmocka_unit_test(hostnames),
       cmocka_unit_test(hosts_text),
       cmocka_unit_test(sysctl_rules),
       cmocka_unit_test(hex_roundtrip),
