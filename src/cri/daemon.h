@@ -30,6 +30,7 @@ struct mascri_daemon_config {
   const char *registry_config; /* mascri's registries file (mirrors, insecure, CAs) or NULL */
   /* capabilities of containers that ask for nothing else; NULL: containerd's default set */
   char *const *default_capabilities;
+  unsigned stats_period_ms; /* writable layer measuring period; 0: 10 s */
   struct mascri_network_config net;
 };
 

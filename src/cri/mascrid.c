@@ -31,6 +31,7 @@ enum {
   OPT_PAUSE,
   OPT_MONITOR,
   OPT_DEFAULT_CAPS,
+  OPT_STATS_PERIOD,
   OPT_CONFIG,
   OPT_VERSION,
   OPT_HELP,
@@ -53,6 +54,7 @@ static const struct option options[] = {
     {"pause-binary", required_argument, NULL, OPT_PAUSE},
     {"monitor-binary", required_argument, NULL, OPT_MONITOR},
     {"default-capabilities", required_argument, NULL, OPT_DEFAULT_CAPS},
+    {"stats-period", required_argument, NULL, OPT_STATS_PERIOD},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
@@ -81,6 +83,8 @@ static void usage(FILE *out)
         "  --default-capabilities LIST\n"
         "                            capabilities of containers that ask for nothing else,\n"
         "                            comma-separated (default: containerd's set)\n"
+        "  --stats-period SECONDS    how often containers' writable layers are measured for\n"
+        "                            the stats calls (default 10)\n"
         "  --config FILE             configuration file (default /etc/mascri/mascri.conf if it\n"
         "                            exists): a JSON object of these options' names and values,\n"
         "                            e.g. {\"log-level\": \"debug\"}; flags override it\n"
@@ -204,6 +208,14 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       add_list(ps, &ps->caps, &ps->cmdline_caps, optarg, true);
       cfg->default_capabilities = ps->caps;
       break;
+    case OPT_STATS_PERIOD: {
+      char *end = NULL;
+      double secs = strtod(optarg, &end);
+      if (!end || end == optarg || *end || !(secs >= 0.05 && secs <= 3600))
+        return bad_value(ps, "stats-period", optarg);
+      cfg->stats_period_ms = (unsigned)(secs * 1000);
+      break;
+    }
     case OPT_CONFIG:
       break; /* read before the passes */
     case OPT_VERSION:
