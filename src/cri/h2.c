@@ -1,6 +1,7 @@
 /* The HTTP/2 side of the server: one nghttp2 server session per connection, one call per
  * stream. Loop thread only. */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -45,8 +46,14 @@ static void call_release_request(struct call *call)
   mascri_error_release(&call->err);
 }
 
+/* A response this big (a List* over hundreds of pods) leaves as much freed memory in the
+ * worker's malloc arena, which glibc keeps: give it back (12 MB of a 1,000-pod mascrid's
+ * 18 MB RSS after one ListContainerStats; issue 15). */
+#define TRIM_AFTER_BYTES (64u << 10)
+
 void call_free(struct call *call)
 {
+  bool trim = call->out_len >= TRIM_AFTER_BYTES;
   call_unlink(call);
   call_release_request(call);
   free(call->path);
@@ -55,6 +62,8 @@ void call_free(struct call *call)
   free(call->pending);
   call->srv->n_calls--;
   free(call);
+  if (trim)
+    malloc_trim(0);
 }
 
 static ssize_t read_out(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,

@@ -222,7 +222,7 @@ static void memory_figures(int dfd, bool v2, mascri_container_stats_t *out)
   }
 }
 
-int mascri_cgroup_usage(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
+int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_container_stats_t *out,
                         mascri_error_t *err)
 {
   (void)err;
@@ -239,6 +239,11 @@ int mascri_cgroup_usage(const mascri_cgroup_t *cg, mascri_container_stats_t *out
     _cleanup_free_ char *dir = mascri_cgroup_dir(cg, "cpuacct");
     _cleanup_free_ char *path = dir ? mascri_path_join(dir, "cpuacct.usage") : NULL;
     out->cpu_usage_ns = path ? u64_at(AT_FDCWD, path) : 0;
+  }
+  if (with_pids) {
+    _cleanup_free_ char *dir = mascri_cgroup_dir(cg, v2 ? NULL : "pids");
+    _cleanup_free_ char *path = dir ? mascri_path_join(dir, "pids.current") : NULL;
+    out->pids_current = path ? u64_at(AT_FDCWD, path) : 0;
   }
   return 0;
 }

@@ -101,9 +101,10 @@ bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
                         mascri_error_t *err);
-/* Only what the CRI's stats report (cpu usage; memory usage, limit, working set, rss), in
- * a third of mascri_cgroup_stats' system calls: for stats calls over every container. */
-int mascri_cgroup_usage(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
+/* Only what the CRI's stats report (cpu usage; memory usage, limit, working set, rss; with
+ * with_pids pids.current, which pod stats show), in a third of mascri_cgroup_stats' system
+ * calls: for the stats calls over every container or pod. */
+int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_container_stats_t *out,
                         mascri_error_t *err);
 /* Absolute directory of the cgroup in the hierarchy holding controller (NULL = v2). */
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);

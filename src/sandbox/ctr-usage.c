@@ -177,7 +177,7 @@ void mascri_containers_usage_cgroup(struct mascri_containers *ctrs,
   /* A view over the process-wide layout: not cleared (that layout is never freed). */
   const mascri_cgroup_t cg = {
       .layout = *layout, .path = (char *)info->cgroup_path, .manager = ctrs->cgroup_manager};
-  out->has_cgroup = mascri_cgroup_usage(&cg, &out->cg, &e) == 0;
+  out->has_cgroup = mascri_cgroup_usage(&cg, false, &out->cg, &e) == 0;
 }
 
 int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,
