@@ -204,6 +204,7 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
       .pods = d->pods,
       .on_event = mascri_rpc_container_event,
       .event_data = d,
+      .usage_period_ms = d->cfg.stats_period_ms,
   };
   if (mascri_containers_open(&cc, &d->ctrs, err) < 0)
     return mascri_error_wrap(err, "containers");

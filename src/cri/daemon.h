@@ -32,6 +32,7 @@ struct mascri_daemon_config {
   const char *registry_config; /* mascri's registries file (mirrors, insecure, CAs) or NULL */
   /* capabilities of containers that ask for nothing else; NULL: containerd's default set */
   char *const *default_capabilities;
+  unsigned stats_period_ms; /* writable layer measuring period; 0: 10 s */
   struct mascri_network_config net;
   /* gRPC connections at once (0: the server's default, 1024) and how long one may sit
    * without calls before it is closed (0: default, 300 s) */

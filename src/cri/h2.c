@@ -1,6 +1,7 @@
 /* The HTTP/2 side of the server: one nghttp2 server session per connection, one call per
  * stream. Loop thread only. */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -56,6 +57,11 @@ static void call_release_request(struct call *call)
   call->resp = NULL;
   mascri_error_release(&call->err);
 }
+
+/* A response this big (a List* over hundreds of pods) leaves more freed memory in the
+ * worker's malloc arena once its message tree is freed, which glibc keeps: give it back (12 MB of a
+ * 1,000-pod mascrid's 18 MB RSS after one ListContainerStats; issue 15). */
+#define TRIM_AFTER_BYTES (64u << 10)
 
 void call_free(struct call *call)
 {
@@ -201,7 +207,10 @@ void h2_call_completed(struct call *call)
     log_debug("%s: handler finished after the call was answered (%s)", call->path,
               call->err ? mascri_error_message(&call->err) : "ok");
   }
+  bool big = call->out_len >= TRIM_AFTER_BYTES; /* packed, not yet sent */
   call_release_request(call);
+  if (big)
+    malloc_trim(0);
 }
 
 void h2_call_pending(struct call *call, uint8_t *bytes, size_t len)

@@ -40,6 +40,7 @@ enum {
   OPT_IDLE_TIMEOUT,
   OPT_MAX_LAYER_SIZE,
   OPT_MAX_LAYER_ENTRIES,
+  OPT_STATS_PERIOD,
   OPT_CONFIG,
   OPT_VERSION,
   OPT_HELP,
@@ -67,6 +68,7 @@ static const struct option options[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER_SIZE},
     {"max-layer-entries", required_argument, NULL, OPT_MAX_LAYER_ENTRIES},
+    {"stats-period", required_argument, NULL, OPT_STATS_PERIOD},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
@@ -104,6 +106,8 @@ static void usage(FILE *out)
         "  --max-layer-size BYTES    largest uncompressed image layer (K/M/G/T suffixes;\n"
         "                            default 32G): a bigger one fails the pull\n"
         "  --max-layer-entries N     most files and directories in one layer (default 4M)\n"
+        "  --stats-period SECONDS    how often containers' writable layers are measured for\n"
+        "                            the stats calls (default 10)\n"
         "  --config FILE             configuration file (default /etc/mascri/mascri.conf if it\n"
         "                            exists): a JSON object of these options' names and values,\n"
         "                            e.g. {\"log-level\": \"debug\"}; flags override it\n"
@@ -252,6 +256,14 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       if (!mascri_parse_size(optarg, false, &cfg->max_layer_entries))
         return bad_value(ps, "max-layer-entries", optarg);
       break;
+    case OPT_STATS_PERIOD: {
+      char *end = NULL;
+      double secs = strtod(optarg, &end);
+      if (!end || end == optarg || *end || !(secs >= 0.05 && secs <= 3600))
+        return bad_value(ps, "stats-period", optarg);
+      cfg->stats_period_ms = (unsigned)(secs * 1000);
+      break;
+    }
     case OPT_CONFIG:
       break; /* read before the passes */
     case OPT_VERSION:

@@ -135,25 +135,84 @@ static bool list_match(const struct mascri_ctr_info *in, const Runtime__V1__Cont
                                  (void *const *)f->label_selector, f->n_label_selector);
 }
 
+/* Image id → repo digest for one call: a node runs few distinct images, each looked up
+ * once per call instead of once per container. */
+struct ref_cache {
+  char *ids[32], *refs[32];
+  size_t n;
+};
+
+static const char *cached_image_ref(struct mascri_daemon *d, struct ref_cache *rc,
+                                    const char *image_id, char **uncached)
+{
+  for (size_t i = 0; i < rc->n; i++)
+    if (strcmp(rc->ids[i], image_id) == 0)
+      return rc->refs[i];
+  struct mascri_ctr_info in = {.image_id = (char *)image_id};
+  char *ref = image_ref_of(d, &in);
+  if (rc->n == sizeof(rc->ids) / sizeof(rc->ids[0])) {
+    free(*uncached);
+    return *uncached = ref;
+  }
+  rc->ids[rc->n] = xstrdup(image_id);
+  rc->refs[rc->n++] = ref;
+  return ref;
+}
+
+static void ref_cache_clear(struct ref_cache *rc)
+{
+  for (size_t i = 0; i < rc->n; i++) {
+    free(rc->ids[i]);
+    free(rc->refs[i]);
+  }
+  rc->n = 0;
+}
+
+struct list_visit {
+  const Runtime__V1__ContainerFilter *filter;
+  Runtime__V1__Container **v;
+  size_t n, cap;
+};
+
+static void list_visit(void *data, const struct mascri_ctr_info *in)
+{
+  struct list_visit *lv = data;
+  if (!list_match(in, lv->filter))
+    return;
+  if (lv->n + 1 >= lv->cap) {
+    lv->cap = lv->cap ? 2 * lv->cap : 64;
+    lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
+  }
+  lv->v[lv->n++] = mascri_ctr_list_item_msg(in, NULL);
+  lv->v[lv->n] = NULL;
+}
+
 MASCRI_RPC(list_containers)
 {
   (void)cancel;
   struct mascri_daemon *d = ctx;
   const Runtime__V1__ListContainersRequest *r = (const void *)req;
   struct mascri_containers *ctrs = NULL;
-  struct mascri_ctr_info **v = NULL;
-  size_t n = 0;
-  if (ctrs_of(ctx, &ctrs, err) < 0 || mascri_containers_list(ctrs, &v, &n, err) < 0)
+  if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
+  /* Messages built from memory under the store's lock; image refs filled in after it. */
+  struct list_visit lv = {.filter = r->filter};
+  mascri_containers_foreach(ctrs, list_visit, &lv);
+  struct ref_cache rc = {0};
+  for (size_t i = 0; i < lv.n; i++) {
+    Runtime__V1__Container *c = lv.v[i];
+    _cleanup_free_ char *uncached = NULL;
+    const char *ref = c->image_id[0] ? cached_image_ref(d, &rc, c->image_id, &uncached) : NULL;
+    if (ref) {
+      free(c->image_ref);
+      c->image_ref = xstrdup(ref);
+    }
+  }
+  ref_cache_clear(&rc);
   Runtime__V1__ListContainersResponse *out = xmalloc(sizeof(*out));
   runtime__v1__list_containers_response__init(out);
-  out->containers = xcalloc(n + 1, sizeof(*out->containers));
-  for (size_t i = 0; i < n; i++)
-    if (list_match(v[i], r->filter)) {
-      _cleanup_free_ char *ref = image_ref_of(d, v[i]);
-      out->containers[out->n_containers++] = mascri_ctr_list_item_msg(v[i], ref);
-    }
-  mascri_ctr_info_list_free(v, n);
+  out->containers = lv.v ? lv.v : xcalloc(1, sizeof(*out->containers));
+  out->n_containers = lv.n;
   *resp = &out->base;
   return 0;
 }
@@ -267,54 +326,111 @@ MASCRI_RPC(container_stats)
   return 0;
 }
 
+static bool stats_match(const struct mascri_ctr_info *in,
+                        const Runtime__V1__ContainerStatsFilter *f)
+{
+  if (in->state != MASCRI_CTR_RUNNING && in->state != MASCRI_CTR_CREATED)
+    return false;
+  if (!f)
+    return true;
+  if (f->id && f->id[0] && strncmp(in->id, f->id, strlen(f->id)) != 0)
+    return false;
+  if (f->pod_sandbox_id && f->pod_sandbox_id[0] &&
+      strncmp(in->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
+    return false;
+  return mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels,
+                                 (void *const *)f->label_selector, f->n_label_selector);
+}
+
+/* What a stats call keeps of each container while the store's lock is held: the message
+ * so far (attributes, writable layer) and a copy of what the cgroup read needs. */
+struct stats_visit {
+  const Runtime__V1__ContainerStatsFilter *filter;
+  struct mascri_containers *ctrs;
+  int64_t now;
+  Runtime__V1__ContainerStats **v;
+  struct mascri_ctr_info *cg; /* id, state, cgroup_path only */
+  size_t n, cap;
+};
+
+static void stats_visit(void *data, const struct mascri_ctr_info *in)
+{
+  struct stats_visit *sv = data;
+  if (!stats_match(in, sv->filter))
+    return;
+  if (sv->n + 1 >= sv->cap) {
+    sv->cap = sv->cap ? 2 * sv->cap : 64;
+    sv->v = xrealloc(sv->v, sv->cap * sizeof(*sv->v));
+    sv->cg = xrealloc(sv->cg, sv->cap * sizeof(*sv->cg));
+  }
+  struct mascri_ctr_usage u;
+  mascri_containers_usage_layer(sv->ctrs, in, &u);
+  sv->v[sv->n] = mascri_ctr_stats_msg(in, &u, sv->now);
+  mascri_ctr_usage_clear(&u);
+  sv->cg[sv->n] = (struct mascri_ctr_info){
+      .id = in->id,
+      .state = in->state,
+      .cgroup_path = in->cgroup_path ? xstrdup(in->cgroup_path) : NULL,
+  };
+  sv->v[++sv->n] = NULL;
+}
+
 MASCRI_RPC(list_container_stats)
 {
   (void)cancel;
   const Runtime__V1__ListContainerStatsRequest *r = (const void *)req;
-  const Runtime__V1__ContainerStatsFilter *f = r->filter;
   struct mascri_containers *ctrs = NULL;
-  struct mascri_ctr_info **v = NULL;
-  size_t n = 0;
-  if (ctrs_of(ctx, &ctrs, err) < 0 || mascri_containers_list(ctrs, &v, &n, err) < 0)
+  if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
+  struct stats_visit sv = {.filter = r->filter, .ctrs = ctrs, .now = now_ns()};
+  mascri_containers_foreach(ctrs, stats_visit, &sv);
+  /* The cgroup files are read with no lock held: a handful per container. */
+  for (size_t i = 0; i < sv.n; i++) {
+    struct mascri_ctr_usage u;
+    mascri_containers_usage_cgroup(ctrs, &sv.cg[i], &u);
+    mascri_ctr_stats_msg_set_cgroup(sv.v[i], &u, sv.now);
+    mascri_ctr_usage_clear(&u);
+    free(sv.cg[i].cgroup_path);
+  }
+  free(sv.cg);
   Runtime__V1__ListContainerStatsResponse *out = xmalloc(sizeof(*out));
   runtime__v1__list_container_stats_response__init(out);
-  out->stats = xcalloc(n + 1, sizeof(*out->stats));
-  for (size_t i = 0; i < n; i++) {
-    const struct mascri_ctr_info *in = v[i];
-    if (in->state != MASCRI_CTR_RUNNING && in->state != MASCRI_CTR_CREATED)
-      continue;
-    if (f && f->id && f->id[0] && strncmp(in->id, f->id, strlen(f->id)) != 0)
-      continue;
-    if (f && f->pod_sandbox_id && f->pod_sandbox_id[0] &&
-        strncmp(in->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
-      continue;
-    if (f && !mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels,
-                                      (void *const *)f->label_selector, f->n_label_selector))
-      continue;
-    out->stats[out->n_stats++] = stats_of(ctrs, in);
-  }
-  mascri_ctr_info_list_free(v, n);
+  out->stats = sv.v ? sv.v : xcalloc(1, sizeof(*out->stats));
+  out->n_stats = sv.n;
   *resp = &out->base;
   return 0;
 }
 
 /* ---- GetContainerEvents ------------------------------------------------------------ */
 
-/* Statuses of the pod's containers, as kubelet's evented PLEG reads them. */
+struct pod_visit {
+  const char *pod_id;
+  Runtime__V1__ContainerEventResponse *ev;
+  size_t cap;
+};
+
+static void pod_visit(void *data, const struct mascri_ctr_info *in)
+{
+  struct pod_visit *pv = data;
+  if (strcmp(in->pod_id, pv->pod_id) != 0)
+    return;
+  Runtime__V1__ContainerEventResponse *ev = pv->ev;
+  if (ev->n_containers_statuses + 1 >= pv->cap) {
+    pv->cap = pv->cap ? 2 * pv->cap : 4;
+    ev->containers_statuses =
+        xrealloc(ev->containers_statuses, pv->cap * sizeof(*ev->containers_statuses));
+  }
+  ev->containers_statuses[ev->n_containers_statuses++] = mascri_ctr_status_msg(in, NULL);
+  ev->containers_statuses[ev->n_containers_statuses] = NULL;
+}
+
+/* Statuses of the pod's containers, as kubelet's evented PLEG reads them: from memory,
+ * only the pod's (an event costs the same on a full node as on an empty one). */
 static void pod_statuses(struct mascri_daemon *d, const char *pod_id,
                          Runtime__V1__ContainerEventResponse *ev)
 {
-  struct mascri_ctr_info **v = NULL;
-  size_t n = 0;
-  _cleanup_error_ mascri_error_t e = NULL;
-  if (mascri_containers_list(d->ctrs, &v, &n, &e) < 0)
-    return;
-  ev->containers_statuses = xcalloc(n + 1, sizeof(*ev->containers_statuses));
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v[i]->pod_id, pod_id) == 0)
-      ev->containers_statuses[ev->n_containers_statuses++] = mascri_ctr_status_msg(v[i], NULL);
-  mascri_ctr_info_list_free(v, n);
+  struct pod_visit pv = {.pod_id = pod_id, .ev = ev};
+  mascri_containers_foreach(d->ctrs, pod_visit, &pv);
 }
 
 void mascri_rpc_container_event(void *data, const char *ctr_id, const char *pod_id,

@@ -167,12 +167,9 @@ static Runtime__V1__UInt64Value *u64(uint64_t v)
   return x;
 }
 
-Runtime__V1__ContainerStats *mascri_ctr_stats_msg(const struct mascri_ctr_info *in,
-                                                  const struct mascri_ctr_usage *u, int64_t now)
+void mascri_ctr_stats_msg_set_cgroup(Runtime__V1__ContainerStats *s,
+                                     const struct mascri_ctr_usage *u, int64_t now)
 {
-  Runtime__V1__ContainerStats *s = xmalloc(sizeof(*s));
-  runtime__v1__container_stats__init(s);
-  s->attributes = mascri_ctr_attributes_msg(in);
   if (u->has_cgroup) {
     s->cpu = xmalloc(sizeof(*s->cpu));
     runtime__v1__cpu_usage__init(s->cpu);
@@ -189,6 +186,15 @@ Runtime__V1__ContainerStats *mascri_ctr_stats_msg(const struct mascri_ctr_info *
                                            ? u->cg.memory_limit - u->cg.memory_working_set
                                            : 0);
   }
+}
+
+Runtime__V1__ContainerStats *mascri_ctr_stats_msg(const struct mascri_ctr_info *in,
+                                                  const struct mascri_ctr_usage *u, int64_t now)
+{
+  Runtime__V1__ContainerStats *s = xmalloc(sizeof(*s));
+  runtime__v1__container_stats__init(s);
+  s->attributes = mascri_ctr_attributes_msg(in);
+  mascri_ctr_stats_msg_set_cgroup(s, u, now);
   s->writable_layer = xmalloc(sizeof(*s->writable_layer));
   runtime__v1__filesystem_usage__init(s->writable_layer);
   s->writable_layer->timestamp = now;

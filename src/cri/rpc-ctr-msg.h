@@ -18,5 +18,8 @@ Runtime__V1__ContainerStatus *mascri_ctr_status_msg(const struct mascri_ctr_info
 char *mascri_ctr_verbose_info(const struct mascri_ctr_info *in, const char *bundle_dir);
 Runtime__V1__ContainerStats *mascri_ctr_stats_msg(const struct mascri_ctr_info *in,
                                                   const struct mascri_ctr_usage *u, int64_t now);
+/* Sets cpu and memory from u's cgroup figures (nothing when it has none). */
+void mascri_ctr_stats_msg_set_cgroup(Runtime__V1__ContainerStats *s,
+                                     const struct mascri_ctr_usage *u, int64_t now);
 
 #endif

@@ -149,22 +149,39 @@ static bool list_match(const struct mascri_pod_info *in, const Runtime__V1__PodS
   return mascri_pod_labels_match(in, (void *const *)f->label_selector, f->n_label_selector);
 }
 
+struct pod_list_visit {
+  const Runtime__V1__PodSandboxFilter *filter;
+  Runtime__V1__PodSandbox **v;
+  size_t n, cap;
+};
+
+static void pod_list_visit(void *data, const struct mascri_pod_info *in)
+{
+  struct pod_list_visit *lv = data;
+  if (!list_match(in, lv->filter))
+    return;
+  if (lv->n + 1 >= lv->cap) {
+    lv->cap = lv->cap ? 2 * lv->cap : 64;
+    lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
+  }
+  lv->v[lv->n++] = mascri_pod_list_item_msg(in);
+  lv->v[lv->n] = NULL;
+}
+
 MASCRI_RPC(list_pod_sandbox)
 {
   (void)cancel;
   const Runtime__V1__ListPodSandboxRequest *r = (const void *)req;
   struct mascri_pods *pods = NULL;
-  struct mascri_pod_info **v = NULL;
-  size_t n = 0;
-  if (pods_of(ctx, &pods, err) < 0 || mascri_pods_list(pods, &v, &n, err) < 0)
+  if (pods_of(ctx, &pods, err) < 0)
     return -1;
+  /* Messages built from memory under the table's lock (no config copies). */
+  struct pod_list_visit lv = {.filter = r->filter};
+  mascri_pods_foreach(pods, pod_list_visit, &lv);
   Runtime__V1__ListPodSandboxResponse *out = xmalloc(sizeof(*out));
   runtime__v1__list_pod_sandbox_response__init(out);
-  out->items = xcalloc(n + 1, sizeof(*out->items));
-  for (size_t i = 0; i < n; i++)
-    if (list_match(v[i], r->filter))
-      out->items[out->n_items++] = mascri_pod_list_item_msg(v[i]);
-  mascri_pod_info_list_free(v, n);
+  out->items = lv.v ? lv.v : xcalloc(1, sizeof(*out->items));
+  out->n_items = lv.n;
   *resp = &out->base;
   return 0;
 }

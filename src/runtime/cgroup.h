@@ -29,7 +29,10 @@ typedef struct mascri_cgroup_layout {
   size_t n_v1;
 } mascri_cgroup_layout_t;
 
-/* Reads /proc/self/mountinfo. */
+/* The host's layout, probed on the first call and kept for the life of the process
+ * (cgroup-layout.c says how and why); read-only, never freed. NULL when the probe fails. */
+const mascri_cgroup_layout_t *mascri_cgroup_layout_host(mascri_error_t *err);
+/* A copy of mascri_cgroup_layout_host() (free with mascri_cgroup_layout_clear). */
 int mascri_cgroup_layout_probe(mascri_cgroup_layout_t *out, mascri_error_t *err);
 void mascri_cgroup_layout_clear(mascri_cgroup_layout_t *l);
 /* The v1 hierarchy mount holding controller, or NULL. */
@@ -101,6 +104,11 @@ int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err);
 bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
+                        mascri_error_t *err);
+/* Only what the CRI's stats report (cpu usage; memory usage, limit, working set, rss; with
+ * with_pids pids.current, which pod stats show), in a third of mascri_cgroup_stats' system
+ * calls: for the stats calls over every container or pod. */
+int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_container_stats_t *out,
                         mascri_error_t *err);
 /* Absolute directory of the cgroup in the hierarchy holding controller (NULL = v2). */
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);

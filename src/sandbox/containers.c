@@ -162,31 +162,51 @@ bool mascri_ctrs_refresh(struct mascri_containers *ctrs, struct ctr *c)
   return changed;
 }
 
-/* Refreshes every live container; emits STOPPED for those that changed. */
-static void refresh_all(struct mascri_containers *ctrs, const char *only_id)
+/* Containers whose state changed, each with a reference, to announce once no lock is
+ * held (the event handler reads the store). */
+struct changed {
+  struct ctr **v;
+  size_t n;
+};
+
+/* Refreshes every live container (or only_id); collects those that changed. */
+static void refresh_collect(struct mascri_containers *ctrs, const char *only_id, struct changed *ch)
 {
   pthread_mutex_lock(&ctrs->lock);
-  size_t n = ctrs->n, k = 0;
-  struct ctr **changed = xcalloc(n + 1, sizeof(*changed));
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < ctrs->n; i++) {
     struct ctr *c = ctrs->v[i];
     if (only_id && strcmp(c->info.id, only_id) != 0)
       continue;
     if (refresh_locked(ctrs, c)) {
       c->refs++;
-      changed[k++] = c;
+      ch->v = xrealloc(ch->v, (ch->n + 1) * sizeof(*ch->v));
+      ch->v[ch->n++] = c;
     }
   }
   pthread_mutex_unlock(&ctrs->lock);
-  for (size_t i = 0; i < k; i++) {
-    mascri_ctrs_emit(ctrs, changed[i], MASCRI_CTR_EVENT_STOPPED);
+}
+
+/* Emits STOPPED for each changed container and drops the references. */
+static void announce(struct mascri_containers *ctrs, struct changed *ch)
+{
+  for (size_t i = 0; i < ch->n; i++) {
+    mascri_ctrs_emit(ctrs, ch->v[i], MASCRI_CTR_EVENT_STOPPED);
     pthread_mutex_lock(&ctrs->lock);
-    bool last = --changed[i]->refs == 0;
+    bool last = --ch->v[i]->refs == 0;
     pthread_mutex_unlock(&ctrs->lock);
     if (last)
-      mascri_ctr_free(changed[i]);
+      mascri_ctr_free(ch->v[i]);
   }
-  free(changed);
+  free(ch->v);
+  *ch = (struct changed){0};
+}
+
+/* Refreshes every live container; emits STOPPED for those that changed. */
+static void refresh_all(struct mascri_containers *ctrs)
+{
+  struct changed ch = {0};
+  refresh_collect(ctrs, NULL, &ch);
+  announce(ctrs, &ch);
 }
 
 int mascri_containers_get(struct mascri_containers *ctrs, const char *id_or_prefix,
@@ -214,11 +234,47 @@ int mascri_containers_get(struct mascri_containers *ctrs, const char *id_or_pref
   return 0;
 }
 
+/* Reads the exit watcher's queue without blocking and refreshes the containers named in
+ * it into ch; false when there is no watcher (then only a full refresh is up to date).
+ * With exits_lock held: an event read is applied before another reader can look. */
+static bool drain_exits_locked(struct mascri_containers *ctrs, struct changed *ch)
+{
+  if (ctrs->exits_fd < 0)
+    return false;
+  char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  ssize_t len;
+  while ((len = read(ctrs->exits_fd, buf, sizeof(buf))) > 0) {
+    for (char *ptr = buf; ptr < buf + len;) {
+      struct inotify_event *ev = (struct inotify_event *)ptr;
+      if (ev->mask & IN_Q_OVERFLOW)
+        refresh_collect(ctrs, NULL, ch);
+      else if (ev->len > 0 && is_ctr_id(ev->name))
+        refresh_collect(ctrs, ev->name, ch);
+      ptr += sizeof(*ev) + ev->len;
+    }
+  }
+  return true;
+}
+
+/* Applies every exit file written so far: the kernel queues the inotify event when the
+ * monitor renames the file into place, so a call that follows sees it here, while a
+ * monitor that died without one is found by the watcher's periodic sweep. */
+static void sync_exits(struct mascri_containers *ctrs)
+{
+  struct changed ch = {0};
+  pthread_mutex_lock(&ctrs->exits_lock);
+  bool watched = drain_exits_locked(ctrs, &ch);
+  pthread_mutex_unlock(&ctrs->exits_lock);
+  announce(ctrs, &ch);
+  if (!watched)
+    refresh_all(ctrs);
+}
+
 int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_info ***out, size_t *n,
                            mascri_error_t *err)
 {
   (void)err;
-  refresh_all(ctrs, NULL);
+  sync_exits(ctrs);
   pthread_mutex_lock(&ctrs->lock);
   struct mascri_ctr_info **v = xcalloc(ctrs->n + 1, sizeof(*v));
   size_t k = 0;
@@ -234,19 +290,37 @@ int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_inf
   return 0;
 }
 
+void mascri_containers_foreach(struct mascri_containers *ctrs, mascri_ctr_visit_fn fn, void *data)
+{
+  sync_exits(ctrs);
+  pthread_mutex_lock(&ctrs->lock);
+  for (size_t i = 0; i < ctrs->n; i++)
+    if (!ctrs->v[i]->creating)
+      fn(data, &ctrs->v[i]->info);
+  pthread_mutex_unlock(&ctrs->lock);
+}
+
+char *mascri_ctr_runtime_cgroup_path(const struct mascri_containers *ctrs, const char *id)
+{
+  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
+  mascri_container_state_t st = {0};
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (mascri_container_state(&rt, id, &st, &err) < 0) {
+    log_debug("container %s: no cgroup path: %s", id, mascri_error_message(&err));
+    return NULL;
+  }
+  char *path = st.cgroup_path && st.cgroup_path[0] ? xstrdup(st.cgroup_path) : NULL;
+  mascri_container_state_clear(&st);
+  return path;
+}
+
 /* ---- the exit watcher ------------------------------------------------------------- */
 
 static void *watcher_main(void *arg)
 {
   struct mascri_containers *ctrs = arg;
-  _cleanup_free_ char *dir = xasprintf("%s/exits", ctrs->state);
-  _cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (in < 0 || inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    log_warning("containers: cannot watch %s (%m): exits are noticed on the next call", dir);
-    return NULL;
-  }
   for (;;) {
-    struct pollfd p[2] = {{.fd = in, .events = POLLIN},
+    struct pollfd p[2] = {{.fd = ctrs->exits_fd, .events = POLLIN},
                           {.fd = ctrs->watch_stop[0], .events = POLLIN}};
     /* The timeout also catches monitors that died without an exit file. */
     int r = poll(p, 2, 5000);
@@ -255,21 +329,27 @@ static void *watcher_main(void *arg)
     if (p[1].revents)
       break;
     if (r == 0) {
-      refresh_all(ctrs, NULL);
+      refresh_all(ctrs);
       continue;
     }
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    ssize_t len;
-    while ((len = read(in, buf, sizeof(buf))) > 0) {
-      for (char *ptr = buf; ptr < buf + len;) {
-        struct inotify_event *ev = (struct inotify_event *)ptr;
-        if (ev->len > 0 && is_ctr_id(ev->name))
-          refresh_all(ctrs, ev->name);
-        ptr += sizeof(*ev) + ev->len;
-      }
-    }
+    sync_exits(ctrs);
   }
   return NULL;
+}
+
+static void watch_exits(struct mascri_containers *ctrs)
+{
+  _cleanup_free_ char *dir = xasprintf("%s/exits", ctrs->state);
+  _cleanup_close_ int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (in < 0 || inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+    log_warning("containers: cannot watch %s (%m): exits are noticed by reading every "
+                "container's exit file on each call",
+                dir);
+    return;
+  }
+  ctrs->exits_fd = TAKE_FD(in);
+  if (pthread_create(&ctrs->watcher, NULL, watcher_main, ctrs) == 0)
+    ctrs->watcher_running = true;
 }
 
 /* ---- open / restore ---------------------------------------------------------------- */
@@ -304,6 +384,9 @@ static void restore_one(struct mascri_containers *ctrs, const char *id)
     log_warning("skipping container record: %s", mascri_error_message(&err));
     return;
   }
+  if (!c->info.cgroup_path &&
+      (c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING))
+    c->info.cgroup_path = mascri_ctr_runtime_cgroup_path(ctrs, id); /* an older record */
   mascri_ctrs_add_locked(ctrs, c);
   refresh_locked(ctrs, c);
 }
@@ -381,8 +464,11 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
   ctrs->pods = cfg->pods;
   ctrs->on_event = cfg->on_event;
   ctrs->event_data = cfg->event_data;
+  ctrs->usage_period_ms = cfg->usage_period_ms ? cfg->usage_period_ms : MASCRI_CTR_USAGE_PERIOD_MS;
   ctrs->monitor_fd = ctrs->watch_stop[0] = ctrs->watch_stop[1] = -1;
+  ctrs->exits_fd = ctrs->usage_stop[0] = ctrs->usage_stop[1] = -1;
   pthread_mutex_init(&ctrs->lock, NULL);
+  pthread_mutex_init(&ctrs->exits_lock, NULL);
   pthread_cond_init(&ctrs->created, NULL);
   if (make_dirs(ctrs, err) < 0 ||
       mascri_monitor_seal(cfg->monitor_path, &ctrs->monitor_fd, err) < 0 ||
@@ -393,8 +479,11 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
     return -1;
   }
   ctrs->monitor_exe = xasprintf("/proc/self/fd/%d", ctrs->monitor_fd);
-  if (pthread_create(&ctrs->watcher, NULL, watcher_main, ctrs) == 0)
-    ctrs->watcher_running = true;
+  watch_exits(ctrs);
+  if (mascri_ctr_usage_start(ctrs, err) < 0) {
+    mascri_containers_close(ctrs);
+    return -1;
+  }
   log_info("containers: %zu restored", ctrs->n);
   *out = ctrs;
   return 0;
@@ -404,6 +493,7 @@ void mascri_containers_close(struct mascri_containers *ctrs)
 {
   if (!ctrs)
     return;
+  mascri_ctr_usage_stop(ctrs);
   if (ctrs->watcher_running) {
     close(ctrs->watch_stop[1]);
     ctrs->watch_stop[1] = -1;
@@ -412,6 +502,9 @@ void mascri_containers_close(struct mascri_containers *ctrs)
   for (int i = 0; i < 2; i++)
     if (ctrs->watch_stop[i] >= 0)
       close(ctrs->watch_stop[i]);
+  if (ctrs->exits_fd >= 0)
+    close(ctrs->exits_fd);
+  pthread_mutex_destroy(&ctrs->exits_lock);
   for (size_t i = 0; i < ctrs->n; i++)
     mascri_ctr_free(ctrs->v[i]);
   free(ctrs->v);

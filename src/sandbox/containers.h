@@ -51,6 +51,12 @@ struct mascri_ctr_info {
   pid_t init_pid;         /* host pid of the container's init while it runs, else 0 */
   pid_t monitor_pid;
   uint64_t monitor_start_time;
+  char *cgroup_path; /* as the runtime resolved cgroupsPath (relative to each hierarchy's
+                        root); NULL when unknown (then no cgroup stats) */
+  /* Writable layer usage as of rw_at (ns since the epoch, 0 = not measured yet): measured
+   * by a background walk every stats period, never by a stats call. */
+  uint64_t rw_bytes, rw_inodes;
+  int64_t rw_at;
   Runtime__V1__ContainerConfig *config; /* heap copy; resources kept up to date */
 };
 void mascri_ctr_info_free(struct mascri_ctr_info *info);
@@ -79,7 +85,10 @@ struct mascri_containers_config {
    * container exiting on its own; may be NULL. */
   mascri_ctr_event_fn on_event;
   void *event_data;
+  /* How often the writable layers are measured (ms); 0: MASCRI_CTR_USAGE_PERIOD_MS. */
+  unsigned usage_period_ms;
 };
+#define MASCRI_CTR_USAGE_PERIOD_MS 10000u
 
 int mascri_containers_open(const struct mascri_containers_config *cfg,
                            struct mascri_containers **out, mascri_error_t *err);
@@ -107,6 +116,12 @@ int mascri_containers_get(struct mascri_containers *ctrs, const char *id_or_pref
 /* Every container, in creation order (state refreshed). */
 int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_info ***out, size_t *n,
                            mascri_error_t *err);
+/* Calls fn for every container (in creation order, none being created) with the store's
+ * lock held, from memory: exits are applied first from the exit watcher's queue (O(exits
+ * since the last call)), nothing else is read per container. fn copies what it keeps and
+ * must not call into the store. The cheap form of mascri_containers_list for List* RPCs. */
+typedef void (*mascri_ctr_visit_fn)(void *data, const struct mascri_ctr_info *info);
+void mascri_containers_foreach(struct mascri_containers *ctrs, mascri_ctr_visit_fn fn, void *data);
 
 /* ExecSync. Output capped at MASCRI_EXEC_SYNC_MAX_OUTPUT per stream (the rest is read and
  * dropped). timeout_s > 0: past it the process is killed and DEADLINE error returned. */
@@ -130,8 +145,9 @@ int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
 int mascri_containers_reopen_log(struct mascri_containers *ctrs, const char *id,
                                  mascri_error_t *err);
 
-/* Usage of a container: cgroup figures (zeros when it has no cgroup any more) and its
- * writable layer. */
+/* Usage of a container: cgroup figures (zeros when it has no cgroup any more), read now
+ * from the container's own cgroup files only, and its writable layer as last measured in
+ * the background (info's rw_*). */
 struct mascri_ctr_usage {
   bool has_cgroup;
   mascri_container_stats_t cg;
@@ -140,6 +156,15 @@ struct mascri_ctr_usage {
 };
 int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,
                             struct mascri_ctr_usage *out, mascri_error_t *err);
+/* The two halves: the writable layer only (from info, no I/O: fine under the store's lock
+ * in a mascri_containers_foreach visitor) and the cgroup figures only (info's id, state and
+ * cgroup_path are read). */
+void mascri_containers_usage_layer(struct mascri_containers *ctrs,
+                                   const struct mascri_ctr_info *info,
+                                   struct mascri_ctr_usage *out);
+void mascri_containers_usage_cgroup(struct mascri_containers *ctrs,
+                                    const struct mascri_ctr_info *info,
+                                    struct mascri_ctr_usage *out);
 void mascri_ctr_usage_clear(struct mascri_ctr_usage *u);
 
 /* StopPodSandbox: stops every container of the pod (SIGKILL after timeout_s, 0: now).

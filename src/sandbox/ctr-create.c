@@ -334,6 +334,7 @@ static int create_steps(struct create_job *j, const volatile int *cancel, mascri
   j->dir = mascri_ctr_dir(j->ctrs, c->info.id);
   if (make_bundle(j, err) < 0 || start_monitor(j, cancel, err) < 0)
     return -1;
+  c->info.cgroup_path = mascri_ctr_runtime_cgroup_path(j->ctrs, c->info.id);
   c->info.state = MASCRI_CTR_CREATED;
   c->info.created_at = now_ns();
   return mascri_ctr_record_write(j->ctrs, c, err);

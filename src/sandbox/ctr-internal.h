@@ -32,7 +32,14 @@ struct mascri_containers {
   /* exit watcher */
   pthread_t watcher;
   bool watcher_running;
-  int watch_stop[2]; /* pipe: close the write end to stop the watcher */
+  int watch_stop[2];          /* pipe: close the write end to stop the watcher */
+  int exits_fd;               /* inotify on <state>/exits, -1 when unavailable */
+  pthread_mutex_t exits_lock; /* one reader of exits_fd at a time, events applied under it */
+  /* writable layer usage (ctr-usage.c) */
+  unsigned usage_period_ms;
+  pthread_t usage_thread;
+  bool usage_running;
+  int usage_stop[2]; /* pipe: close the write end to stop the usage thread */
 };
 
 static inline mascri_runtime_t mascri_ctrs_runtime(const struct mascri_containers *ctrs)
@@ -56,6 +63,11 @@ Runtime__V1__ContainerConfig *mascri_ctr_config_copy(const Runtime__V1__Containe
 /* Reads the monitor's exit file into info (EXITED, exit code, finished_at, reason).
  * 1 when it exists and was read, 0 when absent. */
 int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, mascri_error_t *err);
+
+/* containers.c */
+/* The container's cgroup path as its runtime state records it (read once, at create and
+ * at restore), NULL when the runtime has no state for it. */
+char *mascri_ctr_runtime_cgroup_path(const struct mascri_containers *ctrs, const char *id);
 
 /* containers.c, with ctrs->lock held */
 struct ctr *mascri_ctrs_find_locked(struct mascri_containers *ctrs, const char *id_or_prefix,
@@ -90,6 +102,10 @@ int mascri_monitor_exec_sync(struct mascri_containers *ctrs, const char *id,
                              const char *process_json, bool tty, int64_t timeout_s,
                              const volatile int *cancel, struct mascri_exec_sync_result *res,
                              mascri_error_t *err);
+
+/* ctr-usage.c: the background measurer of writable layers. */
+int mascri_ctr_usage_start(struct mascri_containers *ctrs, mascri_error_t *err);
+void mascri_ctr_usage_stop(struct mascri_containers *ctrs);
 
 /* ctr-stop.c */
 /* Kills with sig (all: every process of the cgroup) and waits for the exit file up to

@@ -1,5 +1,5 @@
-/* Start, stop, remove (one container or a pod's), update, reopen the log, ExecSync and
- * usage, on the container store. */
+/* Start, stop, remove (one container or a pod's), update, reopen the log and ExecSync, on
+ * the container store. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -366,62 +366,4 @@ int mascri_containers_exec_sync(struct mascri_containers *ctrs, const char *id,
       mascri_ctr_exec_process_json(spec, cmd, false, &process, err) < 0)
     return -1;
   return mascri_monitor_exec_sync(ctrs, info->id, process, false, timeout_s, cancel, res, err);
-}
-
-/* ---- usage ------------------------------------------------------------------------- */
-
-struct du {
-  uint64_t bytes, inodes;
-};
-
-static int du_dir(int dirfd, struct du *acc, int depth)
-{
-  _cleanup_closedir_ DIR *d = fdopendir(dirfd);
-  if (!d) {
-    close(dirfd);
-    return -1;
-  }
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    struct stat st;
-    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-      continue;
-    acc->inodes++;
-    acc->bytes += (uint64_t)st.st_blocks * 512;
-    if (S_ISDIR(st.st_mode) && depth < 256) {
-      int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0)
-        du_dir(sub, acc, depth + 1);
-    }
-  }
-  return 0;
-}
-
-int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,
-                            struct mascri_ctr_usage *out, mascri_error_t *err)
-{
-  (void)err;
-  memset(out, 0, sizeof(*out));
-  mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
-  _cleanup_error_ mascri_error_t serr = NULL;
-  if (info->state == MASCRI_CTR_RUNNING || info->state == MASCRI_CTR_CREATED)
-    out->has_cgroup = mascri_container_stats(&rt, info->id, &out->cg, &serr) == 0;
-  out->rw_mountpoint = xasprintf("%s/rootfs", mascri_image_store_root(ctrs->images));
-  _cleanup_free_ char *upper = xasprintf("%s/%s/upper", out->rw_mountpoint, info->id);
-  int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    struct du acc = {0};
-    du_dir(fd, &acc, 0);
-    out->rw_bytes = acc.bytes;
-    out->rw_inodes = acc.inodes;
-  }
-  return 0;
-}
-
-void mascri_ctr_usage_clear(struct mascri_ctr_usage *u)
-{
-  free(u->rw_mountpoint);
-  memset(u, 0, sizeof(*u));
 }

@@ -26,6 +26,7 @@ static const struct {
     {"logPath", offsetof(struct mascri_ctr_info, log_path)},
     {"reason", offsetof(struct mascri_ctr_info, reason)},
     {"message", offsetof(struct mascri_ctr_info, message)},
+    {"cgroupPath", offsetof(struct mascri_ctr_info, cgroup_path)},
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 

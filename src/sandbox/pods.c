@@ -233,6 +233,15 @@ int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, si
   return 0;
 }
 
+void mascri_pods_foreach(struct mascri_pods *pods, mascri_pod_visit_fn fn, void *data)
+{
+  pthread_mutex_lock(&pods->lock);
+  for (size_t i = 0; i < pods->n; i++)
+    if (!pods->v[i]->creating)
+      fn(data, &pods->v[i]->info);
+  pthread_mutex_unlock(&pods->lock);
+}
+
 int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_info *info,
                              mascri_container_stats_t *out, mascri_error_t *err)
 {
@@ -249,7 +258,7 @@ int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_i
     return -1;
   }
   memset(out, 0, sizeof(*out));
-  int ret = mascri_cgroup_stats(&cg, out, err);
+  int ret = mascri_cgroup_usage(&cg, true, out, err);
   mascri_cgroup_clear(&cg);
   return ret;
 }

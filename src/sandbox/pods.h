@@ -79,6 +79,11 @@ int mascri_pods_stop(struct mascri_pods *pods, const char *id_or_prefix, mascri_
 /* Stops if needed, unpins the namespaces, removes the record and frees the name.
  * NOT_FOUND for an unknown pod. */
 int mascri_pods_remove(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err);
+/* Calls fn for every pod (created ones only, in creation order) with the table's lock held,
+ * from memory: fn copies what it keeps and must not call into the pods. The cheap form of
+ * mascri_pods_list (no copy of every pod's config) for ListPodSandbox. */
+typedef void (*mascri_pod_visit_fn)(void *data, const struct mascri_pod_info *info);
+void mascri_pods_foreach(struct mascri_pods *pods, mascri_pod_visit_fn fn, void *data);
 /* Snapshot of every pod (created ones only), in creation order. */
 int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, size_t *n,
                      mascri_error_t *err);

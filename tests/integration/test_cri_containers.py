@@ -355,8 +355,10 @@ def test_stats_move_with_memory_and_disk(cri, bb, logs):
     assert before.attributes.id == cid and before.cpu.usage_core_nano_seconds.value > 0
     exec_sync(cri, cid, ["sh", "-c", "head -c 8388608 /dev/urandom > /big && "
                          "head -c 41943040 /dev/zero > /dev/shm/fill"], timeout=60)
-    after = stats()
-    assert after.writable_layer.used_bytes.value >= before.writable_layer.used_bytes.value + 8e6
+    # The writable layer is measured in the background every --stats-period (10 s here).
+    after = wait_for(lambda: (s := stats()).writable_layer.used_bytes.value
+                     >= before.writable_layer.used_bytes.value + 8e6 and s, timeout=25,
+                     what="the 8 MiB file in the writable layer")
     assert after.writable_layer.inodes_used.value > before.writable_layer.inodes_used.value
     assert after.memory.usage_bytes.value >= before.memory.usage_bytes.value + 35e6
     assert after.memory.working_set_bytes.value > 0

@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Density bench (issue 15): the cost of every CRI call as the number of running pods grows,
+mascrid vs Debian's containerd + runc, same grpcio client (runtimes of
+bench/pod_startup_runtimes.py: private sockets, state, bridges, cgroup parents; built-in
+network for mascri, CNI bridge for containerd).
+
+At each level L (default 0, 250, 500, 1000 running pods, each with one busybox `sleep`
+container): ListContainers, ListPodSandbox, ListContainerStats, ListPodSandboxStats timed
+--repeats times (p50/max), the daemon's VmRSS, the per-pod Pss (sum of smaps_rollup Pss of
+every pod process: pause + monitor/shim + sleep, over the pod count), then --add pods started
+and timed (RunPodSandbox -> CreateContainer -> StartContainer, p50/p99) with L running.
+The pods are then filled untimed up to the next level. containerd runs up to what this
+machine's memory allows (--containerd-max, default from MemAvailable). Numbers are reported,
+never asserted. Everything is stopped and removed at the end, also after a failure.
+
+Run as root: bench/density.sh [BUILD_DIR] [LEVELS] [more density.py options]
+   or: /usr/bin/python3 bench/density.py [--levels 0,250,500,1000] [--runtimes mascri,containerd]
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[1]
+LISTS = ("ListContainers", "ListPodSandbox", "ListContainerStats", "ListPodSandboxStats")
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--levels", default="0,250,500,1000")
+    ap.add_argument("--add", type=int, default=10, help="pods started (timed) at each level")
+    ap.add_argument("--repeats", type=int, default=10, help="calls of each List* per level")
+    ap.add_argument("--build-dir", default=os.environ.get("MASCRI_BUILD_DIR", str(TOP / "build")))
+    ap.add_argument("--runtimes", default="mascri,containerd")
+    ap.add_argument("--containerd-max", type=int, default=None,
+                    help="most pods for containerd (default: MemAvailable less 4 GiB over "
+                         "40 MiB a pod)")
+    ap.add_argument("--settle", type=float, default=2.5,
+                    help="seconds before memory is read (monitors drop start-up pages at 1 s)")
+    ap.add_argument("--json", help="also write the results as JSON to this file")
+    return ap.parse_args()
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def mem_available_mib():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def start_one(rt, image, i):
+    """One pod with its container, timed per step (ms)."""
+    from pod_startup import ctr_config, pod_config
+    pb = rt.client.pb
+    pc = pod_config(pb, rt, i)
+    t0 = time.perf_counter()
+    pod = rt.client.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc),
+                                          timeout=300).pod_sandbox_id
+    t1 = time.perf_counter()
+    cid = rt.client.runtime.CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod, config=ctr_config(pb, image), sandbox_config=pc),
+        timeout=300).container_id
+    t2 = time.perf_counter()
+    rt.client.runtime.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=300)
+    t3 = time.perf_counter()
+    return pod, {"RunPodSandbox": (t1 - t0) * 1e3, "CreateContainer": (t2 - t1) * 1e3,
+                 "StartContainer": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+
+
+def time_lists(rt, repeats):
+    pb = rt.client.pb
+    r = rt.client.runtime
+    calls = {
+        "ListContainers": lambda: len(r.ListContainers(pb.ListContainersRequest(),
+                                                       timeout=600).containers),
+        "ListPodSandbox": lambda: len(r.ListPodSandbox(pb.ListPodSandboxRequest(),
+                                                       timeout=600).items),
+        "ListContainerStats": lambda: len(r.ListContainerStats(
+            pb.ListContainerStatsRequest(), timeout=600).stats),
+        "ListPodSandboxStats": lambda: len(r.ListPodSandboxStats(
+            pb.ListPodSandboxStatsRequest(), timeout=600).stats),
+    }
+    out = {}
+    for name, call in calls.items():
+        times, items = [], 0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            items = call()
+            times.append((time.perf_counter() - t0) * 1e3)
+        out[name] = {"times": times, "items": items}
+    return out
+
+
+def pod_memory(rt, pod_ids):
+    """Pss (KiB) of every pod process: pause, monitor (mascri-monitor / containerd shim) and
+    the children of monitors (the sleep), summed; and the count of each."""
+    import pod_startup_mem as mem
+    procs = mem.processes()
+    monitors = set(rt.monitor_pids())
+    pauses = set(rt.pause_pids(pod_ids))
+    children = {p.pid for p in procs if p.ppid in monitors} - pauses
+    total = 0
+    for pid in monitors | pauses | children:
+        u = mem.usage(pid)
+        total += u["pss"] if u else 0
+    return {"pss_total": total, "monitors": len(monitors), "pauses": len(pauses),
+            "workloads": len(children)}
+
+
+def measure_level(rt, image, level, pod_ids, args, res):
+    """Fills up to level, measures, adds args.add timed pods."""
+    while len(pod_ids) < level:
+        pod_ids.append(start_one(rt, image, len(pod_ids))[0])
+    time.sleep(args.settle)
+    row = {"pods": len(pod_ids)}
+    row["lists"] = time_lists(rt, args.repeats)
+    from pod_startup_mem import usage
+    row["daemon"] = usage(rt.pid)
+    if pod_ids:
+        row["pod_mem"] = pod_memory(rt, pod_ids)
+    starts = []
+    for _ in range(args.add):
+        pod, t = start_one(rt, image, len(pod_ids))
+        pod_ids.append(pod)
+        starts.append(t)
+    row["starts"] = starts
+    res["levels"].append(row)
+    print(f"  {rt.name} @{row['pods']}: " + summary_line(row), flush=True)
+
+
+def summary_line(row):
+    tot = [s["total"] for s in row["starts"]]
+    parts = [f"start p50 {pct(tot, 50):.1f} ms"]
+    for name in LISTS:
+        parts.append(f"{name} p50 {pct(row['lists'][name]['times'], 50):.1f} ms")
+    if row.get("daemon"):
+        parts.append(f"RSS {row['daemon']['rss'] / 1024:.1f} MiB")
+    if row.get("pod_mem") and row["pods"]:
+        parts.append(f"Pss/pod {row['pod_mem']['pss_total'] / row['pods'] / 1024:.2f} MiB")
+    return ", ".join(parts)
+
+
+def run_runtime(rt, refs, levels, args):
+    from pod_startup import pull_all
+    res = {"runtime": rt.name, "levels": [], "version": rt.version()}
+    pod_ids = []
+    try:
+        rt.start()
+        pull_all(rt, [refs["busybox"]] + rt.extra_pulls)
+        os.sync()
+        for level in levels:
+            measure_level(rt, refs["busybox"], level, pod_ids, args, res)
+    except Exception as e:  # reported; the other runtime still runs
+        from pod_startup import rpc_error
+        res["error"] = f"{type(e).__name__}: {rpc_error(e)}"
+        traceback.print_exc()
+    res["log_problems"] = rt.log_problems()[-20:]
+    t0 = time.perf_counter()
+    if hasattr(rt, "note_netns"):
+        for pod in pod_ids:
+            rt.note_netns(pod)
+    from pod_startup_runtimes import remove_all_pods
+    res["teardown_errors"] = remove_all_pods(rt.client, timeout=300) if rt.client else []
+    res["teardown_s"] = time.perf_counter() - t0
+    return res
+
+
+def fmt(v, w=10, d=1):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return f"{'-':>{w}}"
+    return f"{v:>{w}.{d}f}"
+
+
+def row_figures(row):
+    tot = [s["total"] for s in row["starts"]]
+    f = {"start p50": pct(tot, 50), "start p99": pct(tot, 99)}
+    for name in LISTS:
+        t = row["lists"][name]["times"]
+        f[f"{name} p50"] = pct(t, 50)
+        f[f"{name} max"] = max(t) if t else float("nan")
+    f["daemon RSS MiB"] = row["daemon"]["rss"] / 1024 if row.get("daemon") else float("nan")
+    pm = row.get("pod_mem")
+    f["Pss/pod MiB"] = pm["pss_total"] / row["pods"] / 1024 if pm and row["pods"] else float("nan")
+    return f
+
+
+def print_report(results, args):
+    print(f"\nDensity (ms unless noted; {args.add} pods started at each level, p99 nearest-rank;"
+          f" {args.repeats} calls of each List*; 2-core machine shared with other work)")
+    by = {r["runtime"]: {row["pods"]: row_figures(row) for row in r["levels"]} for r in results}
+    keys = None
+    for r in results:
+        rows = by[r["runtime"]]
+        if not rows:
+            continue
+        keys = list(next(iter(rows.values())).keys())
+        print(f"\n{r['runtime']} ({r.get('version', '')})")
+        print(f"{'running pods':<26}" + "".join(f"{p:>10}" for p in rows))
+        for k in keys:
+            d = 2 if "MiB" in k else 1
+            print(f"{k:<26}" + "".join(fmt(rows[p][k], d=d) for p in rows))
+    if "mascri" in by and "containerd" in by and keys:
+        common = [p for p in by["mascri"] if p in by["containerd"]]
+        if common:
+            print("\ncontainerd/mascri (>1: mascri is better)")
+            print(f"{'running pods':<26}" + "".join(f"{p:>10}" for p in common))
+            for k in keys:
+                vals = []
+                for p in common:
+                    a, b = by["containerd"][p][k], by["mascri"][p][k]
+                    vals.append(a / b if b and not math.isnan(a) and not math.isnan(b) else None)
+                print(f"{k:<26}" + "".join(fmt(v, d=2) for v in vals))
+    for r in results:
+        for key in ("error", "teardown_errors", "log_problems"):
+            if r.get(key):
+                print(f"\n{r['runtime']} {key}: {r[key]}")
+        print(f"{r['runtime']}: teardown {r.get('teardown_s', 0):.1f} s")
+
+
+def on_term(signum, _frame):
+    raise SystemExit(128 + signum)  # the finally blocks clean up
+
+
+def main():
+    args = parse_args()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    build = Path(args.build_dir).resolve()
+    os.environ["MASCRI_BUILD_DIR"] = str(build)
+    sys.path.insert(0, str(TOP / "tests" / "integration"))
+    sys.path.insert(0, str(TOP / "bench"))
+    from harness.registry import Registry
+    import pod_startup
+    import pod_startup_runtimes as runtimes
+
+    levels = sorted(int(x) for x in args.levels.split(",") if x.strip())
+    cmax = args.containerd_max
+    if cmax is None:
+        cmax = max(0, (mem_available_mib() - 4096) // 40)
+    tag = f"{os.getpid():06d}"[-6:]
+    results = []
+    registry = Registry().start()
+    try:
+        busybox, pause = pod_startup.build_images(registry, build)
+        refs = {"busybox": busybox, "pause": pause}
+        for name in [r.strip() for r in args.runtimes.split(",") if r.strip()]:
+            lv = levels
+            if name == "containerd":
+                if not runtimes.CONTAINERD:
+                    print("(containerd is not installed: skipped)")
+                    continue
+                lv = [x for x in levels if x + args.add <= cmax]
+                print(f"== containerd: levels {lv} (memory allows ~{cmax} pods)", flush=True)
+                rt = runtimes.Containerd(tag, registry.host, pause)
+            else:
+                print(f"== mascri: levels {lv}", flush=True)
+                rt = runtimes.Mascri(tag, "info")
+            try:
+                results.append(run_runtime(rt, refs, lv, args))
+            finally:
+                rt.cleanup()
+    finally:
+        registry.stop()
+    print_report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
