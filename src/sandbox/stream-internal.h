@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sandbox/stream.h"
 
@@ -34,5 +35,13 @@ struct stream_proc *mascri_stream_proc_new(stream_kind_t kind, bool tty);
 int mascri_stream_set_nonblock(int fd, mascri_error_t *err);
 /* Parses the monitor's status line ("exit <code>", "error <KIND> <message>") into p. */
 void mascri_stream_parse_status(struct stream_proc *p);
+
+/* stream-port.c: a TCP socket (non-blocking, O_CLOEXEC) connected to localhost:port
+ * (127.0.0.1, then ::1 when that is refused) inside the network namespace at netns_path
+ * (NULL: the caller's), waiting up to timeout_ms. UNAVAILABLE with the errno kept
+ * (ECONNREFUSED) when nothing listens, DEADLINE on a timeout. Blocks the calling thread. */
+#define MASCRI_STREAM_CONNECT_TIMEOUT_MS 5000
+int mascri_netns_tcp_connect(const char *netns_path, uint16_t port, int timeout_ms,
+                             mascri_error_t *err);
 
 #endif

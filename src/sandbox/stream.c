@@ -150,13 +150,6 @@ void mascri_stream_proc_free(struct mascri_stream_proc *pub)
   free(p);
 }
 
-int mascri_pods_port_connect(struct mascri_pods *pods, const char *pod_id, uint16_t port,
-                             mascri_error_t *err)
-{
-  (void)pods, (void)pod_id, (void)port;
-  return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0, "port forward: not built yet");
-}
-
 int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
                              const struct mascri_stream_opts *o, struct mascri_stream_proc **out,
                              mascri_error_t *err)
