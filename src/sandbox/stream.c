@@ -155,5 +155,6 @@ int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
                              mascri_error_t *err)
 {
   (void)ctrs, (void)id, (void)o, (void)out;
-  return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0, "attach: not built yet");
+  return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0,
+                                "attach: not built yet (mascri-monitor has no attach socket)");
 }

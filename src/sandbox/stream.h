@@ -35,13 +35,17 @@ struct mascri_stream_proc {
 
 /* Exec: starts argv in the running container `id` (the container's namespaces, cgroup,
  * user, capabilities, seccomp, LSM label: the same path ExecSync uses). Errors:
- * NOT_FOUND (no such container), FAILED_PRECONDITION (not running), INVALID_ARGUMENT. */
+ * NOT_FOUND (no such container), FAILED_PRECONDITION (not running), INVALID_ARGUMENT.
+ * Returns once the helper is started (a few ms), not once the process runs: a process that
+ * cannot start shows as done_fd readable with exit code 126 and mascri_stream_proc_error().
+ * done_fd may become readable before stdout/stderr reach EOF (read them to the end). */
 int mascri_containers_exec_stream(struct mascri_containers *ctrs, const char *id, char *const *argv,
                                   const struct mascri_stream_opts *o,
                                   struct mascri_stream_proc **out, mascri_error_t *err);
 
 /* Attach: to the container's own stdio through its monitor (stdin only when the container
- * was created with stdin=true; output is still written to the CRI log meanwhile). */
+ * was created with stdin=true; output is still written to the CRI log meanwhile).
+ * NOT BUILT YET: answers UNIMPLEMENTED (the monitor has no attach socket yet). */
 int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
                              const struct mascri_stream_opts *o, struct mascri_stream_proc **out,
                              mascri_error_t *err);
@@ -50,7 +54,9 @@ int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
 int mascri_stream_proc_resize(struct mascri_stream_proc *p, unsigned short width,
                               unsigned short height, mascri_error_t *err);
 
-/* Close the stdin side (client half-closed stdin). */
+/* Close the stdin side (client half-closed stdin); p->stdin_fd is -1 afterwards. Exec
+ * without a tty: the process reads EOF; with a tty: the pty gets its VEOF character (^D)
+ * once, as if typed. */
 void mascri_stream_proc_close_stdin(struct mascri_stream_proc *p);
 
 /* After done_fd is readable: 1 and *exit_code set (exec: the process's status, 128+signal
@@ -65,9 +71,11 @@ int mascri_stream_proc_result(struct mascri_stream_proc *p, int *exit_code);
 const char *mascri_stream_proc_error(struct mascri_stream_proc *p);
 
 /* The client went away or the stream ended: frees everything. For exec: stdin closed, and
- * a process still running gets SIGTERM then SIGKILL after a short grace; never blocks the
- * caller's loop for more than a few ms. For attach: only detaches, the container keeps
- * running. */
+ * a process still running gets SIGTERM (with a tty SIGHUP first, which an interactive
+ * shell does not ignore), then SIGKILL MASCRI_MONITOR_EXEC_GRACE_MS (2 s) later. The rule
+ * is enforced by the exec's mascri-monitor when its control pipe closes (sandbox/monitor.h),
+ * so this returns at once, and a crash of mascrid ends the process the same way. For
+ * attach: only detaches, the container keeps running. */
 void mascri_stream_proc_free(struct mascri_stream_proc *p);
 
 /* PortForward: a connected TCP socket (non-blocking, O_CLOEXEC) to `port` on localhost in
