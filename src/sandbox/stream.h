@@ -1,0 +1,72 @@
+/* The process side of the CRI streaming calls Exec, Attach and PortForward (issue 13).
+ * The streaming server (src/cri/stream*) speaks the protocols and calls only what is
+ * declared here; this file is the contract of /work/wt/STREAM-CONTRACT.md.
+ *
+ * Thread-safe: each function may be called from any thread; one mascri_stream_proc is used
+ * by one thread at a time. */
+#ifndef MASCRI_SANDBOX_STREAM_H
+#define MASCRI_SANDBOX_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "sandbox/containers.h"
+#include "sandbox/pods.h"
+
+struct mascri_stream_opts {
+  bool tty;          /* a pty: stdout carries stdout+stderr merged, stderr unused */
+  bool in, out, err; /* which streams the client asked for */
+};
+
+/* A running exec'd process or an attach session. All fds are non-blocking, O_CLOEXEC,
+ * owned by the session (the caller must not close them), -1 when not requested. The
+ * streaming server polls them on its own event loop. */
+struct mascri_stream_proc {
+  int stdin_fd;  /* write end: the process's (or container's) stdin */
+  int stdout_fd; /* read end: EOF when the process side closed it */
+  int stderr_fd; /* read end; -1 with tty */
+  int done_fd;   /* becomes readable when the exec'd process exited or the attached
+                    container stopped; then mascri_stream_proc_result() answers */
+};
+
+/* Exec: starts argv in the running container `id` (the container's namespaces, cgroup,
+ * user, capabilities, seccomp, LSM label: the same path ExecSync uses). Errors:
+ * NOT_FOUND (no such container), FAILED_PRECONDITION (not running), INVALID_ARGUMENT. */
+int mascri_containers_exec_stream(struct mascri_containers *ctrs, const char *id, char *const *argv,
+                                  const struct mascri_stream_opts *o,
+                                  struct mascri_stream_proc **out, mascri_error_t *err);
+
+/* Attach: to the container's own stdio through its monitor (stdin only when the container
+ * was created with stdin=true; output is still written to the CRI log meanwhile). */
+int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
+                             const struct mascri_stream_opts *o, struct mascri_stream_proc **out,
+                             mascri_error_t *err);
+
+/* Resize the pty (tty sessions only; otherwise a no-op returning 0). */
+int mascri_stream_proc_resize(struct mascri_stream_proc *p, unsigned short width,
+                              unsigned short height, mascri_error_t *err);
+
+/* Close the stdin side (client half-closed stdin). */
+void mascri_stream_proc_close_stdin(struct mascri_stream_proc *p);
+
+/* After done_fd is readable: 1 and *exit_code set (exec: the process's status, 128+signal
+ * when killed; attach: the container's exit code if it exited, else 0 with *exit_code=-1
+ * when the attach session ended without an exit), 0 when not finished yet. */
+int mascri_stream_proc_result(struct mascri_stream_proc *p, int *exit_code);
+
+/* The client went away or the stream ended: frees everything. For exec: stdin closed, and
+ * a process still running gets SIGTERM then SIGKILL after a short grace; never blocks the
+ * caller's loop for more than a few ms. For attach: only detaches, the container keeps
+ * running. */
+void mascri_stream_proc_free(struct mascri_stream_proc *p);
+
+/* PortForward: a connected TCP socket (non-blocking, O_CLOEXEC) to `port` on localhost in
+ * the pod's network namespace (host-network pods: the host's). NOT_FOUND for an unknown
+ * pod, FAILED_PRECONDITION when the pod is not ready, UNAVAILABLE-ish error (errno
+ * ECONNREFUSED kept) when nothing listens. May block up to a few seconds (connect):
+ * call it from a worker thread, not the loop. */
+int mascri_pods_port_connect(struct mascri_pods *pods, const char *pod_id, uint16_t port,
+                             mascri_error_t *err);
+
+#endif
