@@ -9,7 +9,7 @@ build_pkgs=(
   build-essential meson ninja-build pkg-config clang-format
   libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev libyajl-dev
   libmnl-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev
-  libssl-dev nettle-dev libsystemd-dev libzstd-dev zlib1g-dev
+  libssl-dev nettle-dev libsystemd-dev libzstd-dev zlib1g-dev libhttp-parser-dev libwslay-dev
 )
 test_pkgs=(
   python3 python3-grpcio python3-protobuf protobuf-compiler python3-pytest

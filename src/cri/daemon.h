@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "api.pb-c.h"
+#include "cri/stream-server.h"
 #include "image/image.h"
 #include "netns/network.h"
 #include "runtime/runtime.h"
@@ -31,6 +32,7 @@ struct mascri_daemon_config {
   /* capabilities of containers that ask for nothing else; NULL: containerd's default set */
   char *const *default_capabilities;
   struct mascri_network_config net;
+  struct mascri_stream_server_config stream; /* Exec/Attach/PortForward streaming server */
 };
 
 struct mascri_daemon {
@@ -44,6 +46,7 @@ struct mascri_daemon {
   struct mascri_pods *pods;
   struct mascri_containers *ctrs;
   struct mascri_server *server;
+  struct mascri_stream_server *streams; /* its own thread; RPCs register requests in it */
 };
 
 /* Builds the daemon from cfg (copied; NULLs take the defaults): takes the instance lock,
