@@ -578,7 +578,8 @@ static int session_error(struct mascri_spdy *s, mascri_error_t *err, const char 
   if (!s->dead)
     mascri_spdy_goaway(s, 1 /* PROTOCOL_ERROR */);
   s->dead = true;
-  return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, EPROTO, "spdy: %s", what);
+  mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, EPROTO, "spdy: %s", what);
+  return -1;
 }
 
 /* The peer's stream error on a stream: reset it and tell the owner. */
@@ -863,8 +864,8 @@ static bool data_begin(struct mascri_spdy *s)
   }
   st->recv_window -= (int64_t)s->data_left;
   if (s->peer_fc && (st->recv_window < 0 || s->session_recv_window < 0)) {
-    session_consumed(s, s->data_left);
     stream_error(s, s->data_id, MASCRI_SPDY_FLOW_CONTROL_ERROR);
+    session_consumed(s, s->data_left);
     return false;
   }
   return true;
@@ -911,9 +912,11 @@ static int frame_begin(struct mascri_spdy *s, mascri_error_t *err)
 int mascri_spdy_feed(struct mascri_spdy *s, const uint8_t *p, size_t n, mascri_error_t *err)
 {
   while (n > 0) {
-    if (s->dead)
-      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, EPROTO,
-                                    "spdy: session closed after a protocol error");
+    if (s->dead) {
+      mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, EPROTO,
+                             "spdy: session closed after a protocol error");
+      return -1;
+    }
     if (s->in_data) {
       size_t k = n < s->data_left ? n : s->data_left;
       if (find(s, s->data_id) && s->cb->data)
