@@ -85,6 +85,8 @@ void ss_conn_free(struct ss_conn *c)
   mascri_buf_free(&c->out);
   mascri_buf_free(&c->hv);
   free(c->url);
+  free(c->query);
+  mascri_buf_free(&c->ws_in);
   free(c->hname);
   free(c->upgrade);
   free(c->connection);
@@ -206,6 +208,13 @@ static struct ss_chan *chan_by_stream(struct ss_conn *c, uint32_t id)
 static void unbind(struct ss_conn *c, struct ss_chan *k)
 {
   *k = c->chans[--c->n_chans];
+}
+
+void ss_unbind_chan(struct ss_conn *c, int ch)
+{
+  struct ss_chan *k = chan_by_ch(c, ch);
+  if (k)
+    unbind(c, k);
 }
 
 size_t ss_writable(struct ss_conn *c, int ch)
@@ -502,7 +511,12 @@ static int route(struct ss_conn *c)
 {
   static const char *const kinds[] = {"exec", "attach", "portforward"};
   char *url = c->url ? c->url : "";
-  url[strcspn(url, "?#")] = '\0';
+  url[strcspn(url, "#")] = '\0';
+  char *q = strchr(url, '?');
+  if (q) {
+    c->query = xstrdup(q + 1);
+    *q = '\0';
+  }
   int kind = -1;
   const char *token = NULL;
   for (int k = 0; k < 3; k++) {
@@ -561,9 +575,9 @@ static void read_http(struct ss_conn *c, const uint8_t *p, size_t n)
   if (c->stage == SS_SPDY && used < n)
     feed_upgraded(c, p + used, n - used);
   else if (c->stage == SS_WS && used < n) {
-    /* WebSocket bytes sent before our 101: wslay reads them from the socket later;
-       keep them in front. Clients wait for the 101, so this does not happen in practice. */
-    ss_conn_close(c);
+    /* WebSocket frames that came with the request: wslay reads them first. */
+    mascri_buf_append(&c->ws_in, p + used, n - used);
+    ss_ws_read(c);
   }
 }
 

@@ -107,7 +107,9 @@ struct ss_conn {
   char **stream_protocols; /* X-Stream-Protocol-Version values */
   char **ws_protocols;     /* Sec-WebSocket-Protocol values */
 
-  struct mascri_buf out; /* HTTP response, WebSocket frames */
+  char *query;             /* the URL's query string (WebSocket port forward: port=N...) */
+  struct mascri_buf out;   /* HTTP response, WebSocket frames */
+  struct mascri_buf ws_in; /* WebSocket bytes that came with the upgrade request */
   struct mascri_spdy *spdy;
   struct wslay_event_context *ws;
   const char *protocol; /* negotiated subprotocol */
@@ -135,6 +137,8 @@ void ss_close_chan(struct ss_conn *c, int ch);
 void ss_consumed(struct ss_conn *c, int ch, size_t n);
 /* Binds a SPDY stream to a channel (protocols call it from spdy_stream). */
 void ss_bind_chan(struct ss_conn *c, int ch, uint32_t stream_id);
+/* Forgets a channel this side is done with (later data on its stream is dropped). */
+void ss_unbind_chan(struct ss_conn *c, int ch);
 /* The exchange is over: flush, half-close, and let the client close. */
 void ss_finish(struct ss_conn *c);
 /* Flushes what is queued; called after each batch of work on the connection. */
@@ -149,6 +153,7 @@ void ss_pause_read(struct ss_conn *c, bool pause);
  * request is no WebSocket handshake this server accepts (the response is queued). */
 int ss_ws_upgrade(struct ss_conn *c);
 void ss_ws_read(struct ss_conn *c);
+void ss_ws_flush_queue(struct ss_conn *c);
 ssize_t ss_ws_send(struct ss_conn *c, int ch, const uint8_t *p, size_t n);
 void ss_ws_close_chan(struct ss_conn *c, int ch);
 void ss_ws_finish(struct ss_conn *c);
@@ -162,5 +167,7 @@ void ss_exec_begin(struct ss_conn *c, int version);
 /* stream-portforward.c */
 extern const struct ss_proto ss_portforward_proto;
 void ss_portforward_begin(struct ss_conn *c);
+/* WebSocket form: one connection per port, channels 2i (data) and 2i+1 (error). */
+void ss_portforward_ws_begin(struct ss_conn *c, const uint16_t *ports, size_t n);
 
 #endif
