@@ -368,7 +368,7 @@ static void parse_resizes(struct exec_s *s)
     _cleanup_error_ mascri_error_t err = NULL;
     int64_t w, h;
     if (mascri_json_parse(p, n, "resize", &v, &err) == 0 &&
-        mascri_json_get_int64(v, "Width", &w) == 0 && mascri_json_get_int64(v, "Height", &h) == 0 &&
+        mascri_json_get_int64(v, "Width", &w) == 1 && mascri_json_get_int64(v, "Height", &h) == 1 &&
         w >= 0 && w <= 65535 && h >= 0 && h <= 65535) {
       s->pending_w = (int)w;
       s->pending_h = (int)h;
