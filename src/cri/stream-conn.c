@@ -153,19 +153,27 @@ static int write_buf(struct ss_conn *c, struct mascri_buf *b)
 
 void ss_flush(struct ss_conn *c)
 {
+  /* Writing may make room, the producers then queue more: a few rounds while the socket
+   * takes it (bounded so one connection cannot hold the loop). */
+  for (int round = 0; round < 16 && !c->dead; round++) {
+    bool was_full = !ss_room(c);
+    struct mascri_buf *s = spdy_out(c);
+    if (write_buf(c, &c->out) < 0 || (s && mascri_buf_size(&c->out) == 0 && write_buf(c, s) < 0)) {
+      ss_conn_close(c);
+      return;
+    }
+    if (!was_full || !ss_room(c) || !c->proto || !c->proto->writable || c->stage == SS_CLOSING)
+      break;
+    size_t before = queued(c);
+    c->proto->writable(c);
+    if (queued(c) == before)
+      break;
+  }
   if (c->dead)
     return;
-  bool was_full = !ss_room(c);
-  struct mascri_buf *s = spdy_out(c);
-  if (write_buf(c, &c->out) < 0 || (s && mascri_buf_size(&c->out) == 0 && write_buf(c, s) < 0)) {
-    ss_conn_close(c);
-    return;
-  }
   if (c->stage == SS_CLOSING && queued(c) == 0)
     shutdown(c->fd, SHUT_WR); /* then wait for the client to close (bounded by LINGER_MS) */
   update_interest(c);
-  if (was_full && ss_room(c) && c->proto && c->proto->writable && c->stage != SS_CLOSING)
-    c->proto->writable(c);
 }
 
 void ss_finish(struct ss_conn *c)

@@ -177,13 +177,10 @@ static void pump_from_sock(struct pf_s *s, struct pf_pair *p)
     if (n < 0 && errno == EAGAIN)
       break;
     if (n <= 0) {
+      /* The pod side is done: so is the forwarded connection (as kubelet does). */
       p->sock_eof = true;
-      ss_close_chan(s->c, p->data_ch);
-      if (p->client_fin || n < 0) {
-        pair_end(s, p);
-        return;
-      }
-      break;
+      pair_end(s, p);
+      return;
     }
     ss_send(s->c, p->data_ch, buf, (size_t)n);
   }

@@ -200,12 +200,11 @@ static void test_round_trip(void **state)
 }
 
 /* A SYN_STREAM frame with a raw (uncompressed by the peer's context) block. */
-static size_t syn_frame(uint8_t *out, uint16_t version, uint32_t id, const uint8_t *block,
-                        size_t n)
+static size_t syn_frame(uint8_t *out, uint16_t version, uint32_t id, const uint8_t *block, size_t n)
 {
   size_t len = 10 + n;
-  uint8_t f[8] = {0x80 | (version >> 8), version & 0xff, 0, 1, 0, (uint8_t)(len >> 16),
-                  (uint8_t)(len >> 8), (uint8_t)len};
+  uint8_t f[8] = {0x80 | (version >> 8), version & 0xff,      0,           1, 0,
+                  (uint8_t)(len >> 16),  (uint8_t)(len >> 8), (uint8_t)len};
   memcpy(out, f, 8);
   out[8] = (uint8_t)(id >> 24);
   out[9] = (uint8_t)(id >> 16);
@@ -309,8 +308,7 @@ static void test_flow_control(void **state)
   static uint8_t payload[200000];
   /* A peer that never did flow control (Go's spdystream): nothing held back. */
   assert_false(mascri_spdy_peer_flow_control(s));
-  assert_int_equal(mascri_spdy_send_data(s, id, payload, sizeof(payload), false),
-                   sizeof(payload));
+  assert_int_equal(mascri_spdy_send_data(s, id, payload, sizeof(payload), false), sizeof(payload));
   assert_int_equal(pass(s, c, 0), 0);
   assert_int_equal(mascri_buf_size(&cs.data), sizeof(payload));
   mascri_buf_consume(&cs.data, sizeof(payload));
@@ -403,10 +401,8 @@ static void test_header_bomb(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_round_trip),
-      cmocka_unit_test(test_bad_frames),
-      cmocka_unit_test(test_flow_control),
-      cmocka_unit_test(test_receive_window_enforced),
+      cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_bad_frames),
+      cmocka_unit_test(test_flow_control), cmocka_unit_test(test_receive_window_enforced),
       cmocka_unit_test(test_header_bomb),
   };
   return cmocka_run_group_tests_name("cri-spdy", tests, NULL, NULL);

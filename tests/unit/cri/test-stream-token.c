@@ -48,8 +48,7 @@ static void test_expiry_and_bound(void **state)
   char tok[4][MASCRI_STREAM_TOKEN_LEN + 1];
   mascri_error_t err = NULL;
   for (int i = 0; i < 3; i++)
-    assert_int_equal(mascri_stream_tokens_insert(t, req(MASCRI_STREAM_EXEC, "c"), tok[i], &err),
-                     0);
+    assert_int_equal(mascri_stream_tokens_insert(t, req(MASCRI_STREAM_EXEC, "c"), tok[i], &err), 0);
   assert_true(mascri_stream_tokens_insert(t, req(MASCRI_STREAM_EXEC, "c"), tok[3], &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_RESOURCE_EXHAUSTED);
   mascri_error_release(&err);
