@@ -14,6 +14,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/stream.h"
 
@@ -40,6 +41,7 @@ struct exec_s {
   int version;
   bool want[SS_NCHAN], have[SS_NCHAN];
   bool started, finished;
+  bool starting, orphan; /* a start job runs; the connection went away meanwhile */
   uint64_t deadline_ms;
   struct mascri_stream_proc *proc;
   struct fd_watch out, err, in, done;
@@ -274,27 +276,82 @@ static void watch_init(struct exec_s *s, struct fd_watch *f, int ch, int fd, uin
     ss_watch_fd(s->c->srv, fd, &f->w, ev);
 }
 
+/* Starting the process (or attaching) may take a while (a fork into the container's
+ * namespaces, the monitor's socket): it runs on a job thread, never on the loop. */
+struct start_job {
+  struct ss_job base;
+  struct exec_s *s;
+  struct mascri_containers *ctrs;
+  mascri_stream_kind_t kind;
+  char *id;
+  char **cmd;
+  struct mascri_stream_opts o;
+  struct mascri_stream_proc *proc;
+  int rc;
+  mascri_error_t err;
+};
+
+static void start_run(struct ss_job *j)
+{
+  struct start_job *sj = (struct start_job *)j;
+  sj->rc =
+      sj->kind == MASCRI_STREAM_EXEC
+          ? mascri_containers_exec_stream(sj->ctrs, sj->id, sj->cmd, &sj->o, &sj->proc, &sj->err)
+          : mascri_containers_attach(sj->ctrs, sj->id, &sj->o, &sj->proc, &sj->err);
+}
+
+static void start_done(struct ss_job *j)
+{
+  struct start_job *sj = (struct start_job *)j;
+  struct exec_s *s = sj->s;
+  s->starting = false;
+  if (s->orphan) { /* the client went away meanwhile */
+    if (sj->proc)
+      mascri_stream_proc_free(sj->proc);
+    free(s);
+  } else if (sj->rc < 0) {
+    log_info("streaming: %s %s: %s", sj->kind == MASCRI_STREAM_EXEC ? "exec in" : "attach to",
+             sj->id, mascri_error_message(&sj->err));
+    finish(s, mascri_error_message(&sj->err));
+    ss_flush(s->c);
+  } else {
+    struct mascri_stream_req *r = s->c->req;
+    s->proc = sj->proc;
+    watch_init(s, &s->out, SS_STDOUT, s->proc->stdout_fd, EPOLLIN);
+    watch_init(s, &s->err, SS_STDERR, r->tty ? -1 : s->proc->stderr_fd, EPOLLIN);
+    watch_init(s, &s->in, SS_STDIN, r->in ? s->proc->stdin_fd : -1, 0);
+    watch_init(s, &s->done, -1, s->proc->done_fd, EPOLLIN);
+    apply_resize(s);
+    flush_stdin(s);
+    ss_flush(s->c);
+  }
+  mascri_error_release(&sj->err);
+  free(sj->id);
+  mascri_strv_free(sj->cmd);
+  free(sj);
+}
+
 static void start(struct exec_s *s)
 {
   struct mascri_stream_req *r = s->c->req;
-  struct mascri_stream_opts o = {.tty = r->tty, .in = r->in, .out = r->out, .err = r->err};
-  _cleanup_error_ mascri_error_t err = NULL;
-  int rc = r->kind == MASCRI_STREAM_EXEC
-               ? mascri_containers_exec_stream(s->c->srv->ctrs, r->id, r->cmd, &o, &s->proc, &err)
-               : mascri_containers_attach(s->c->srv->ctrs, r->id, &o, &s->proc, &err);
+  struct start_job *sj = xmalloc0(sizeof(*sj));
+  sj->base.run = start_run;
+  sj->base.done = start_done;
+  sj->s = s;
+  sj->ctrs = s->c->srv->ctrs;
+  sj->kind = r->kind;
+  sj->id = xstrdup(r->id);
+  sj->cmd = r->cmd ? mascri_strv_dup(r->cmd) : NULL;
+  sj->o = (struct mascri_stream_opts){.tty = r->tty, .in = r->in, .out = r->out, .err = r->err};
   s->started = true;
-  if (rc < 0) {
-    log_info("streaming: %s %s: %s", r->kind == MASCRI_STREAM_EXEC ? "exec in" : "attach to", r->id,
-             mascri_error_message(&err));
-    finish(s, mascri_error_message(&err));
-    return;
+  s->starting = true;
+  if (!ss_job_start(s->c->srv, &sj->base)) {
+    s->starting = false;
+    free(sj->id);
+    mascri_strv_free(sj->cmd);
+    free(sj);
+    finish(s, "cannot start a thread for the stream");
   }
-  watch_init(s, &s->out, SS_STDOUT, s->proc->stdout_fd, EPOLLIN);
-  watch_init(s, &s->err, SS_STDERR, r->tty ? -1 : s->proc->stderr_fd, EPOLLIN);
-  watch_init(s, &s->in, SS_STDIN, r->in ? s->proc->stdin_fd : -1, 0);
-  watch_init(s, &s->done, -1, s->proc->done_fd, EPOLLIN);
-  apply_resize(s);
-  flush_stdin(s);
 }
 
 static bool all_streams_here(struct exec_s *s)
@@ -443,8 +500,12 @@ static void exec_free(struct ss_conn *c)
     mascri_stream_proc_free(s->proc);
   mascri_buf_free(&s->stdin_buf);
   mascri_buf_free(&s->resize_buf);
-  free(s);
   c->proto_data = NULL;
+  if (s->starting) {
+    s->orphan = true; /* start_done frees it */
+    return;
+  }
+  free(s);
 }
 
 const struct ss_proto ss_exec_proto = {

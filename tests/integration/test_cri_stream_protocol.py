@@ -191,7 +191,8 @@ def test_aborted_streams_leave_nothing(tool):
             conn.create_stream({"streamType": "stderr"})
         conn.close()
     deadline = time.monotonic() + 10
-    while (tool.procs() or tool.fds() > fds) and time.monotonic() < deadline:
+    while (tool.procs() or tool.fds() > fds or tool.threads() > threads) and \
+            time.monotonic() < deadline:
         time.sleep(0.1)
     assert tool.procs() == 0
     assert tool.fds() <= fds and tool.threads() <= threads
