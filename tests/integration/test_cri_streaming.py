@@ -3,6 +3,7 @@ Python SPDY/3.1 client (harness/spdy.py) and WebSocket client (harness/ws.py) th
 crictl and kubectl do: the RPC answers a URL with a single-use token, the client upgrades the
 HTTP connection and speaks the remotecommand or portforward protocol."""
 import json
+import socket
 import os
 import time
 
@@ -258,3 +259,25 @@ def test_aborted_exec_streams_leave_nothing(sleeper):
         time.sleep(0.5)
     assert sleepers() == 0
     assert len(os.listdir(f"/proc/{mascrid}/fd")) <= fds
+
+
+def test_stream_options(daemon_factory, tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    d = daemon_factory(["--stream-address", "127.0.0.1", "--stream-port", str(port),
+                        "--stream-idle-timeout", "90s"])
+    pb = d.client.pb
+    with pytest.raises(grpc.RpcError):  # the server answers (NOT_FOUND) on its own port
+        d.client.runtime.Exec(pb.ExecRequest(container_id="x", cmd=["true"], stdout=True))
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # The configuration file takes the same options.
+    conf = tmp_path / "mascri.conf"
+    conf.write_text(json.dumps({"stream-port": "0", "stream-idle-timeout": "4h"}))
+    daemon_factory(["--config", str(conf)])
+    # TLS is not built: refused at start rather than served in clear.
+    bad = daemon_factory(["--stream-tls-cert", "/nonexistent"], start=False)
+    with pytest.raises(RuntimeError) as e:
+        bad.start(timeout=10)
+    assert "TLS" in str(e.value)
