@@ -51,6 +51,7 @@ void ss_conn_accept(struct mascri_stream_server *srv, int fd)
   if (srv->conns)
     srv->conns->prev = c;
   srv->conns = c;
+  srv->n_conns++;
   ss_watch_fd(srv, fd, &c->w, EPOLLIN);
 }
 
@@ -66,6 +67,7 @@ void ss_conn_close(struct ss_conn *c)
     srv->conns = c->next;
   if (c->next)
     c->next->prev = c->prev;
+  srv->n_conns--;
   ss_unwatch_fd(srv, c->fd);
   c->next = srv->graveyard;
   srv->graveyard = c;

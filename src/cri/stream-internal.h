@@ -44,7 +44,8 @@ struct mascri_stream_server {
   pthread_t thread;
   bool started;
   volatile int stop;
-  struct ss_conn *conns;     /* live connections */
+  struct ss_conn *conns; /* live connections */
+  unsigned n_conns;
   struct ss_conn *graveyard; /* closed during this loop turn, freed after it */
   pthread_mutex_t jobs_lock;
   struct ss_job *jobs_done;

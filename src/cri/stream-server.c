@@ -23,6 +23,8 @@
 
 /* Requests waiting for their client at once (kubelet's cache allows 1000). */
 #define MAX_TOKENS 1000
+/* Client connections at once; more are closed at accept (each holds fds and buffers). */
+#define MAX_CONNS 4096
 
 uint64_t ss_now_ms(void)
 {
@@ -139,6 +141,11 @@ static void on_listen(struct ss_watch *w, uint32_t events)
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
         log_warning("streaming server: accept: %s", strerror(errno));
       return;
+    }
+    if (srv->n_conns >= MAX_CONNS) {
+      log_warning("streaming server: %d connections open, refusing another", MAX_CONNS);
+      close(fd);
+      continue;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

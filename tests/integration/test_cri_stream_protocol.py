@@ -101,12 +101,16 @@ def test_flow_control_peer(tool):
         sin = conn.create_stream({"streamType": "stdin"})
         out = conn.create_stream({"streamType": "stdout"})
         serr = conn.create_stream({"streamType": "stderr"})
-        conn.send_data(sin.id, b"x" * 200000, fin=True)
+        conn.send_data(sin.id, b"x" * 200000)
+        deadline = time.monotonic() + 10  # stdin consumed: the windows open again
+        while not (any(sid == sin.id for sid, _ in conn.window_updates) and
+                   any(sid == 0 for sid, _ in conn.window_updates)):
+            assert time.monotonic() < deadline, conn.window_updates
+            time.sleep(0.05)
+        conn.send_data(sin.id, b"", fin=True)
         assert conn.wait_fin(out) == b"\0" * 1000000
         assert conn.wait_fin(serr).strip() == b"200000"
         assert json.loads(conn.wait_fin(err))["status"] == "Success"
-        assert any(sid == sin.id for sid, _ in conn.window_updates)
-        assert any(sid == 0 for sid, _ in conn.window_updates)
     finally:
         conn.close()
 
