@@ -148,8 +148,8 @@ static int parse_status(struct exec_run *x, int32_t *code, mascri_error_t *err)
   return mascri_make_error(err, 0, "exec: the helper ended without a status");
 }
 
-static char *write_process_file(struct mascri_containers *ctrs, const char *json,
-                                mascri_error_t *err)
+char *mascri_ctr_write_process_file(struct mascri_containers *ctrs, const char *json,
+                                    mascri_error_t *err)
 {
   uint64_t r = 0;
   if (getrandom(&r, sizeof(r), 0) != sizeof(r))
@@ -194,7 +194,7 @@ int mascri_monitor_exec_sync(struct mascri_containers *ctrs, const char *id,
                              const volatile int *cancel, struct mascri_exec_sync_result *res,
                              mascri_error_t *err)
 {
-  _cleanup_free_ char *file = write_process_file(ctrs, process_json, err);
+  _cleanup_free_ char *file = mascri_ctr_write_process_file(ctrs, process_json, err);
   if (!file)
     return -1;
   _cleanup_strv_ char **argv = NULL;

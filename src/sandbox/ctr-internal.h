@@ -91,6 +91,12 @@ int mascri_monitor_exec_sync(struct mascri_containers *ctrs, const char *id,
                              const volatile int *cancel, struct mascri_exec_sync_result *res,
                              mascri_error_t *err);
 
+/* ctr-exec.c: writes an exec's process JSON to a new file under <state>/monitors/ (0600,
+ * atomically) for `mascri-monitor exec --process`; returns its path (the caller removes
+ * it). */
+char *mascri_ctr_write_process_file(struct mascri_containers *ctrs, const char *json,
+                                    mascri_error_t *err);
+
 /* ctr-stop.c */
 /* Kills with sig (all: every process of the cgroup) and waits for the exit file up to
  * timeout_ms (< 0: no wait). 1 when it exited, 0 on timeout. */

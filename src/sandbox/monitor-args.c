@@ -25,6 +25,7 @@ typedef enum {
   OPT_STDIN_ONCE,
   OPT_LOG_MAX_LINE,
   OPT_PROCESS,
+  OPT_INTERACTIVE,
 } opt_id_t;
 
 typedef struct opt_def {
@@ -47,6 +48,7 @@ static const opt_def_t options[] = {
     {"stdin-once", OPT_STDIN_ONCE, false, IN_CREATE},
     {"log-max-line", OPT_LOG_MAX_LINE, true, IN_CREATE},
     {"process", OPT_PROCESS, true, IN_EXEC},
+    {"interactive", OPT_INTERACTIVE, false, IN_EXEC},
 };
 
 static int invalid(mascri_error_t *err, const char *fmt, const char *what)
@@ -110,6 +112,9 @@ static int set_option(monitor_args_t *a, opt_id_t id, const char *value, mascri_
     return parse_max_line(value, &a->log_max_line, err);
   case OPT_PROCESS:
     a->process_file = value;
+    break;
+  case OPT_INTERACTIVE:
+    a->interactive = true;
     break;
   }
   return 0;

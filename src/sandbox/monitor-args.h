@@ -25,6 +25,7 @@ typedef struct monitor_args {
   size_t log_max_line;
   /* exec */
   const char *process_file;
+  bool interactive; /* a streaming Exec: control pipe on fd 4, forks away */
 } monitor_args_t;
 
 /* Parses argv (argv[1] is the mode). Unknown options, options of the other mode, missing

@@ -62,6 +62,25 @@
  *   "error <kind> <message>\n"   the process could not be started (exit 1)
  * On SIGTERM it SIGKILLs the exec'ed process, reaps it, writes "exit <code>" and exits
  * (mascrid's ExecSync timeout). It does not fork away in this mode (it is mascrid's child).
+ *
+ * ---- exec mode, interactive (streaming Exec, sandbox/stream.h) ---------------------
+ *   mascri-monitor exec ... --interactive [--terminal]
+ * As above, plus fd 4 = the read end of a control pipe from mascrid; and the monitor forks
+ * away at once like create mode (the first process exits 0; mascrid reaps it and never
+ * waits for the rest). The status line on fd 3 is the same ("exit <code>" / "error ...").
+ *   - without --terminal: fds 0, 1, 2 are given to the process as they are (mascrid's stdin
+ *     pipe or /dev/null, its stdout/stderr pipes or /dev/null); once the process runs the
+ *     monitor replaces its own copies by /dev/null, so EOF on stdout/stderr means that the
+ *     process side closed them, and the process reads EOF when mascrid closes stdin.
+ *   - with --terminal: the pty's output (stdout and stderr merged) is copied to fd 1, fd 0
+ *     is copied to the pty (both without ever blocking the monitor on one side); when fd 0
+ *     reaches EOF (the client closed stdin) the pty gets its VEOF character (^D) once.
+ * Control pipe (fd 4), lines of text:
+ *   "<width> <height>\n"   TIOCSWINSZ on the pty (ignored without a terminal)
+ *   EOF                     the client went away: the process gets SIGTERM (with a terminal
+ *                           SIGHUP before it), then SIGKILL MASCRI_MONITOR_EXEC_GRACE_MS
+ *                           later if it still runs; the status line is written as usual.
+ * mascrid dying closes the pipe too: no exec'd process outlives its stream.
  */
 #ifndef MASCRI_SANDBOX_MONITOR_H
 #define MASCRI_SANDBOX_MONITOR_H
@@ -69,5 +88,7 @@
 #define MASCRI_MONITOR_SYNC_FD 3
 #define MASCRI_MONITOR_CTL_SOCKET "ctl"
 #define MASCRI_MONITOR_DEFAULT_MAX_LINE 16384
+#define MASCRI_MONITOR_EXEC_CTL_FD 4
+#define MASCRI_MONITOR_EXEC_GRACE_MS 2000
 
 #endif

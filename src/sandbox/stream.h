@@ -3,7 +3,10 @@
  * declared here; this file is the contract of /work/wt/STREAM-CONTRACT.md.
  *
  * Thread-safe: each function may be called from any thread; one mascri_stream_proc is used
- * by one thread at a time. */
+ * by one thread at a time.
+ *
+ * CHANGED (additions only, the contract's declarations are unchanged):
+ * mascri_stream_proc_error() (why an exec'd process could not start). */
 #ifndef MASCRI_SANDBOX_STREAM_H
 #define MASCRI_SANDBOX_STREAM_H
 
@@ -54,6 +57,12 @@ void mascri_stream_proc_close_stdin(struct mascri_stream_proc *p);
  * when killed; attach: the container's exit code if it exited, else 0 with *exit_code=-1
  * when the attach session ended without an exit), 0 when not finished yet. */
 int mascri_stream_proc_result(struct mascri_stream_proc *p, int *exit_code);
+
+/* Exec only, once mascri_stream_proc_result() answered 1: NULL when the process ran (its
+ * exit code is the answer), else why it could not be started (e.g. "exec: \"foo\": no
+ * such file or directory"); the exit code is then 126 (255 when the helper died). Owned
+ * by p. */
+const char *mascri_stream_proc_error(struct mascri_stream_proc *p);
 
 /* The client went away or the stream ended: frees everything. For exec: stdin closed, and
  * a process still running gets SIGTERM then SIGKILL after a short grace; never blocks the
