@@ -11,7 +11,7 @@ build_pkgs=(
   build-essential meson ninja-build pkg-config clang-format
   libseccomp-dev libcap-dev libarchive-dev libcurl4-openssl-dev libyajl-dev
   libmnl-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev
-  libssl-dev nettle-dev libsystemd-dev libzstd-dev zlib1g-dev
+  libssl-dev nettle-dev libsystemd-dev libzstd-dev zlib1g-dev libhttp-parser-dev libwslay-dev
 )
 # What the daemon needs at run time beyond its shared libraries (the -dev packages above pull
 # those in): nft for the built-in network's NAT/port mappings (src/netns/nft.c finds it in

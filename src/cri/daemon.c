@@ -230,6 +230,9 @@ static int open_services(struct mascri_daemon *d, mascri_error_t *err)
   notify_status("restoring the network, pods and containers");
   if (open_network(d, err) < 0 || open_sandboxes(d, err) < 0)
     return -1;
+  if (mascri_stream_server_new(&d->cfg.stream, d->ctrs, d->pods, &d->streams, err) < 0 ||
+      mascri_stream_server_start(d->streams, err) < 0)
+    return -1;
   struct mascri_server_config sc = {
       .socket_path = d->cfg.socket_path,
       .inherited_fd = d->cfg.inherited_fd,
@@ -284,6 +287,8 @@ void mascri_daemon_close(struct mascri_daemon *d)
     log_warning("handlers still running: leaving the services open for them at exit");
     return;
   }
+  /* Streams use the containers and pods: they go first. */
+  mascri_stream_server_free(TAKE_PTR(d->streams));
   if (d->ctrs)
     mascri_containers_close(d->ctrs);
   if (d->pods)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "api.pb-c.h"
+#include "cri/stream-server.h"
 #include "image/image.h"
 #include "netns/network.h"
 #include "runtime/runtime.h"
@@ -40,6 +41,7 @@ struct mascri_daemon_config {
   unsigned idle_timeout_s;
   /* what one image layer may unpack to (0: the image store's defaults) */
   uint64_t max_layer_bytes, max_layer_entries;
+  struct mascri_stream_server_config stream; /* Exec/Attach/PortForward streaming server */
 };
 
 struct mascri_daemon {
@@ -53,6 +55,7 @@ struct mascri_daemon {
   struct mascri_pods *pods;
   struct mascri_containers *ctrs;
   struct mascri_server *server;
+  struct mascri_stream_server *streams; /* its own thread; RPCs register requests in it */
 };
 
 /* Builds the daemon from cfg (copied; NULLs take the defaults): takes the instance lock,

@@ -1,7 +1,10 @@
 /* mascrid: the CRI daemon. Parses the optional configuration file and the flags into the
  * daemon configuration (embedded defaults otherwise), sets up logging and signals, and runs
  * the daemon. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +44,11 @@ enum {
   OPT_MAX_LAYER_SIZE,
   OPT_MAX_LAYER_ENTRIES,
   OPT_STATS_PERIOD,
+  OPT_STREAM_ADDRESS,
+  OPT_STREAM_PORT,
+  OPT_STREAM_IDLE_TIMEOUT,
+  OPT_STREAM_TLS_CERT,
+  OPT_STREAM_TLS_KEY,
   OPT_CONFIG,
   OPT_VERSION,
   OPT_HELP,
@@ -69,6 +77,11 @@ static const struct option options[] = {
     {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER_SIZE},
     {"max-layer-entries", required_argument, NULL, OPT_MAX_LAYER_ENTRIES},
     {"stats-period", required_argument, NULL, OPT_STATS_PERIOD},
+    {"stream-address", required_argument, NULL, OPT_STREAM_ADDRESS},
+    {"stream-port", required_argument, NULL, OPT_STREAM_PORT},
+    {"stream-idle-timeout", required_argument, NULL, OPT_STREAM_IDLE_TIMEOUT},
+    {"stream-tls-cert", required_argument, NULL, OPT_STREAM_TLS_CERT},
+    {"stream-tls-key", required_argument, NULL, OPT_STREAM_TLS_KEY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
@@ -108,6 +121,13 @@ static void usage(FILE *out)
         "  --max-layer-entries N     most files and directories in one layer (default 4M)\n"
         "  --stats-period SECONDS    how often containers' writable layers are measured for\n"
         "                            the stats calls (default 10)\n"
+        "  --stream-address ADDR     streaming server (exec, attach, port-forward) address\n"
+        "                            (default 127.0.0.1)\n"
+        "  --stream-port PORT        streaming server port (default 0: an ephemeral port)\n"
+        "  --stream-idle-timeout DURATION\n"
+        "                            close streams idle this long: 90s, 30m, 4h (default 4h)\n"
+        "  --stream-tls-cert FILE, --stream-tls-key FILE\n"
+        "                            TLS for the streaming server: not built (refused)\n"
         "  --config FILE             configuration file (default /etc/mascri/mascri.conf if it\n"
         "                            exists): a JSON object of these options' names and values,\n"
         "                            e.g. {\"log-level\": \"debug\"}; flags override it\n"
@@ -159,6 +179,36 @@ static void parse_state_clear(struct parse_state *ps)
   mascri_strv_free(ps->bin_dirs);
   mascri_strv_free(ps->caps);
   mascri_strv_free(ps->file_args);
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno || end == s || *end || v > 65535 || *s == '-')
+    return -1;
+  *out = (uint16_t)v;
+  return 0;
+}
+
+/* "90s", "30m", "4h", "1500ms" or plain seconds; > 0. */
+static int parse_duration_ms(const char *s, uint64_t *out)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *s == '-')
+    return -1;
+  uint64_t mult = strcmp(end, "ms") == 0                  ? 1
+                  : strcmp(end, "s") == 0 || *end == '\0' ? 1000
+                  : strcmp(end, "m") == 0                 ? 60000
+                  : strcmp(end, "h") == 0                 ? 3600000
+                                                          : 0;
+  if (mult == 0 || v == 0 || v > UINT64_MAX / mult)
+    return -1;
+  *out = v * mult;
+  return 0;
 }
 
 /* Returns 1 to run, 0 to exit successfully, -1 on a usage error. */
@@ -264,6 +314,23 @@ static int parse_pass(int argc, char **argv, struct mascri_daemon_config *cfg,
       cfg->stats_period_ms = (unsigned)(secs * 1000);
       break;
     }
+    case OPT_STREAM_ADDRESS:
+      cfg->stream.address = optarg;
+      break;
+    case OPT_STREAM_PORT:
+      if (parse_port(optarg, &cfg->stream.port) < 0)
+        return bad_value(ps, "stream-port", optarg);
+      break;
+    case OPT_STREAM_IDLE_TIMEOUT:
+      if (parse_duration_ms(optarg, &cfg->stream.idle_timeout_ms) < 0)
+        return bad_value(ps, "stream-idle-timeout", optarg);
+      break;
+    case OPT_STREAM_TLS_CERT:
+      cfg->stream.tls_cert = optarg;
+      break;
+    case OPT_STREAM_TLS_KEY:
+      cfg->stream.tls_key = optarg;
+      break;
     case OPT_CONFIG:
       break; /* read before the passes */
     case OPT_VERSION:

@@ -35,6 +35,9 @@
 #pragma weak mascri_rpc_exec_sync
 #pragma weak mascri_rpc_container_stats
 #pragma weak mascri_rpc_list_container_stats
+#pragma weak mascri_rpc_exec
+#pragma weak mascri_rpc_attach
+#pragma weak mascri_rpc_port_forward
 
 #define RT "/runtime.v1.RuntimeService/"
 #define IMG "/runtime.v1.ImageService/"
@@ -70,12 +73,9 @@ static const struct mascri_rpc_method methods[] = {
       mascri_rpc_update_container_resources, 0),
     M(RT, ReopenContainerLog, reopen_container_log_request, mascri_rpc_reopen_container_log, 0),
     M(RT, ExecSync, exec_sync_request, mascri_rpc_exec_sync, 0),
-    NONE(RT, Exec, exec_request,
-         "the streaming server (exec, attach, port-forward) is not built yet; ExecSync works"),
-    NONE(RT, Attach, attach_request,
-         "the streaming server (exec, attach, port-forward) is not built yet"),
-    NONE(RT, PortForward, port_forward_request,
-         "the streaming server (exec, attach, port-forward) is not built yet"),
+    M(RT, Exec, exec_request, mascri_rpc_exec, FAST),
+    M(RT, Attach, attach_request, mascri_rpc_attach, FAST),
+    M(RT, PortForward, port_forward_request, mascri_rpc_port_forward, FAST),
     M(RT, ContainerStats, container_stats_request, mascri_rpc_container_stats, 0),
     M(RT, ListContainerStats, list_container_stats_request, mascri_rpc_list_container_stats, 0),
     M(RT, PodSandboxStats, pod_sandbox_stats_request, mascri_rpc_pod_sandbox_stats, 0),

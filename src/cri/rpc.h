@@ -47,6 +47,10 @@ MASCRI_RPC(reopen_container_log);
 MASCRI_RPC(exec_sync);
 MASCRI_RPC(container_stats);
 MASCRI_RPC(list_container_stats);
+/* stream-rpc.c */
+MASCRI_RPC(exec);
+MASCRI_RPC(attach);
+MASCRI_RPC(port_forward);
 /* The containers' on_event callback (data: the daemon): publishes a GetContainerEvents
  * message with the pod's status and its containers' statuses. */
 #include "sandbox/containers.h"

@@ -1,0 +1,283 @@
+"""Exec, Attach and PortForward through mascrid's streaming server, driven by an independent
+Python SPDY/3.1 client (harness/spdy.py) and WebSocket client (harness/ws.py) the way kubelet,
+crictl and kubectl do: the RPC answers a URL with a single-use token, the client upgrades the
+HTTP connection and speaks the remotecommand or portforward protocol."""
+import json
+import socket
+import os
+import time
+
+import grpc
+import pytest
+
+from ctr_lib import code, create, ctr_config, pod_with_container, pull, start, stop
+from harness import spdy, ws
+from pods_lib import pod_config
+
+
+def backend_built(res):
+    """Skips the test while the process side (src/sandbox/stream.c) answers UNIMPLEMENTED."""
+    if b"not built yet" in res.get("error", b""):
+        pytest.skip("process side of streaming not built: " + res["error"].decode()[:200])
+    return res
+
+
+def exec_url(cri, cid, cmd, tty=False, stdin=False, stdout=True, stderr=True):
+    pb = cri.pb
+    return cri.runtime.Exec(pb.ExecRequest(container_id=cid, cmd=cmd, tty=tty, stdin=stdin,
+                                           stdout=stdout, stderr=stderr), timeout=10).url
+
+
+@pytest.fixture
+def sleeper(daemon, test_images):
+    cri = daemon.client
+    pull(cri, test_images["busybox"])
+    pod, cid, _ = pod_with_container(cri, test_images["busybox"], command=["sleep", "3600"])
+    return daemon, cri, pod, cid
+
+
+def test_exec_rpc_validation(sleeper, test_images):
+    d, cri, pod, cid = sleeper
+    pb = cri.pb
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.Exec(pb.ExecRequest(container_id="nonexistent", cmd=["true"], stdout=True))
+    assert code(e) == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.Exec(pb.ExecRequest(container_id=cid, cmd=[], stdout=True))
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.Exec(pb.ExecRequest(container_id=cid, cmd=["sh"], tty=True, stdout=True,
+                                        stderr=True))
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.Attach(pb.AttachRequest(container_id="nonexistent", stdout=True))
+    assert code(e) == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.PortForward(pb.PortForwardRequest(pod_sandbox_id="nonexistent", port=[80]))
+    assert code(e) == grpc.StatusCode.NOT_FOUND
+    url = exec_url(cri, cid, ["true"])
+    assert url.startswith("http://127.0.0.1:") and "/exec/" in url
+    token = url.rsplit("/", 1)[1]
+    assert len(token) >= 22  # >= 128 bits in base64url
+    # A stopped container: FAILED_PRECONDITION.
+    stop(cri, cid)
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.Exec(pb.ExecRequest(container_id=cid, cmd=["true"], stdout=True))
+    assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_bad_and_reused_tokens_get_404(sleeper):
+    d, cri, pod, cid = sleeper
+    url = exec_url(cri, cid, ["true"])
+    base, token = url.rsplit("/", 1)
+    with pytest.raises(spdy.HTTPError) as e:
+        spdy.spdy_connect(base + "/" + "A" * len(token), spdy.EXEC_PROTOCOLS)
+    assert e.value.status == 404
+    # The right token on the wrong endpoint is no use either (and is not spent by it).
+    with pytest.raises(spdy.HTTPError) as e:
+        spdy.spdy_connect(url.replace("/exec/", "/attach/"), spdy.EXEC_PROTOCOLS)
+    assert e.value.status == 404
+    res = backend_built(spdy.remote_command(url))
+    assert res["error"] == b'{"metadata":{},"status":"Success"}'
+    with pytest.raises(spdy.HTTPError) as e:
+        spdy.remote_command(url)
+    assert e.value.status == 404
+
+
+def test_exec_stdout_stderr_exit_code(sleeper):
+    d, cri, pod, cid = sleeper
+    url = exec_url(cri, cid, ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    res = backend_built(spdy.remote_command(url))
+    assert res["protocol"] == "v4.channel.k8s.io"
+    assert res["stdout"] == b"out\n" and res["stderr"] == b"err\n"
+    st = json.loads(res["error"])
+    assert st["status"] == "Failure" and st["reason"] == "NonZeroExitCode"
+    assert st["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
+    res = spdy.remote_command(exec_url(cri, cid, ["true"]))
+    assert json.loads(res["error"])["status"] == "Success"
+    assert res["stdout"] == b"" and res["stderr"] == b""
+
+
+def test_exec_older_protocols(sleeper):
+    d, cri, pod, cid = sleeper
+    for proto in ("v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"):
+        res = backend_built(spdy.remote_command(
+            exec_url(cri, cid, ["sh", "-c", "echo hi; exit 2"]), protocols=[proto]))
+        assert res["protocol"] == proto and res["stdout"] == b"hi\n"
+        assert b"exit code 2" in res["error"] and not res["error"].startswith(b"{")
+    with pytest.raises(spdy.HTTPError) as e:
+        spdy.remote_command(exec_url(cri, cid, ["true"]), protocols=["v9.channel.k8s.io"])
+    assert e.value.status == 403
+
+
+def test_exec_stdin(sleeper):
+    d, cri, pod, cid = sleeper
+    data = os.urandom(300 * 1024)
+    url = exec_url(cri, cid, ["sh", "-c", "md5sum; echo done >&2"], stdin=True)
+    res = backend_built(spdy.remote_command(url, stdin=data))
+    import hashlib
+    assert res["stdout"].split()[0].decode() == hashlib.md5(data).hexdigest()
+    assert res["stderr"] == b"done\n"
+    # Large output comes through whole (past every 64 KiB window).
+    url = exec_url(cri, cid, ["sh", "-c", "head -c 3000000 /dev/zero"])
+    res = spdy.remote_command(url)
+    assert res["stdout"] == b"\0" * 3000000
+
+
+def test_exec_tty_and_resize(sleeper):
+    d, cri, pod, cid = sleeper
+    url = exec_url(cri, cid, ["sh", "-c", "sleep 0.5; stty size; echo err >&2; exit 5"],
+                   tty=True, stdin=True, stderr=False)
+    res = backend_built(spdy.remote_command(url, stdin=b"", tty=True, resizes=[(123, 45)],
+                                            close_stdin=False))
+    # With a tty, stderr is merged into stdout (and newlines become CRLF).
+    assert res["stdout"].replace(b"\r\n", b"\n") == b"45 123\nerr\n"
+    st = json.loads(res["error"])
+    assert st["details"]["causes"] == [{"reason": "ExitCode", "message": "5"}]
+
+
+def test_websocket_exec_v4_and_v5(sleeper):
+    d, cri, pod, cid = sleeper
+    c = ws.WSConnection(exec_url(cri, cid, ["sh", "-c", "cat; exit 4"], stdin=True),
+                        ["v5.channel.k8s.io"])
+    assert c.protocol == "v5.channel.k8s.io"
+    c.send(0, b"over websocket\n")
+    c.close_channel(0)
+    out = c.read_all()
+    c.close()
+    backend_built({"error": out.get(3, b"")})
+    assert out[1] == b"over websocket\n"
+    assert json.loads(out[3])["details"]["causes"] == [{"reason": "ExitCode", "message": "4"}]
+    c = ws.WSConnection(exec_url(cri, cid, ["echo", "v4"]), ["v4.channel.k8s.io"])
+    out = c.read_all()
+    c.close()
+    assert out[1] == b"v4\n" and json.loads(out[3])["status"] == "Success"
+
+
+def test_attach_echoes_stdin(daemon, test_images):
+    cri = daemon.client
+    pb = cri.pb
+    pull(cri, test_images["busybox"])
+    pc = pod_config(pb, name="attach")
+    pod = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60).pod_sandbox_id
+    cfg = ctr_config(pb, test_images["busybox"], name="cat", command=["cat"])
+    cfg.stdin = True
+    cid = create(cri, pod, cfg, pc)
+    start(cri, cid)
+    url = cri.runtime.Attach(pb.AttachRequest(container_id=cid, stdin=True, stdout=True,
+                                              stderr=True), timeout=10).url
+    assert "/attach/" in url
+    conn = spdy.spdy_connect(url, spdy.EXEC_PROTOCOLS)
+    try:
+        err = conn.create_stream({"streamType": "error"})
+        sin = conn.create_stream({"streamType": "stdin"})
+        out = conn.create_stream({"streamType": "stdout"})
+        conn.create_stream({"streamType": "stderr"})
+        conn.send_data(sin.id, b"through attach\n")
+        try:
+            got = conn.wait_data(out, len(b"through attach\n"), timeout=10)
+        except TimeoutError:
+            got = b""
+        if not got and err.fin:
+            backend_built({"error": bytes(err.data)})
+        assert got == b"through attach\n"
+    finally:
+        conn.close()
+
+
+def test_portforward_busybox_httpd(daemon, test_images, tmp_path):
+    cri = daemon.client
+    pb = cri.pb
+    pull(cri, test_images["busybox"])
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("hello through port-forward")
+    big = os.urandom(20 * 1024 * 1024)
+    (www / "big").write_bytes(big)
+    pc = pod_config(pb, name="pf")
+    pod = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60).pod_sandbox_id
+    for port in (8080, 8081):
+        cfg = ctr_config(pb, test_images["busybox"], name=f"httpd{port}",
+                         command=["httpd", "-f", "-p", str(port), "-h", "/www"],
+                         mounts=[pb.Mount(container_path="/www", host_path=str(www),
+                                          readonly=True)])
+        start(cri, create(cri, pod, cfg, pc))
+    url = cri.runtime.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[8080]),
+                                  timeout=10).url
+    conn = spdy.spdy_connect(url, ["portforward.k8s.io"])
+
+    def get(rid, port, path):
+        e = conn.create_stream({"streamType": "error", "port": str(port), "requestID": str(rid)})
+        dstream = conn.create_stream({"streamType": "data", "port": str(port),
+                                      "requestID": str(rid)})
+        conn.send_data(dstream.id, f"GET {path} HTTP/1.0\r\n\r\n".encode())
+        body = conn.wait_fin(dstream, 60)
+        errtext = conn.wait_fin(e, 10)
+        backend_built({"error": errtext})
+        return body
+
+    try:
+        deadline = time.monotonic() + 10
+        while b"hello through" not in get(0, 8080, "/") and time.monotonic() < deadline:
+            time.sleep(0.2)  # httpd starting
+        assert get(1, 8081, "/").endswith(b"hello through port-forward")
+        import hashlib
+        import threading
+        results = {}
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(
+            i, get(10 + i, (8080, 8081)[i % 2], "/"))) for i in range(10)]
+        [t.start() for t in threads]
+        [t.join(60) for t in threads]
+        assert all(r.endswith(b"hello through port-forward") for r in results.values())
+        assert len(results) == 10
+        body = get(100, 8080, "/big")
+        assert hashlib.sha256(body.split(b"\r\n\r\n", 1)[1]).digest() == \
+            hashlib.sha256(big).digest()
+    finally:
+        conn.close()
+
+
+def test_aborted_exec_streams_leave_nothing(sleeper):
+    d, cri, pod, cid = sleeper
+    backend_built(spdy.remote_command(exec_url(cri, cid, ["true"])))
+    mascrid = d.proc.pid
+    fds = len(os.listdir(f"/proc/{mascrid}/fd"))
+    for i in range(100):
+        conn = spdy.spdy_connect(exec_url(cri, cid, ["sleep", "1000"], stdin=True),
+                                 spdy.EXEC_PROTOCOLS)
+        for t in ("error", "stdin", "stdout", "stderr"):
+            conn.create_stream({"streamType": t})
+        conn.close()
+    deadline = time.monotonic() + 20
+    def sleepers():
+        r = cri.runtime.ExecSync(cri.pb.ExecSyncRequest(
+            container_id=cid, cmd=["sh", "-c", "ps | grep -c '[s]leep 1000' || true"]),
+            timeout=30)
+        return int(r.stdout.strip() or 0)
+    while (sleepers() or len(os.listdir(f"/proc/{mascrid}/fd")) > fds) and \
+            time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sleepers() == 0
+    assert len(os.listdir(f"/proc/{mascrid}/fd")) <= fds
+
+
+def test_stream_options(daemon_factory, tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    d = daemon_factory(["--stream-address", "127.0.0.1", "--stream-port", str(port),
+                        "--stream-idle-timeout", "90s"])
+    pb = d.client.pb
+    with pytest.raises(grpc.RpcError):  # the server answers (NOT_FOUND) on its own port
+        d.client.runtime.Exec(pb.ExecRequest(container_id="x", cmd=["true"], stdout=True))
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # The configuration file takes the same options.
+    conf = tmp_path / "mascri.conf"
+    conf.write_text(json.dumps({"stream-port": "0", "stream-idle-timeout": "4h"}))
+    daemon_factory(["--config", str(conf)])
+    # TLS is not built: refused at start rather than served in clear.
+    bad = daemon_factory(["--stream-tls-cert", "/nonexistent"], start=False)
+    with pytest.raises(RuntimeError) as e:
+        bad.start(timeout=10)
+    assert "TLS" in str(e.value)
