@@ -688,3 +688,14 @@ def test_missing_nft_is_an_error_naming_the_package(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "apt-get install nftables" in r.stderr, r.stderr
+
+
+def test_daemon_links_no_tls_archive_or_http_client_library():
+    # Pulls run in a mascri-image child so that curl, libarchive and OpenSSL (about 3 MB of
+    # resident pages) stay out of the long-lived daemon; a stray dependency must show here.
+    out = subprocess.run(["readelf", "-d", binary("mascrid")], capture_output=True, text=True,
+                         check=True).stdout
+    needed = [l.split("[", 1)[1].rstrip("]") for l in out.splitlines() if "(NEEDED)" in l]
+    assert needed, out
+    for lib in ("libcurl", "libarchive", "libcrypto", "libssl"):
+        assert not any(n.startswith(lib) for n in needed), needed
