@@ -396,8 +396,10 @@ static int header_frame(struct mascri_spdy *s, uint16_t type, uint8_t flags, uin
   size_t len = 4 + extra_len + mascri_buf_size(&block);
   uint8_t *p = control_header(s, type, flags, (uint32_t)len);
   put32(p, id & 0x7fffffff);
-  memcpy(p + 4, extra, extra_len);
-  memcpy(p + 4 + extra_len, block.data, mascri_buf_size(&block));
+  if (extra_len)
+    memcpy(p + 4, extra, extra_len);
+  if (mascri_buf_size(&block))
+    memcpy(p + 4 + extra_len, block.data, mascri_buf_size(&block));
   mascri_buf_free(&block);
   return 0;
 }
@@ -466,7 +468,8 @@ static void data_frame(struct mascri_spdy *s, uint32_t id, const uint8_t *p, siz
   put32(f, id & 0x7fffffff);
   put32(f + 4, (uint32_t)n);
   f[4] = flags;
-  memcpy(f + 8, p, n);
+  if (n) /* a FIN frame may carry no data and no pointer */
+    memcpy(f + 8, p, n);
   mascri_buf_commit(&s->out, 8 + n);
 }
 

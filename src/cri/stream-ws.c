@@ -213,7 +213,8 @@ ssize_t ss_ws_send(struct ss_conn *c, int ch, const uint8_t *p, size_t n)
     return -1;
   uint8_t *msg = xmalloc(n + 1);
   msg[0] = (uint8_t)ch;
-  memcpy(msg + 1, p, n);
+  if (n)
+    memcpy(msg + 1, p, n);
   struct wslay_event_msg m = {.opcode = WSLAY_BINARY_FRAME, .msg = msg, .msg_length = n + 1};
   int r = wslay_event_queue_msg(c->ws, &m);
   free(msg);
