@@ -156,8 +156,10 @@ def test_no_namespaces_inherits_the_runtimes(rt, bundle):
     for ns in ALL_NS:
         assert ns_of(pid, ns) == ns_of("self", ns), ns
     rt.cmd("start", bundle.id)
-    # chrooted into the bundle's rootfs: its busybox answers
-    res = rt.cmd("exec", bundle.id, "sh", "-c", "test -x /bin/busybox && echo ok")
+    # the init and an exec'd process are chrooted into the bundle's rootfs
+    (bundle.rootfs / "marker").write_text("x")
+    assert os.readlink(f"/proc/{pid}/root") == str(bundle.rootfs)
+    res = rt.cmd("exec", bundle.id, "sh", "-c", "test -e /marker && echo ok")
     assert res.stdout.strip() == "ok"
 
 
