@@ -83,6 +83,10 @@ char *mascri_nft_table_script(const char *table, const struct mascri_cidr *cidrs
           "    fib daddr type local jump hostports\n"
           "  }\n"
           "  chain hostports {\n"
+          /* ::1 cannot leave lo (IPv6 has no route_localnet): DNATed to a pod it would be
+           * dropped on the bridge and the client would hang. Not translated, it is refused
+           * at once (or reaches whatever listens on the host's [::1]:port). */
+          "    ip6 daddr ::1 return\n"
           "    meta nfproto ipv4 dnat ip to meta l4proto . ip daddr . th dport map @hp4ip\n"
           "    meta nfproto ipv4 dnat ip to meta l4proto . th dport map @hp4\n"
           "    meta nfproto ipv6 dnat ip6 to meta l4proto . ip6 daddr . th dport map @hp6ip\n"

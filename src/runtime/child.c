@@ -16,6 +16,7 @@
 #include <linux/keyctl.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "runtime/container-internal.h"
@@ -73,6 +74,8 @@ static int join_namespaces(child_args_t *a, mascri_error_t *err)
       continue;
     if (setns(fd, mascri_ns_clone_flag(order[i])) < 0)
       return mascri_make_error(err, errno, "join the %s namespace", mascri_ns_type_name(order[i]));
+    if (order[i] == MASCRI_NS_MOUNT)
+      a->joined_mntns = true;
     close(fd);
     a->ns_fds[order[i]] = -1;
   }
@@ -110,6 +113,12 @@ static int apply_sysctl(const mascri_spec_t *spec, mascri_error_t *err)
   return 0;
 }
 
+/* A new mount namespace, or one joined by path: mounts are the container's. */
+static bool own_mntns(const child_args_t *a)
+{
+  return (a->unshare_flags & CLONE_NEWNS) || a->joined_mntns;
+}
+
 /* After the pivot: pty in the container's devpts; the master goes to the parent. */
 static int setup_terminal(child_args_t *a, mascri_error_t *err)
 {
@@ -126,7 +135,9 @@ static int setup_terminal(child_args_t *a, mascri_error_t *err)
   if (terminal_open(&master, &slave, p->console_height, p->console_width, err) < 0)
     return -1;
   _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  _cleanup_close_ int console = mount_target_open(root, "/dev/console", true, err);
+  /* without a mount namespace of its own the bind would land on the host's mounts */
+  _cleanup_close_ int console =
+      own_mntns(a) ? mount_target_open(root, "/dev/console", true, err) : -ENOENT;
   if (console >= 0 && mount_fd(NULL, slave, console, NULL, MS_BIND, NULL, err) < 0)
     return mascri_error_wrap(err, "bind the pty to /dev/console");
   if (console < 0)
@@ -136,9 +147,54 @@ static int setup_terminal(child_args_t *a, mascri_error_t *err)
   return terminal_make_controlling(slave, err);
 }
 
+/* prestart + createRuntime run in the parent now; createContainer here, before the pivot */
+static int run_create_hooks(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_t *spec = a->spec;
+  if (sync_send(a->sync_fd, SYNC_HOOKS, NULL, -1, err) < 0 ||
+      expect(a->sync_fd, SYNC_HOOKS_DONE, err) < 0)
+    return -1;
+  if (!spec->hooks[MASCRI_HOOK_CREATE_CONTAINER].n)
+    return 0;
+  _cleanup_free_ char *state = container_state_json(a->opts->id, "creating", a->host_pid, a->bundle,
+                                                    spec->annotation_keys, spec->annotation_values);
+  return mascri_hooks_run(&spec->hooks[MASCRI_HOOK_CREATE_CONTAINER], "createContainer", state,
+                          err);
+}
+
+/* No mount namespace at all (runtime-spec: the runtime's is inherited): nothing may be
+ * mounted, it would land on the host, so the mounts, masked and read-only paths are left
+ * out (said once on stderr, as runc does without a word) and the process is only chrooted
+ * into root.path. */
+static int setup_root_without_mount_ns(child_args_t *a, mascri_error_t *err)
+{
+  const mascri_spec_t *spec = a->spec;
+  const mascri_spec_linux_t *l = spec->linux_;
+  if (spec->n_mounts || (l && (l->masked_paths || l->readonly_paths || l->rootfs_propagation)) ||
+      spec->root_readonly)
+    log_warning("no mount namespace: mounts, maskedPaths, readonlyPaths, rootfsPropagation "
+                "and root.readonly are not applied (they would change the host's mounts)");
+  if (run_create_hooks(a, err) < 0 || apply_sysctl(spec, err) < 0)
+    return -1;
+  /* the start fifo is reopened through /proc, which the chroot leaves behind */
+  a->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (a->proc_fd < 0)
+    return mascri_make_error(err, errno, "open /proc");
+  if (strcmp(a->rootfs, "/") != 0 && chroot(a->rootfs) < 0)
+    return mascri_make_error(err, errno, "chroot %s", a->rootfs);
+  if (chdir("/") < 0)
+    return mascri_make_error(err, errno, "chdir /");
+  return 0;
+}
+
 static int setup_filesystem(child_args_t *a, mascri_error_t *err)
 {
   const mascri_spec_t *spec = a->spec;
+  /* A new mount namespace, or one joined by path (then, as with runc, the rootfs and
+   * mounts are set up in it too: its other processes see them, and pivot_root moves the
+   * root of those whose root was the old one). */
+  if (!own_mntns(a))
+    return setup_root_without_mount_ns(a, err);
   _cleanup_close_ int rootfd = rootfs_prepare(spec, a->rootfs, err);
   if (rootfd < 0)
     return -1;
@@ -154,18 +210,8 @@ static int setup_filesystem(child_args_t *a, mascri_error_t *err)
   };
   if (mounts_setup(&mctx, err) < 0)
     return -1;
-  /* prestart + createRuntime run in the parent now; createContainer here, before pivot */
-  if (sync_send(a->sync_fd, SYNC_HOOKS, NULL, -1, err) < 0 ||
-      expect(a->sync_fd, SYNC_HOOKS_DONE, err) < 0)
+  if (run_create_hooks(a, err) < 0)
     return -1;
-  if (spec->hooks[MASCRI_HOOK_CREATE_CONTAINER].n) {
-    _cleanup_free_ char *state =
-        container_state_json(a->opts->id, "creating", a->host_pid, a->bundle, spec->annotation_keys,
-                             spec->annotation_values);
-    if (mascri_hooks_run(&spec->hooks[MASCRI_HOOK_CREATE_CONTAINER], "createContainer", state,
-                         err) < 0)
-      return -1;
-  }
   if (rootfs_pivot(rootfd, a->opts->no_pivot, err) < 0)
     return -1;
   if (apply_sysctl(spec, err) < 0 || rootfs_finalize(spec, err) < 0)
@@ -175,8 +221,15 @@ static int setup_filesystem(child_args_t *a, mascri_error_t *err)
 
 static int wait_for_start(child_args_t *a, mascri_error_t *err)
 {
-  _cleanup_free_ char *path = fd_path(a->fifo_fd);
-  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  _cleanup_close_ int fd = -1;
+  if (a->proc_fd >= 0) {
+    char rel[64];
+    snprintf(rel, sizeof(rel), "self/fd/%d", a->fifo_fd);
+    fd = openat(a->proc_fd, rel, O_WRONLY | O_CLOEXEC);
+  } else {
+    _cleanup_free_ char *path = fd_path(a->fifo_fd);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+  }
   if (fd < 0)
     return mascri_make_error(err, errno, "open exec.fifo");
   close(a->fifo_fd);
@@ -216,9 +269,6 @@ static int child_setup(child_args_t *a, mascri_error_t *err)
   if (!a->opts->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
       errno != ENOSYS && errno != EPERM)
     return mascri_make_error(err, errno, "join a new session keyring");
-  if (!(a->unshare_flags & CLONE_NEWNS))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.namespaces: a new mount namespace is required");
   if (setup_filesystem(a, err) < 0)
     return -1;
   if (set_names(spec, err) < 0 || setup_terminal(a, err) < 0)

@@ -17,6 +17,8 @@ typedef struct child_args {
   int fifo_fd;                 /* O_PATH fd of exec.fifo, -1 without wait_start */
   int ns_fds[MASCRI_NS_COUNT]; /* namespaces to join (setns), -1 = none */
   int unshare_flags;           /* namespaces to create after the GO message */
+  bool joined_mntns;           /* set once the mount namespace of ns_fds was joined */
+  int proc_fd;                 /* the host's /proc when chrooted without a mount ns, else -1 */
   bool userns;                 /* in a user namespace (new or joined) */
   const mascri_cgroup_layout_t *layout;
   const char *cgroup_path;

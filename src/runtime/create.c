@@ -160,12 +160,32 @@ static int setup_namespaces(create_ctx_t *c, mascri_error_t *err)
   return 0;
 }
 
+/* The host id that id 0 of the container maps to (0 when unmapped). */
+static uint32_t host_id_of_root(const mascri_spec_id_mapping_t *m, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (m[i].container_id == 0 && m[i].size > 0)
+      return m[i].host_id;
+  return 0;
+}
+
 static int setup_fifo(create_ctx_t *c, mascri_error_t *err)
 {
   if (!c->opts->wait_start)
     return 0;
-  if (mkfifoat(c->dirfd, "exec.fifo", 0622) < 0)
+  if (mkfifoat(c->dirfd, "exec.fifo", 0600) < 0)
     return mascri_make_error(err, errno, "create exec.fifo");
+  /* The init opens it for writing once set up, as the container's root: in a new user
+   * namespace that is another host uid (runc chowns it the same way). */
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const mascri_spec_linux_t *l = c->spec->linux_;
+  if (c->userns_new && l) {
+    uid = host_id_of_root(l->uid_mappings, l->n_uid_mappings);
+    gid = host_id_of_root(l->gid_mappings, l->n_gid_mappings);
+  }
+  if ((uid || gid) && fchownat(c->dirfd, "exec.fifo", uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return mascri_make_error(err, errno, "chown exec.fifo");
   c->fifo_fd = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
   if (c->fifo_fd < 0)
     return mascri_make_error(err, errno, "open exec.fifo");
@@ -194,6 +214,7 @@ static int spawn(create_ctx_t *c, mascri_error_t *err)
         .sync_fd = c->sync[1],
         .fifo_fd = c->fifo_fd,
         .unshare_flags = c->unshare_flags,
+        .proc_fd = -1,
         .userns = c->userns_new || c->ns_fds[MASCRI_NS_USER] >= 0,
         .layout = &c->cg.layout,
         .cgroup_path = c->cg.path,
@@ -315,8 +336,8 @@ static int create_steps(create_ctx_t *c, mascri_error_t *err)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "process: required");
   if (make_state_dir(c, err) < 0)
     return -1;
-  if (resolve_paths(c, err) < 0 || setup_cgroup(c, err) < 0 || setup_fifo(c, err) < 0 ||
-      setup_namespaces(c, err) < 0 || spawn(c, err) < 0 || place_child(c, err) < 0 ||
+  if (resolve_paths(c, err) < 0 || setup_cgroup(c, err) < 0 || setup_namespaces(c, err) < 0 ||
+      setup_fifo(c, err) < 0 || spawn(c, err) < 0 || place_child(c, err) < 0 ||
       serve_child(c, false, err) < 0 || record(c, err) < 0)
     return -1;
   if (!c->opts->wait_start && serve_child(c, true, err) < 0)

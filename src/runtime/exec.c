@@ -58,7 +58,27 @@ typedef struct exec_child {
   const mascri_spec_seccomp_t *seccomp;
   int *fds;
   int sync_fd;
+  pid_t init_pid;
 } exec_child_t;
+
+/* An init without a mount namespace of its own is only chrooted (child.c): sharing our
+ * mount namespace, the process enters the init's root the same way. */
+static int enter_init_root(pid_t init_pid, mascri_error_t *err)
+{
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/root", (int)init_pid);
+  _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return mascri_make_error(err, errno, "open %s", path);
+  struct stat theirs, ours;
+  if (fstat(root, &theirs) < 0 || stat("/", &ours) < 0)
+    return mascri_make_error(err, errno, "stat the container's root");
+  if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+    return 0;
+  if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    return mascri_make_error(err, errno, "enter the container's root");
+  return 0;
+}
 
 static int exec_child_setup(exec_child_t *c, mascri_error_t *err)
 {
@@ -73,6 +93,8 @@ static int exec_child_setup(exec_child_t *c, mascri_error_t *err)
       return mascri_make_error(err, errno, "join the %s namespace",
                                mascri_ns_type_name(join_order[i]));
   }
+  if (c->fds[MASCRI_NS_MOUNT] < 0 && enter_init_root(c->init_pid, err) < 0)
+    return -1;
   const mascri_spec_process_t *p = c->opts->process;
   if (p->terminal) {
     int master = -1, slave = -1;
@@ -133,8 +155,8 @@ static int exec_cgroup(const container_record_t *rec, mascri_cgroup_t *cg, int *
 }
 
 static pid_t exec_spawn(const mascri_exec_options_t *opts, const mascri_spec_seccomp_t *seccomp,
-                        int fds[MASCRI_NS_COUNT], int sync[2], int cgroup_v2_fd, bool *born_in_v2,
-                        mascri_error_t *err)
+                        pid_t init_pid, int fds[MASCRI_NS_COUNT], int sync[2], int cgroup_v2_fd,
+                        bool *born_in_v2, mascri_error_t *err)
 {
   _cleanup_close_ int own_pidns = -1;
   if (fds[MASCRI_NS_PID] >= 0) {
@@ -145,7 +167,8 @@ static pid_t exec_spawn(const mascri_exec_options_t *opts, const mascri_spec_sec
   pid_t pid = mascri_cgroup_clone(0, cgroup_v2_fd, born_in_v2);
   if (pid == 0) {
     close(sync[0]);
-    exec_child_t c = {.opts = opts, .seccomp = seccomp, .fds = fds, .sync_fd = sync[1]};
+    exec_child_t c = {
+        .opts = opts, .seccomp = seccomp, .fds = fds, .sync_fd = sync[1], .init_pid = init_pid};
     exec_child_main(&c);
   }
   int saved = errno;
@@ -180,8 +203,8 @@ pid_t mascri_container_exec(const mascri_runtime_t *rt, const char *id,
   if (r == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
     r = mascri_make_error(err, errno, "socketpair");
   if (r == 0)
-    r = pid = exec_spawn(opts, spec->linux_ ? spec->linux_->seccomp : NULL, fds, sync, cgroup_v2_fd,
-                         &born_in_v2, err);
+    r = pid = exec_spawn(opts, spec->linux_ ? spec->linux_->seccomp : NULL, rec.pid, fds, sync,
+                         cgroup_v2_fd, &born_in_v2, err);
   if (sync[1] >= 0)
     close(sync[1]);
   for (int t = 0; t < MASCRI_NS_COUNT; t++)

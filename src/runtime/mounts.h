@@ -21,8 +21,9 @@ typedef struct mounts_ctx {
   const char *cgroup_path;
 } mounts_ctx_t;
 
-/* Makes / recursively slave (or rootfsPropagation), bind-mounts the rootfs onto itself;
- * returns the O_PATH fd of the rootfs mount. */
+/* Sets the propagation of / for the setup (rslave by default, rprivate for private, kept
+ * shared for (r)shared with the rootfs's own mount made private), bind-mounts the rootfs
+ * onto itself; returns the O_PATH fd of the rootfs mount. */
 int rootfs_prepare(const mascri_spec_t *spec, const char *rootfs, mascri_error_t *err);
 /* Mounts spec->mounts in order, then creates devices and /dev symlinks. */
 int mounts_setup(mounts_ctx_t *ctx, mascri_error_t *err);

@@ -15,16 +15,41 @@
 #include "runtime/mount-util.h"
 #include "runtime/mounts.h"
 
+/* Makes the mount that holds the rootfs (the rootfs itself when it is a mount point, as an
+ * image's overlay is) private in our namespace, so the bind of the rootfs onto itself and
+ * every mount made under it stay ours even while "/" is shared. Like runc, a volume whose
+ * source is a plain directory on that same mount then loses its propagation; sources that
+ * are mounts of their own (kubelet's, critest's) keep it. */
+static int make_rootfs_parent_private(const char *rootfs, mascri_error_t *err)
+{
+  _cleanup_free_ char *path = xstrdup(rootfs);
+  for (;;) {
+    if (mount(NULL, path, NULL, MS_PRIVATE, NULL) == 0)
+      return 0;
+    if (errno != EINVAL || strcmp(path, "/") == 0)
+      return mascri_make_error(err, errno, "make the mount of %s private", path);
+    char *slash = strrchr(path, '/');
+    if (slash == path)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+}
+
 int rootfs_prepare(const mascri_spec_t *spec, const char *rootfs, mascri_error_t *err)
 {
-  unsigned long prop = MS_SLAVE | MS_REC;
-  if (spec->linux_ && spec->linux_->rootfs_propagation)
-    prop = spec->linux_->rootfs_propagation | MS_REC;
-  /* shared would leak our mounts to the host; keep / slave while we set up */
-  if (prop & MS_SHARED)
-    prop = MS_SLAVE | MS_REC;
+  unsigned long want = spec->linux_ ? spec->linux_->rootfs_propagation : 0;
+  /* (r)shared keeps the peer groups copied from the host: a bidirectional volume's bind
+   * must join its source's group for the container's mounts to reach the host. Otherwise /
+   * is made rprivate or (default, and for unbindable, which would refuse the bind below)
+   * rslave, so nothing we mount leaks out; rootfs_finalize applies the exact value. */
+  unsigned long prop = want & MS_SHARED    ? want
+                       : want & MS_PRIVATE ? MS_PRIVATE | MS_REC
+                                           : MS_SLAVE | MS_REC;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
-    return mascri_make_error(err, errno, "make / %s", prop & MS_PRIVATE ? "private" : "slave");
+    return mascri_make_error(err, errno, "set the propagation of / (rootfsPropagation)");
+  if ((want & MS_SHARED) && make_rootfs_parent_private(rootfs, err) < 0)
+    return -1;
   if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return mascri_make_error(err, errno, "bind-mount the rootfs %s onto itself", rootfs);
   int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -35,11 +60,19 @@ int rootfs_prepare(const mascri_spec_t *spec, const char *rootfs, mascri_error_t
 
 int rootfs_pivot(int rootfd, bool no_pivot, mascri_error_t *err)
 {
+  _cleanup_close_ int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (oldroot < 0)
+    return mascri_make_error(err, errno, "open /");
   if (fchdir(rootfd) < 0)
     return mascri_make_error(err, errno, "chdir into the rootfs");
   if (!no_pivot) {
     if (syscall(SYS_pivot_root, ".", ".") == 0) {
-      /* the old root is now stacked under "/": detach it */
+      /* The old root is now stacked on "/". "." is still the new root's mount (the kernel
+       * does not move our cwd), so go to the old root first: making "." rslave from there
+       * touches only the old tree (never the container's own mounts, whose propagation a
+       * bidirectional volume needs), and its detach cannot propagate to the host. */
+      if (fchdir(oldroot) < 0)
+        return mascri_make_error(err, errno, "chdir to the old root");
       if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
         return mascri_make_error(err, errno, "make the old root slave");
       if (umount2(".", MNT_DETACH) < 0)
@@ -52,6 +85,10 @@ int rootfs_pivot(int rootfd, bool no_pivot, mascri_error_t *err)
       return mascri_make_error(err, errno, "pivot_root");
     /* EINVAL: e.g. the host root is a ramfs/initramfs; fall back to MS_MOVE + chroot */
   }
+  /* / may be shared (rootfsPropagation shared): moving the rootfs onto it must not
+   * propagate to the host's /; a slave / still receives but never sends. */
+  if (mount(NULL, "/", NULL, MS_SLAVE, NULL) < 0)
+    return mascri_make_error(err, errno, "make / slave");
   if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
     return mascri_make_error(err, errno, "move the rootfs to /");
   if (chroot(".") < 0)

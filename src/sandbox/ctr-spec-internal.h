@@ -28,6 +28,10 @@ char **ctr_spec_all_capabilities(void);
 int ctr_spec_gen_process(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err);
 /* "mounts": the defaults, the pod's files, then the CRI mounts. */
 int ctr_spec_gen_mounts(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err);
+/* linux.rootfsPropagation the CRI mounts need: "rshared" when one is bidirectional (its
+ * bind must stay in the host's peer group), else "rslave" when one is host-to-container,
+ * else NULL (the runtime's default). */
+const char *ctr_spec_rootfs_propagation(const Runtime__V1__ContainerConfig *cfg);
 /* "linux": namespaces, resources, devices, cgroupsPath, masked/readonly paths, seccomp. */
 int ctr_spec_gen_linux(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err);
 /* "devices" (inside "linux"): device nodes of config.devices, every host device when

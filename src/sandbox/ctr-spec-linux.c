@@ -136,6 +136,9 @@ int ctr_spec_gen_linux(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t 
     return -1;
   if (c->in->cgroups_path)
     mascri_json_gen_kv_string(g, "cgroupsPath", c->in->cgroups_path);
+  const char *prop = ctr_spec_rootfs_propagation(c->cfg);
+  if (prop)
+    mascri_json_gen_kv_string(g, "rootfsPropagation", prop);
   if (ctr_spec_gen_resources(g, c, err) < 0 || ctr_spec_gen_devices(g, c, err) < 0)
     return -1;
   const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;

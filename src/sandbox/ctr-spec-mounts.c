@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/mountinfo.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-spec-internal.h"
@@ -137,6 +138,45 @@ static int check_cri_mount(const Runtime__V1__Mount *m, size_t i, mascri_error_t
                                 m->host_path ? m->host_path : "", what);
 }
 
+/* The host side of a propagating volume must be able to propagate: a bidirectional one sits
+ * on a shared mount (else the container's mounts never reach the host), a host-to-container
+ * one on a shared or slave mount (else the host's never reach the container). Checked as
+ * containerd and CRI-O do, so that the pod fails at creation with the reason rather than
+ * running without the propagation it asked for. */
+static int check_propagation_source(const Runtime__V1__Mount *m, size_t i, mascri_error_t *err)
+{
+  bool bidi = m->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL;
+  if (!bidi && m->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+    return 0;
+  mascri_mountinfo_t mi = {0};
+  if (mascri_mountinfo_lookup(m->host_path, &mi, err) < 0)
+    return mascri_error_wrap(err, "mounts[%zu]", i);
+  bool ok = bidi ? mi.shared : mi.shared || mi.slave;
+  int r = 0;
+  if (!ok)
+    r = mascri_make_error_kind(
+        err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+        "mounts[%zu]: %s needs host_path \"%s\" on a %s mount, but it is on \"%s\", which "
+        "is not (make it so, e.g. mount --make-rshared %s)",
+        i, bidi ? "PROPAGATION_BIDIRECTIONAL" : "PROPAGATION_HOST_TO_CONTAINER", m->host_path,
+        bidi ? "shared" : "shared or slave", mi.mountpoint, mi.mountpoint);
+  mascri_mountinfo_clear(&mi);
+  return r;
+}
+
+const char *ctr_spec_rootfs_propagation(const Runtime__V1__ContainerConfig *cfg)
+{
+  const char *prop = NULL;
+  for (size_t i = 0; i < cfg->n_mounts; i++) {
+    if (cfg->mounts[i]->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL)
+      return "rshared";
+    if (cfg->mounts[i]->propagation ==
+        RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+      prop = "rslave";
+  }
+  return prop;
+}
+
 /* A host path that does not exist is made a directory, as the other runtimes do (kubelet
  * relies on it for hostPath volumes of type DirectoryOrCreate it did not create). */
 static int ensure_host_path(const char *path, mascri_error_t *err)
@@ -157,6 +197,8 @@ static int gen_cri_mounts(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error
       return -1;
     if (ensure_host_path(m->host_path, err) < 0)
       return mascri_error_wrap(err, "mounts[%zu]", i);
+    if (check_propagation_source(m, i, err) < 0)
+      return -1;
     const char *opts[] = {"rbind", propagation(m->propagation), m->readonly ? "ro" : "rw", NULL};
     gen_mount(g, m->container_path, "bind", m->host_path, opts);
   }

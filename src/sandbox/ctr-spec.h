@@ -47,8 +47,11 @@ struct mascri_ctr_spec_input {
  *   /etc/hosts, /etc/hostname, /etc/resolv.conf binds, then config.mounts in order (bind,
  *   "ro" for readonly, propagation private/rslave/rshared; a missing host path is created
  *   as a directory like the other runtimes do; a container path that is not absolute ->
- *   INVALID_ARGUMENT naming it). Mounts the CRI config gives win over defaults at the same
- *   destination.
+ *   INVALID_ARGUMENT naming it; a bidirectional host path not on a shared mount, or a
+ *   host-to-container one on neither a shared nor a slave mount -> FAILED_PRECONDITION).
+ *   Mounts the CRI config gives win over defaults at the same destination.
+ * - linux.rootfsPropagation: "rshared" when a mount is bidirectional, else "rslave" when one
+ *   is host-to-container, else unset.
  * - linux.namespaces: mount and (on cgroup v2 hosts) cgroup new; network/ipc/uts joined by
  *   the pod's paths (omitted where the pod uses the host's); pid: the pod's pidns_path for
  *   POD, new for CONTAINER, host for NODE, target_pidns_path for TARGET.

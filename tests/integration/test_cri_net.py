@@ -3,7 +3,9 @@
 import ipaddress
 import os
 import random
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,59 @@ def fetch(url, pin=None):
     return p.stdout.strip() if p.returncode == 0 else None
 
 
+def connect_result(addr, port, timeout=5):
+    """'ok', 'refused' or 'timeout' for a TCP connect from the host."""
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect((addr, port))
+            return "ok"
+        except ConnectionRefusedError:
+            return "refused"
+        except socket.timeout:
+            return "timeout"
+
+
+def test_builtin_host_port_from_ipv6_loopback_is_refused_not_hung(builtin_daemon, tmp_path):
+    """A dual-stack pod's hostPort: [::1]:hostPort cannot be DNATed to the bridge (IPv6 has
+    no route_localnet; the packet would be dropped and the client hang), so it is refused at
+    once; the pod's IPv6 address and 127.0.0.1 still answer."""
+    d, cidr = builtin_daemon
+    cri = d.client
+    pb = cri.pb
+    n = cidr.network_address.packed[2]
+    cri.runtime.UpdateRuntimeConfig(pb.UpdateRuntimeConfigRequest(
+        runtime_config=pb.RuntimeConfig(network_config=pb.NetworkConfig(
+            pod_cidr=f"{cidr},fd89:{n:x}::/64"))), timeout=30)
+    host_port = random.randrange(20000, 30000)
+    pod = run_pod(cri, name="web-port6",
+                  ports=[pb.PortMapping(protocol=pb.TCP, container_port=8080,
+                                        host_port=host_port)])
+    pin = info(cri, pod)["namespaces"]["network"]
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("hello pod")
+    httpd = subprocess.Popen(["nsenter", f"--net={pin}", "/usr/bin/python3", "-m", "http.server",
+                              "8080", "--bind", "::", "--directory", str(www)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        st = status(cri, pod).status.network
+        ip6 = next((a.ip for a in st.additional_ips if ":" in a.ip), None) or st.ip
+        assert ":" in ip6, st
+        for _ in range(50):
+            if fetch(f"http://[{ip6}]:8080/") == "hello pod":
+                break
+        assert fetch(f"http://127.0.0.1:{host_port}/") == "hello pod"
+        t0 = time.monotonic()
+        assert connect_result("::1", host_port) == "refused"
+        assert time.monotonic() - t0 < 2
+    finally:
+        httpd.kill()
+        httpd.wait()
+        stop(cri, pod)
+
+
 def test_builtin_host_port_mapping(builtin_daemon, tmp_path):
     d, cidr = builtin_daemon
     cri = d.client
@@ -107,8 +162,11 @@ def test_builtin_host_port_mapping(builtin_daemon, tmp_path):
         assert body == "hello pod"
         gateway = str(next(cidr.hosts()))
         assert fetch(f"http://{gateway}:{host_port}/") == "hello pod"
+        # From the node's own loopback too (route_localnet + masquerade, as CNI portmap).
+        assert fetch(f"http://127.0.0.1:{host_port}/") == "hello pod"
         stop(cri, pod)
         assert fetch(f"http://{gateway}:{host_port}/") is None
+        assert fetch(f"http://127.0.0.1:{host_port}/") is None
     finally:
         httpd.kill()
         httpd.wait()

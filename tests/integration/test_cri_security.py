@@ -223,6 +223,63 @@ def test_mounts_and_devices(cri, pod, bb, tmp_path):
         subprocess.run(["umount", "-R", str(shared)], check=False)
 
 
+def mountpoints_under(*dirs):
+    """The host's mount points below any of dirs."""
+    with open("/proc/self/mountinfo") as f:
+        mps = [line.split()[4] for line in f]
+    return {m for m in mps if any(m.startswith(f"{d}/") for d in dirs)}
+
+
+def test_bidirectional_mount_propagation(cri, daemon, pod, bb, tmp_path):
+    """PROPAGATION_BIDIRECTIONAL (critest's 'rshared' spec): a mount made inside the container
+    under the volume appears on the host, one made on the host appears inside; nothing else
+    the runtime mounts for the container leaks to the host. A source that cannot propagate
+    is refused at CreateContainer (FAILED_PRECONDITION), as containerd and CRI-O do."""
+    pb = cri.pb
+    vol, private = tmp_path / "vol", tmp_path / "private"
+    vol.mkdir()
+    private.mkdir()
+    subprocess.run(["mount", "--bind", str(vol), str(vol)], check=True)
+    subprocess.run(["mount", "--make-rshared", str(vol)], check=True)
+    subprocess.run(["mount", "--bind", str(private), str(private)], check=True)
+    subprocess.run(["mount", "--make-private", str(private)], check=True)
+    try:
+        watched = (tmp_path, daemon.tmp)  # the volumes; the daemon's root and state
+        before = mountpoints_under(*watched)
+        sc = pb.LinuxContainerSecurityContext(privileged=True)  # to call mount inside
+        cid = run(cri, pod, bb, "bidi", sc=sc, mounts=[pb.Mount(
+            container_path="/vol", host_path=str(vol),
+            propagation=pb.PROPAGATION_BIDIRECTIONAL)])
+        # container -> host
+        r = exec_sync(cri, cid, ["sh", "-c", "mkdir -p /vol/in && mount -t tmpfs inner /vol/in"
+                                 " && echo from-ctr > /vol/in/f"])
+        assert r.exit_code == 0, r.stderr
+        assert wait_for(lambda: (vol / "in" / "f").exists(), timeout=10,
+                        what="the container's mount on the host")
+        assert (vol / "in" / "f").read_text() == "from-ctr\n"
+        # host -> container
+        (vol / "out").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "outer", str(vol / "out")], check=True)
+        (vol / "out" / "g").write_text("from-host\n")
+        assert wait_for(lambda: exec_sync(cri, cid, ["cat", "/vol/out/g"]).stdout
+                        == b"from-host\n", timeout=10, what="the host's mount in the container")
+        # Besides the image's overlay the daemon mounts for any container (.../merged), only
+        # the two volume mounts are new on the host: nothing the runtime mounted in the
+        # container (its rootfs bind, /proc, /dev, ...) leaked out, though / was rshared.
+        new = {m for m in mountpoints_under(*watched) - before if not m.endswith("/merged")}
+        assert new == {str(vol / "in"), str(vol / "out")}
+        # A private source cannot propagate: refused with the reason.
+        for prop in (pb.PROPAGATION_BIDIRECTIONAL, pb.PROPAGATION_HOST_TO_CONTAINER):
+            with pytest.raises(grpc.RpcError) as e:
+                run(cri, pod, bb, f"bad{prop}", mounts=[pb.Mount(
+                    container_path="/p", host_path=str(private), propagation=prop)])
+            assert code(e) == grpc.StatusCode.FAILED_PRECONDITION, e.value.details()
+            assert str(private) in e.value.details()
+    finally:
+        subprocess.run(["umount", "-R", str(vol)], check=False)
+        subprocess.run(["umount", "-R", str(private)], check=False)
+
+
 def test_user_namespaces_are_refused_not_ignored(cri, bb, daemon):
     pb = cri.pb
     pc = pod_config(pb, name="userns")

@@ -13,6 +13,7 @@
 
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/mountinfo.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-spec.h"
@@ -286,7 +287,7 @@ static void test_mounts(void **state)
   m1.container_path = "/data";
   m1.host_path = host;
   m1.readonly = true;
-  m1.propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER;
+  m1.propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
   m2.container_path = "/etc/hosts";
   m2.host_path = "/etc/hosts";
   Runtime__V1__Mount *ms[] = {&m1, &m2};
@@ -294,7 +295,8 @@ static void test_mounts(void **state)
   f->config.n_mounts = 2;
   build_ok(f);
   assert_true(mascri_path_exists(host)); /* a missing host path is made a directory */
-  assert_joined(mascri_json_get(find_mount(f, "/data"), "options"), "rbind rslave ro");
+  assert_joined(mascri_json_get(find_mount(f, "/data"), "options"), "rbind rprivate ro");
+  assert_null(at(f, "linux", "rootfsPropagation", NULL)); /* no propagating volume */
   assert_string_equal(mascri_json_get_string(find_mount(f, "/etc/hosts"), "source"), "/etc/hosts");
   assert_string_equal(mascri_json_get_string(find_mount(f, "/etc/resolv.conf"), "source"),
                       "/var/lib/mascri/pods/pod1/resolv.conf");
@@ -307,6 +309,53 @@ static void test_mounts(void **state)
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(mascri_error_message(&err), "mounts[0]"));
+}
+
+/* A propagating volume: rootfsPropagation follows it, and its host path must be on a mount
+ * that can propagate. Which answer is right depends on where the test's directory is
+ * mounted (shared on a systemd host, private in most build containers): both are checked
+ * against /proc/self/mountinfo. */
+static void test_mount_propagation(void **state)
+{
+  struct fixture *f = *state;
+  _cleanup_free_ char *host = mascri_path_join(f->dir, "vol");
+  _cleanup_error_ mascri_error_t err = NULL;
+  assert_int_equal(mascri_mkdir_p(host, 0755, &err), 0);
+  mascri_mountinfo_t mi = {0};
+  assert_int_equal(mascri_mountinfo_lookup(host, &mi, &err), 0);
+  Runtime__V1__Mount m1;
+  runtime__v1__mount__init(&m1);
+  m1.container_path = "/data";
+  m1.host_path = host;
+  Runtime__V1__Mount *ms[] = {&m1};
+  f->config.mounts = ms;
+  f->config.n_mounts = 1;
+  const struct {
+    Runtime__V1__MountPropagation p;
+    bool ok;
+    const char *opt, *root;
+  } cases[] = {
+      {RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER, mi.shared || mi.slave,
+       "rslave", "rslave"},
+      {RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL, mi.shared, "rshared", "rshared"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    m1.propagation = cases[i].p;
+    int r = build(f, &err);
+    if (cases[i].ok) {
+      assert_int_equal(r, 0);
+      assert_string_equal(YAJL_GET_STRING(at(f, "linux", "rootfsPropagation", NULL)),
+                          cases[i].root);
+      yajl_val opts = mascri_json_get(find_mount(f, "/data"), "options");
+      assert_string_equal(YAJL_GET_STRING(mascri_json_array_at(opts, 1)), cases[i].opt);
+    } else {
+      assert_true(r < 0);
+      assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_FAILED_PRECONDITION);
+      assert_non_null(strstr(mascri_error_message(&err), mi.mountpoint));
+      mascri_error_release(&err);
+    }
+  }
+  mascri_mountinfo_clear(&mi);
 }
 
 static const char *ns_path(struct fixture *f, const char *type, bool *present)
@@ -470,6 +519,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_env_cwd_user, setup, teardown),
       cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mount_propagation, setup, teardown),
       cmocka_unit_test_setup_teardown(test_namespaces, setup, teardown),
       cmocka_unit_test_setup_teardown(test_resources_and_paths, setup, teardown),
       cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
