@@ -484,3 +484,35 @@ def test_attach_to_a_monitor_without_the_socket(acri, daemon, tmp_path):
     assert "attach socket" in e.value.details()
     assert time.monotonic() - t0 < 2
     stop(cri, cid)
+
+
+CRICTL = os.environ.get("CRICTL", "/work/shared/tools/critest/crictl")
+
+
+def test_crictl_attach(acri, daemon, tmp_path):
+    """`crictl attach -i` (Go's SPDY client, as kubelet's path uses) with and without -t."""
+    import subprocess
+    if not os.access(CRICTL, os.X_OK):
+        pytest.skip(f"no crictl at {CRICTL} (set CRICTL)")
+    cri = acri
+    base = [CRICTL, "--runtime-endpoint", f"unix://{daemon.socket}", "attach", "-i"]
+    cid, log = attach_container(cri, tmp_path, "crictl", ["cat"], stdin_once=True)
+    p = subprocess.run(base + [cid], input=b"hello from crictl attach\n", capture_output=True,
+                       timeout=30)
+    assert p.stdout == b"hello from crictl attach\n", p.stderr
+    # -t needs a terminal on crictl's side: script(1) gives it one
+    cid, log = attach_container(cri, tmp_path, "crictl-tty", ["sh"], tty=True)
+    cmd = " ".join(base + ["-t", cid])
+    p = subprocess.Popen(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    p.stdin.write(b"echo tty-ok-$((1+2))\n")
+    p.stdin.flush()
+    time.sleep(1.5)
+    p.stdin.write(b"exit\n")
+    p.stdin.flush()
+    try:
+        out, err = p.communicate(timeout=15)
+    finally:
+        p.kill()
+    assert b"tty-ok-3" in out, (out, err)
