@@ -516,3 +516,71 @@ def test_crictl_attach(acri, daemon, tmp_path):
     finally:
         p.kill()
     assert b"tty-ok-3" in out, (out, err)
+
+
+def test_1000_aborted_streams_leave_nothing(acri, daemon, tmp_path):
+    """1,000 clients that go away mid-stream (exec with its process running, attach with
+    output flowing, port-forward with a connection open, and right after the upgrade) leave
+    no fd, socket, thread or process behind, in mascrid or in the container's monitor."""
+    cri = acri
+    pb = cri.pb
+    cid, log = attach_container(
+        cri, tmp_path, "abort",
+        ["sh", "-c", "while :; do echo tick; sleep 0.2; done & exec nc -ll -p 8000 -e cat"])
+    pod_id = cri.runtime.ListContainers(pb.ListContainersRequest(), timeout=10).containers
+    pod_id = [c.pod_sandbox_id for c in pod_id if c.id == cid][0]
+    mascrid = daemon.proc.pid
+    mon = monitor_pid(daemon, cid)
+
+    def counts():
+        return (len(os.listdir(f"/proc/{mascrid}/fd")), len(os.listdir(f"/proc/{mascrid}/task")),
+                len(os.listdir(f"/proc/{mon}/fd")))
+
+    def sleepers():
+        r = cri.runtime.ExecSync(pb.ExecSyncRequest(
+            container_id=cid, cmd=["sh", "-c", "ps | grep -c '[s]leep 1000' || true"]),
+            timeout=30)
+        return int(r.stdout.strip() or 0)
+
+    # one of each first: the lazily made threads and fds of the server are there before
+    # the baseline is taken
+    spdy.remote_command(exec_url(cri, cid, ["true"]))
+    time.sleep(1)
+    base = counts()
+    for i in range(1000):
+        kind = i % 4
+        if kind == 0:  # exec, the process started, then the client vanishes
+            conn = spdy.spdy_connect(exec_url(cri, cid, ["sleep", "1000"], stdin=True),
+                                     spdy.EXEC_PROTOCOLS)
+            for t in ("error", "stdin", "stdout", "stderr"):
+                conn.create_stream({"streamType": t})
+        elif kind == 1:  # attach with output flowing
+            conn, st = attach_session(cri, cid)
+            if i % 40 == 1:
+                wait_text(conn, st["stdout"], b"tick")
+        elif kind == 2:  # port-forward with a connection through it
+            url = cri.runtime.PortForward(pb.PortForwardRequest(pod_sandbox_id=pod_id,
+                                                                port=[8000]), timeout=10).url
+            conn = spdy.spdy_connect(url, ["portforward.k8s.io"])
+            conn.create_stream({"streamType": "error", "port": "8000", "requestID": str(i)})
+            d = conn.create_stream({"streamType": "data", "port": "8000", "requestID": str(i)})
+            conn.send_data(d.id, b"ping\n")
+            if i % 40 == 2:
+                conn.wait_data(d, 5, timeout=10)
+        else:  # gone right after the upgrade
+            conn = spdy.spdy_connect(exec_url(cri, cid, ["true"]), spdy.EXEC_PROTOCOLS)
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = counts()
+        if all(n <= b for n, b in zip(now, base)) and sleepers() == 0:
+            break
+        time.sleep(1)
+    assert sleepers() == 0, "exec'd processes left behind"
+    now = counts()
+    assert now[0] <= base[0], f"mascrid fds {base[0]} -> {now[0]}"
+    assert now[1] <= base[1], f"mascrid threads {base[1]} -> {now[1]}"
+    assert now[2] <= base[2], f"monitor fds {base[2]} -> {now[2]}"
+    assert ctr_state(cri, cid).state == pb.CONTAINER_RUNNING
+    stop(cri, cid)
