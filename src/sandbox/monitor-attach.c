@@ -53,16 +53,17 @@ void monitor_attach_remove(const char *socket_dir)
 void monitor_attach_init(monitor_attach_t *a, int listen_fd, int in_fd, bool in_is_pipe, int pty,
                          bool stdin_once)
 {
-  *a = (monitor_attach_t){
-      .listen_fd = listen_fd,
-      .in_fd = in_fd,
-      .in_is_pipe = in_is_pipe,
-      .pty = pty,
-      .stdin_once = stdin_once,
-      .first_stdin = -1,
-  };
+  /* field by field: the input buffer's page is not touched before an attach needs it */
+  a->listen_fd = listen_fd;
+  a->in_fd = in_fd;
+  a->in_is_pipe = in_is_pipe;
+  a->pty = pty;
+  a->stdin_once = stdin_once;
+  a->stdin_seen = false;
+  a->first_stdin = -1;
+  a->pend_off = a->pend_len = 0;
   for (size_t i = 0; i < MONITOR_ATTACH_MAX; i++)
-    a->conns[i].fd = -1;
+    a->conns[i] = (monitor_attach_conn_t){.fd = -1};
 }
 
 /* ---- the container's stdin ---- */

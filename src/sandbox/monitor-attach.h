@@ -35,9 +35,10 @@ typedef struct monitor_attach {
   bool stdin_seen; /* the first stdin client came (stdin_once: its detach closes stdin) */
   int first_stdin; /* that client's fd while attached, else -1 */
   monitor_attach_conn_t conns[MONITOR_ATTACH_MAX];
-  /* input read from a client and not yet taken by the container */
-  char pend[4096];
+  /* input read from a client and not yet taken by the container (last: its pages are
+   * touched only once a client sends input) */
   size_t pend_off, pend_len;
+  char pend[4096];
 } monitor_attach_t;
 
 /* Makes socket_dir (0700) when missing and listens on <socket_dir>/attach (SOCK_STREAM,
