@@ -69,6 +69,16 @@ MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[MA
   return MAX_POLLFDS;
 }
 
+/* Whether poll() reported anything in p[0..n): the attach code (not in the hot section)
+ * runs only when a client is active, so a container without one keeps the loop's pages. */
+MONITOR_HOT static bool any_events(const struct pollfd *p, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (p[i].revents)
+      return true;
+  return false;
+}
+
 /* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). The
  * pages the loop runs on are found the first time (MONITOR_START_MS after the start: that
  * takes a millisecond or two of CPU, which on a small node would compete with the daemon
@@ -131,7 +141,7 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
     }
     if (p[1].revents & POLLIN)
       monitor_ctl_serve(m->ctl_fd, m->ctl);
-    if (m->attach)
+    if (m->attach && any_events(p + BASE_POLLFDS, MONITOR_ATTACH_POLLFDS))
       monitor_attach_handle(m->attach, p + BASE_POLLFDS);
     if (p[0].revents & POLLIN) {
       bool was = exited;
