@@ -15,7 +15,6 @@
 # (pods, monitors, mounts, the bridge, the registry).
 #
 # Skipped specs (CRITEST_SKIP, a regex, replaces the default):
-#  - streaming (exec/attach/port-forward through the streaming server): not built yet;
 #  - "public image with digest should be pulled and removed": it pins the digests of the
 #    real upstream images (registry.k8s.io/e2e-test-images/...@sha256:...), which offline
 #    stand-ins cannot have.
@@ -26,8 +25,7 @@ tools=${CRITEST_DIR:-$top/../shared/tools/critest}
 build=${MASCRI_BUILD_DIR:-$top/build}
 junit=${CRITEST_JUNIT:-$build/test-results/critest.xml}
 timeout_s=${CRITEST_TIMEOUT:-1200}
-default_skip='Streaming runtime should support streaming interfaces|'
-default_skip+='public image with digest should be pulled and removed'
+default_skip='public image with digest should be pulled and removed'
 skip=${CRITEST_SKIP-$default_skip}
 
 if [ ! -x "$tools/critest" ] || [ ! -x "$tools/images.sh" ]; then

@@ -12,6 +12,7 @@
 #include "cri/stream-server.h"
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
+#include "sandbox/stream.h"
 
 static int server_of(void *ctx, struct mascri_stream_server **out, mascri_error_t *err)
 {
@@ -106,6 +107,11 @@ MASCRI_RPC(attach)
   char *id = running_container(ctx, r->container_id, err);
   if (id == NULL)
     return -1;
+  /* a container of an older monitor fails here, not later on the stream */
+  if (mascri_containers_attach_check(((struct mascri_daemon *)ctx)->ctrs, id, err) < 0) {
+    free(id);
+    return -1;
+  }
   struct mascri_stream_req *sr = xmalloc0(sizeof(*sr));
   sr->kind = MASCRI_STREAM_ATTACH;
   sr->id = id;

@@ -7,8 +7,9 @@
 
 #include "common/fs.h"
 #include "runtime/runtime.h"
-#include "sandbox/monitor-mem.h"
+#include "sandbox/monitor-attach.h"
 #include "sandbox/monitor-create.h"
+#include "sandbox/monitor-mem.h"
 #include "sandbox/monitor-loop.h"
 #include "sandbox/monitor-proc.h"
 #include "sandbox/monitor-status.h"
@@ -17,7 +18,7 @@ typedef struct create_run {
   const monitor_args_t *a;
   mascri_runtime_t rt;
   monitor_log_t log;
-  int sfd, ctl_fd;
+  int sfd, ctl_fd, attach_fd;
   int out[2], errs[2], in[2]; /* [0] read end, [1] write end */
   int master;
   pid_t init_pid;
@@ -50,6 +51,8 @@ static int make_pipes(create_run_t *c, mascri_error_t *err)
   if (c->a->stdin_ || c->a->stdin_once) {
     if (pipe2(c->in, O_CLOEXEC) < 0)
       return mascri_make_error(err, errno, "pipe");
+    if (set_nonblock(c->in[1], err) < 0) /* attach clients never block the monitor */
+      return -1;
   } else {
     c->in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (c->in[0] < 0)
@@ -70,6 +73,8 @@ static int setup(create_run_t *c, mascri_error_t *err)
     return -1;
   if (monitor_log_open(&c->log, c->a->log_path, c->a->log_max_line, err) < 0 ||
       monitor_ctl_listen(c->a->socket_dir, &c->ctl_fd, err) < 0 || make_pipes(c, err) < 0)
+    return -1;
+  if (monitor_attach_listen(c->a->socket_dir, &c->attach_fd, err) < 0)
     return -1;
   return 0;
 }
@@ -128,9 +133,24 @@ static void finish(create_run_t *c, const monitor_loop_t *m)
     mascri_error_release(&err);
 }
 
+/* The attach clients' side: the container's stdin (the pipe, or the pty with a terminal,
+ * when it was created with stdin) and the pty for resizes. */
+static void attach_init(create_run_t *c, monitor_attach_t *att)
+{
+  bool want_stdin = c->a->stdin_ || c->a->stdin_once;
+  int in_fd = c->a->terminal ? (want_stdin ? c->master : -1) : c->in[1];
+  monitor_attach_init(att, c->attach_fd, in_fd, !c->a->terminal, c->a->terminal ? c->master : -1,
+                      c->a->stdin_once);
+  c->attach_fd = -1;
+  if (!c->a->terminal)
+    c->in[1] = -1; /* the attach state owns the pipe now */
+}
+
 static void run_loop(create_run_t *c)
 {
   monitor_mem_t mem;
+  monitor_attach_t att;
+  attach_init(c, &att);
   monitor_ctl_handler_t ctl = {
       .monitor_pid = getpid(), .init_pid = c->init_pid, .reopen = reopen_log, .data = &c->log};
   monitor_loop_t m = {
@@ -141,6 +161,7 @@ static void run_loop(create_run_t *c)
       .init_pid = c->init_pid,
       .log = &c->log,
       .ctl = &ctl,
+      .attach = att.listen_fd >= 0 ? &att : NULL,
       .mem = &mem,
   };
   c->master = c->out[0] = c->errs[0] = -1; /* the loop closes them */
@@ -148,12 +169,15 @@ static void run_loop(create_run_t *c)
   monitor_log_warm(&c->log); /* fills the clock: the loop's warm-up needs no localtime_r() */
   monitor_loop_run(&m);
   finish(c, &m);
+  int sig;
+  monitor_attach_exit(&att, monitor_exit_code(m.init_status, &sig));
+  monitor_attach_close(&att);
 }
 
 static void cleanup(create_run_t *c)
 {
-  int *fds[] = {&c->sfd,     &c->ctl_fd, &c->out[0], &c->out[1], &c->errs[0],
-                &c->errs[1], &c->in[0],  &c->in[1],  &c->master};
+  int *fds[] = {&c->sfd,     &c->ctl_fd,  &c->attach_fd, &c->out[0], &c->out[1],
+                &c->errs[0], &c->errs[1], &c->in[0],     &c->in[1],  &c->master};
   for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
     close_fd(fds[i]);
   monitor_log_close(&c->log);
@@ -173,6 +197,7 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
       .log = {.fd = -1},
       .sfd = -1,
       .ctl_fd = -1,
+      .attach_fd = -1,
       .out = {-1, -1},
       .errs = {-1, -1},
       .in = {-1, -1},
@@ -180,6 +205,8 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
   };
   if (r < 0 || setup(&c, &err) < 0 || create_container(&c, &err) < 0) {
     /* clean up first: once the caller reads the error, nothing of ours is left */
+    if (c.attach_fd >= 0)
+      monitor_attach_remove(a->socket_dir);
     if (c.ctl_fd >= 0)
       monitor_ctl_remove(a->socket_dir);
     cleanup(&c);
@@ -189,6 +216,7 @@ int monitor_create_main(const monitor_args_t *a, int sync_fd)
   report_ok(sync_fd, c.init_pid);
   close(sync_fd);
   run_loop(&c);
+  monitor_attach_remove(a->socket_dir);
   monitor_ctl_remove(a->socket_dir);
   cleanup(&c);
   return 0;

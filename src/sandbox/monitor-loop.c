@@ -28,6 +28,8 @@ MONITOR_HOT static void read_stream(monitor_loop_t *m, int s, char *buf)
     return;
   if (n > 0) {
     monitor_log_write(m->log, (monitor_stream_t)s, buf, (size_t)n, NULL);
+    if (m->attach)
+      monitor_attach_output(m->attach, (monitor_stream_t)s, buf, (size_t)n);
     return;
   }
   /* EOF, or EIO on a pty master whose last slave closed, or a real error */
@@ -52,13 +54,29 @@ static bool handle_signals(monitor_loop_t *m, bool exited)
   return exited;
 }
 
-MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[4])
+#define BASE_POLLFDS 4
+#define MAX_POLLFDS (BASE_POLLFDS + MONITOR_ATTACH_POLLFDS)
+
+MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[MAX_POLLFDS])
 {
   p[0] = (struct pollfd){.fd = m->sfd, .events = POLLIN};
   p[1] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
   p[2] = (struct pollfd){.fd = m->streams[0], .events = POLLIN};
   p[3] = (struct pollfd){.fd = m->streams[1], .events = POLLIN};
-  return 4;
+  if (!m->attach)
+    return BASE_POLLFDS;
+  monitor_attach_pollfds(m->attach, p + BASE_POLLFDS);
+  return MAX_POLLFDS;
+}
+
+/* Whether poll() reported anything in p[0..n): the attach code (not in the hot section)
+ * runs only when a client is active, so a container without one keeps the loop's pages. */
+MONITOR_HOT static bool any_events(const struct pollfd *p, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (p[i].revents)
+      return true;
+  return false;
 }
 
 /* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). The
@@ -102,7 +120,7 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
         break;
       timeout = (int)left;
     }
-    struct pollfd p[4];
+    struct pollfd p[MAX_POLLFDS];
     int n = build_pollfds(m, p);
     int r = poll(p, (nfds_t)n, timeout);
     if (r < 0 && errno != EINTR)
@@ -123,6 +141,8 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
     }
     if (p[1].revents & POLLIN)
       monitor_ctl_serve(m->ctl_fd, m->ctl);
+    if (m->attach && any_events(p + BASE_POLLFDS, MONITOR_ATTACH_POLLFDS))
+      monitor_attach_handle(m->attach, p + BASE_POLLFDS);
     if (p[0].revents & POLLIN) {
       bool was = exited;
       exited = handle_signals(m, exited);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "sandbox/monitor-attach.h"
 #include "sandbox/monitor-ctl.h"
 #include "sandbox/monitor-log.h"
 #include "sandbox/monitor-mem.h"
@@ -29,14 +30,16 @@ typedef struct monitor_loop {
   pid_t init_pid;
   monitor_log_t *log;
   const monitor_ctl_handler_t *ctl;
-  monitor_mem_t *mem; /* NULL = keep everything */
-  bool mem_ready;     /* monitor_mem_init(mem) done (by the first settle) */
+  monitor_attach_t *attach; /* the attach socket and its clients; NULL = none */
+  monitor_mem_t *mem;       /* NULL = keep everything */
+  bool mem_ready;           /* monitor_mem_init(mem) done (by the first settle) */
   /* results */
   int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
 } monitor_loop_t;
 
-/* Closes the streams it reads to the end (they are -1 afterwards). */
+/* Closes the streams it reads to the end (they are -1 afterwards). The attach clients are
+ * served meanwhile; they stay connected until the caller ends them (monitor_attach_exit). */
 void monitor_loop_run(monitor_loop_t *m);
 /* The warm() of monitor_mem_init() (data = the loop): runs the libc functions of an
  * iteration and of a log record once, writing nothing. */

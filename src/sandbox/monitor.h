@@ -16,7 +16,8 @@
  * Loads DIR/config.json and calls mascri_container_create() with wait_start = true (so the
  * init waits on exec.fifo until mascrid calls mascri_container_start()), stdio:
  *   - without --terminal: stdout and stderr are pipes the monitor reads; stdin is a pipe the
- *     monitor holds open with --stdin (an attach later writes to it), else /dev/null;
+ *     monitor holds open with --stdin or --stdin-once (attach clients write to it), else
+ *     /dev/null;
  *   - with --terminal: a pty (console_master); its output is the "stdout" stream.
  * Then writes ONE line to fd 3 and closes it:
  *   "ok <monitor_pid> <init_pid>\n"           container created, init waiting
@@ -49,6 +50,26 @@
  *   "ping"     -> "ok <monitor_pid> <init_pid>"
  * Unknown requests -> "error unknown request". The socket and its directory are removed
  * when the monitor exits.
+ * Attach socket (monitor-attach.h): <socket-dir>/attach, a SOCK_STREAM unix socket bound by
+ * path in the same root-only directory (through /proc/self/fd/<dir fd>/attach when the
+ * path does not fit sun_path, common/unix-addr.h: mascrid connects the same way). Each
+ * connection carries one
+ * stream of one attach session; its first byte is its role, answered with one byte, '+'
+ * (served from now on) or '-' (refused, then closed):
+ *   'o'  stdout: a copy of every chunk of the container's stdout (with --terminal: of the
+ *        pty's output) from now on, besides the CRI log, never instead of it
+ *   'e'  stderr: the same for stderr (refused with --terminal)
+ *   'i'  stdin: what the client sends goes to the container's stdin pipe (or pty), read
+ *        only as fast as the container takes it; refused without --stdin/--stdin-once or
+ *        once the container's stdin is closed. EOF = the client detached its stdin. With
+ *        --stdin-once, the detach of the first stdin client closes the container's stdin
+ *        (the pipe; a pty gets its VEOF character once) and later stdin clients are refused.
+ *   'c'  control: lines "<width> <height>\n" resize the pty (ignored without one); once the
+ *        container has exited and its output is drained, the monitor writes
+ *        "exit <code>\n" (code as in the exit file) and closes every connection.
+ * A client never holds up the container or the log: an output client whose socket cannot
+ * take a whole chunk at once (its socket's send buffer, up to 1 MiB) is disconnected
+ * (its stream ends); at most MONITOR_ATTACH_MAX connections, more are closed at accept.
  *
  * ---- exec mode (ExecSync) ------------------------------------------------------------
  *   mascri-monitor exec --id ID --runtime-root DIR [--systemd-cgroup] --process FILE
@@ -87,6 +108,13 @@
 
 #define MASCRI_MONITOR_SYNC_FD 3
 #define MASCRI_MONITOR_CTL_SOCKET "ctl"
+#define MASCRI_MONITOR_ATTACH_SOCKET "attach"
+#define MASCRI_MONITOR_ATTACH_STDOUT 'o'
+#define MASCRI_MONITOR_ATTACH_STDERR 'e'
+#define MASCRI_MONITOR_ATTACH_STDIN 'i'
+#define MASCRI_MONITOR_ATTACH_CONTROL 'c'
+#define MASCRI_MONITOR_ATTACH_OK '+'
+#define MASCRI_MONITOR_ATTACH_REFUSED '-'
 #define MASCRI_MONITOR_DEFAULT_MAX_LINE 16384
 #define MASCRI_MONITOR_EXEC_CTL_FD 4
 #define MASCRI_MONITOR_EXEC_GRACE_MS 2000

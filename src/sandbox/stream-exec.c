@@ -135,17 +135,6 @@ static char *process_json(struct mascri_containers *ctrs, const char *id, char *
   return json;
 }
 
-static int running_container(struct mascri_containers *ctrs, const char *id,
-                             struct mascri_ctr_info **info, mascri_error_t *err)
-{
-  if (mascri_containers_get(ctrs, id, info, err) < 0)
-    return -1;
-  if ((*info)->state != MASCRI_CTR_RUNNING)
-    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
-                                  "container %s is not running", (*info)->id);
-  return 0;
-}
-
 int mascri_containers_exec_stream(struct mascri_containers *ctrs, const char *id, char *const *argv,
                                   const struct mascri_stream_opts *o,
                                   struct mascri_stream_proc **out, mascri_error_t *err)
@@ -153,7 +142,7 @@ int mascri_containers_exec_stream(struct mascri_containers *ctrs, const char *id
   if (!argv || !argv[0] || !argv[0][0])
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "exec: cmd is required");
   _cleanup_ctr_info_ struct mascri_ctr_info *info = NULL;
-  if (running_container(ctrs, id, &info, err) < 0)
+  if (mascri_stream_running_container(ctrs, id, &info, err) < 0)
     return -1;
   _cleanup_free_ char *json = process_json(ctrs, info->id, argv, o->tty, err);
   if (!json)

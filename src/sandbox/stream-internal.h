@@ -33,6 +33,10 @@ struct stream_proc {
 struct stream_proc *mascri_stream_proc_new(stream_kind_t kind, bool tty);
 /* Sets fd non-blocking. */
 int mascri_stream_set_nonblock(int fd, mascri_error_t *err);
+/* The container behind id (full id or unique prefix) when it is running: NOT_FOUND, else
+ * FAILED_PRECONDITION. */
+int mascri_stream_running_container(struct mascri_containers *ctrs, const char *id,
+                                    struct mascri_ctr_info **info, mascri_error_t *err);
 /* Parses the monitor's status line ("exit <code>", "error <KIND> <message>") into p. */
 void mascri_stream_parse_status(struct stream_proc *p);
 

@@ -150,11 +150,13 @@ void mascri_stream_proc_free(struct mascri_stream_proc *pub)
   free(p);
 }
 
-int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
-                             const struct mascri_stream_opts *o, struct mascri_stream_proc **out,
-                             mascri_error_t *err)
+int mascri_stream_running_container(struct mascri_containers *ctrs, const char *id,
+                                    struct mascri_ctr_info **info, mascri_error_t *err)
 {
-  (void)ctrs, (void)id, (void)o, (void)out;
-  return mascri_make_error_kind(err, MASCRI_ERR_UNIMPLEMENTED, 0,
-                                "attach: not built yet (mascri-monitor has no attach socket)");
+  if (mascri_containers_get(ctrs, id, info, err) < 0)
+    return -1;
+  if ((*info)->state != MASCRI_CTR_RUNNING)
+    return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
+                                  "container %s is not running", (*info)->id);
+  return 0;
 }

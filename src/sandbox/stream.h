@@ -6,7 +6,8 @@
  * by one thread at a time.
  *
  * CHANGED (additions only, the contract's declarations are unchanged):
- * mascri_stream_proc_error() (why an exec'd process could not start). */
+ * mascri_stream_proc_error() (why an exec'd process could not start),
+ * mascri_containers_attach_check() (Attach's RPC refuses what cannot be attached to). */
 #ifndef MASCRI_SANDBOX_STREAM_H
 #define MASCRI_SANDBOX_STREAM_H
 
@@ -43,12 +44,29 @@ int mascri_containers_exec_stream(struct mascri_containers *ctrs, const char *id
                                   const struct mascri_stream_opts *o,
                                   struct mascri_stream_proc **out, mascri_error_t *err);
 
-/* Attach: to the container's own stdio through its monitor (stdin only when the container
- * was created with stdin=true; output is still written to the CRI log meanwhile).
- * NOT BUILT YET: answers UNIMPLEMENTED (the monitor has no attach socket yet). */
+/* Attach: to the container's own stdio through the attach socket of its mascri-monitor
+ * (sandbox/monitor.h); output is still written to the CRI log meanwhile, and copied to the
+ * session only from the moment this returns. stdin reaches the container only when it was
+ * created with stdin (or stdin_once) and its stdin is not closed yet; otherwise stdin_fd
+ * takes the client's input and drops it. With stdin_once the container's stdin is closed
+ * when the first session that had stdin detaches (closes stdin_fd, or is freed). Resize
+ * works for tty containers (the container's tty, not o->tty, decides). done_fd becomes
+ * readable once the container exited (result: its exit code) or the monitor went away
+ * (result: -1). A session that falls about 1 MiB behind the container's output is cut off
+ * by the monitor (stdout/stderr reach EOF): a slow client never holds up the container.
+ * Errors: NOT_FOUND, FAILED_PRECONDITION (not running; a monitor without the attach socket,
+ * i.e. a container created by an older mascri), UNAVAILABLE (the monitor's limit of
+ * MONITOR_ATTACH_MAX connections), DEADLINE (the monitor does not answer). Blocks up to a
+ * few seconds: call it from a worker thread. */
 int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
                              const struct mascri_stream_opts *o, struct mascri_stream_proc **out,
                              mascri_error_t *err);
+
+/* What Attach's RPC checks before it answers a URL: the container is running
+ * (NOT_FOUND, FAILED_PRECONDITION) and its monitor has an attach socket (else
+ * FAILED_PRECONDITION). */
+int mascri_containers_attach_check(struct mascri_containers *ctrs, const char *id,
+                                   mascri_error_t *err);
 
 /* Resize the pty (tty sessions only; otherwise a no-op returning 0). */
 int mascri_stream_proc_resize(struct mascri_stream_proc *p, unsigned short width,

@@ -211,3 +211,60 @@ def test_exec_start_error_on_the_status_pipe(env, tmp_path):
     pfile = process_file(env, tmp_path, "/no/such/binary")
     status = Interactive(env, pfile).finish()[2]
     assert re.match(r"^(error [A-Z_]+ .+|exit [1-9]\d*)\n$", status), status
+
+
+# ---- the attach socket (create mode) ----
+
+def attach_conn(env, role):
+    """A connection to the monitor's attach socket with its role byte: (socket, answer)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(str(env.socket_dir / "attach"))
+    s.send(role)
+    return s, s.recv(1)
+
+
+def test_attach_roles_and_refusals(env):
+    env.bundle.set_args("sleep", "1000")
+    env.create()  # no --stdin, no --terminal
+    env.start()
+    for role, answer in ((b"o", b"+"), (b"e", b"+"), (b"c", b"+"), (b"i", b"-"), (b"?", b"-")):
+        s, got = attach_conn(env, role)
+        assert got == answer, role
+        if answer == b"-":
+            assert s.recv(1) == b""  # closed after the refusal
+        s.close()
+
+
+def test_attach_slow_client_is_cut_off_never_waited_for(env):
+    env.bundle.set_args("sh", "-c", "while :; do echo 0123456789abcdefghijklmnopqrstuvwxyz; done")
+    mon, _ = env.create("--stdin")
+    env.start()
+    s, got = attach_conn(env, b"o")
+    assert got == b"+"
+    ctl, got = attach_conn(env, b"c")
+    assert got == b"+"
+    fds = len(os.listdir(f"/proc/{mon}/fd"))
+    time.sleep(2)  # never reading: the monitor's send buffer fills up
+    size = env.log.stat().st_size
+    time.sleep(1)
+    assert env.log.stat().st_size > size  # the log goes on regardless
+    received = 0
+    s.settimeout(5)
+    while True:  # what was queued, then EOF: the monitor let the slow client go
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        received += len(chunk)
+    assert 0 < received < 16 << 20
+    assert len(os.listdir(f"/proc/{mon}/fd")) == fds - 1
+    # the container's exit reaches the control connection, then its EOF
+    env.rt.cmd("kill", env.id, "KILL")
+    ctl.settimeout(10)
+    data = b""
+    while True:
+        chunk = ctl.recv(100)
+        if not chunk:
+            break
+        data += chunk
+    assert data == b"exit 137\n"
