@@ -176,34 +176,30 @@ static char *device_rule(char type, int64_t major, int64_t minor, const char *ac
   return xasprintf("%c %s:%s %s", type, maj, min, access && access[0] ? access : "rwm");
 }
 
-/* The devices every container gets (runc's allowed defaults). */
-static const struct {
-  char type;
-  int64_t major, minor;
-  const char *access;
-} default_device_rules[] = {
+const mascri_cgroup_default_device_t mascri_cgroup_default_devices[] = {
     {'c', -1, -1, "m"}, {'b', -1, -1, "m"},    {'c', 1, 3, "rwm"}, {'c', 1, 8, "rwm"},
     {'c', 1, 7, "rwm"}, {'c', 5, 0, "rwm"},    {'c', 1, 5, "rwm"}, {'c', 1, 9, "rwm"},
     {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"}, {'c', 5, 2, "rwm"}, {'c', 10, 200, "rwm"},
 };
+const size_t mascri_cgroup_n_default_devices = ARRAY_SIZE(mascri_cgroup_default_devices);
 
+/* v1 devices.allow/deny writes; on pure v2 the rules become a BPF program when the cgroup is
+ * created (cgroup-devices.c). */
 static void device_writes(writer_t *w, const mascri_spec_resources_t *r, bool defaults)
 {
-  if (w->v2) {
-    if (r->n_devices)
-      log_debug("device cgroup rules are not enforced on cgroup v2 (no eBPF device filter)");
+  if (w->v2)
     return;
-  }
   for (size_t i = 0; i < r->n_devices; i++) {
     const mascri_spec_device_rule_t *d = &r->devices[i];
     add(w, "devices", d->allow ? "devices.allow" : "devices.deny",
         device_rule(d->type, d->major, d->minor, d->access));
   }
   if (defaults)
-    for (size_t i = 0; i < ARRAY_SIZE(default_device_rules); i++)
+    for (size_t i = 0; i < mascri_cgroup_n_default_devices; i++)
       add(w, "devices", "devices.allow",
-          device_rule(default_device_rules[i].type, default_device_rules[i].major,
-                      default_device_rules[i].minor, default_device_rules[i].access));
+          device_rule(mascri_cgroup_default_devices[i].type, mascri_cgroup_default_devices[i].major,
+                      mascri_cgroup_default_devices[i].minor,
+                      mascri_cgroup_default_devices[i].access));
 }
 
 static int hugetlb_writes(writer_t *w, const mascri_spec_resources_t *r, mascri_error_t *err)

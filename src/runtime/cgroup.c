@@ -1,5 +1,6 @@
 /* A container's cgroup with the cgroupfs manager (the systemd manager creates a scope
  * first, then uses the same file operations): create, apply, enter, freeze, destroy. */
+#include "runtime/cgroup-devices.h"
 #include "runtime/cgroup.h"
 
 #include <dirent.h>
@@ -203,7 +204,10 @@ int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
       return mascri_error_wrap(err, "create cgroup");
     v2_enable_controllers(cg);
   }
-  return mascri_cgroup_apply(cg, r, with_default_devices, err);
+  if (mascri_cgroup_apply(cg, r, with_default_devices, err) < 0)
+    return -1;
+  /* once, at creation: an update would stack another program (CRI updates name no devices) */
+  return mascri_cgroup_devices_apply(cg, r, with_default_devices, err);
 }
 
 /* Writes one value; consecutive writes to the same file reuse its fd (*fd, *open_file). */

@@ -59,6 +59,16 @@ void mascri_cgroup_writes_clear(mascri_cgroup_writes_t *ws);
 int mascri_cgroup_resource_writes(const mascri_cgroup_layout_t *l, const mascri_spec_resources_t *r,
                                   bool with_default_devices, mascri_cgroup_writes_t *out,
                                   mascri_error_t *err);
+/* The devices every container gets (runc's allowed defaults): v1 devices.allow lines, or
+ * rules of the v2 device program (cgroup-devices.h). */
+typedef struct mascri_cgroup_default_device {
+  char type;
+  int64_t major, minor; /* -1 = any */
+  const char *access;
+} mascri_cgroup_default_device_t;
+extern const mascri_cgroup_default_device_t mascri_cgroup_default_devices[];
+extern const size_t mascri_cgroup_n_default_devices;
+
 /* cpu.shares → cpu.weight, blkio weight → io.weight (the runc/crun conversions). */
 uint64_t mascri_cgroup_shares_to_weight(uint64_t shares);
 uint64_t mascri_cgroup_blkio_to_io_weight(uint64_t weight);

@@ -168,6 +168,11 @@ typedef struct mascri_container_stats {
   bool oom_killed_seen; /* an OOM kill happened in the cgroup (oom_kill counter > 0) */
 } mascri_container_stats_t;
 
+/* An O_RDONLY fd of one file of the container's v2 cgroup (e.g. memory.events, to poll for
+ * POLLPRI while it runs: the cgroup may be gone once the container is, with the systemd
+ * manager). */
+int mascri_container_cgroup_file_open(const mascri_runtime_t *rt, const char *id, const char *file,
+                                      mascri_error_t *err);
 int mascri_container_stats(const mascri_runtime_t *rt, const char *id,
                            mascri_container_stats_t *out, mascri_error_t *err);
 

@@ -129,7 +129,8 @@ static void finish(create_run_t *c, const monitor_loop_t *m)
   if (mascri_container_stats(&c->rt, c->a->id, &stats, &err) < 0)
     mascri_error_release(&err);
   int64_t ns = (int64_t)m->finished_at.tv_sec * 1000000000LL + m->finished_at.tv_nsec;
-  if (monitor_write_exit_file(c->a->exit_file, m->init_status, ns, stats.oom_killed_seen, &err) < 0)
+  bool oom = stats.oom_killed_seen || m->oom_killed;
+  if (monitor_write_exit_file(c->a->exit_file, m->init_status, ns, oom, &err) < 0)
     mascri_error_release(&err);
 }
 
@@ -144,6 +145,16 @@ static void attach_init(create_run_t *c, monitor_attach_t *att)
   c->attach_fd = -1;
   if (!c->a->terminal)
     c->in[1] = -1; /* the attach state owns the pipe now */
+}
+
+/* The container's memory.events, watched by the loop (-1 when the host has no v2 memory
+ * controller: the exit's stats still tell on v1). */
+static int open_memory_events(create_run_t *c)
+{
+  mascri_error_t err = NULL;
+  int fd = mascri_container_cgroup_file_open(&c->rt, c->a->id, "memory.events", &err);
+  mascri_error_release(&err);
+  return fd;
 }
 
 static void run_loop(create_run_t *c)
@@ -163,6 +174,7 @@ static void run_loop(create_run_t *c)
       .ctl = &ctl,
       .attach = att.listen_fd >= 0 ? &att : NULL,
       .mem = &mem,
+      .oom_fd = open_memory_events(c),
   };
   c->master = c->out[0] = c->errs[0] = -1; /* the loop closes them */
   /* the spec and the runtime's setup are freed: the loop gives their pages back */

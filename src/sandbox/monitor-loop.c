@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sandbox/monitor-loop.h"
@@ -54,7 +56,7 @@ static bool handle_signals(monitor_loop_t *m, bool exited)
   return exited;
 }
 
-#define BASE_POLLFDS 4
+#define BASE_POLLFDS 5
 #define MAX_POLLFDS (BASE_POLLFDS + MONITOR_ATTACH_POLLFDS)
 
 MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[MAX_POLLFDS])
@@ -63,6 +65,7 @@ MONITOR_HOT static int build_pollfds(const monitor_loop_t *m, struct pollfd p[MA
   p[1] = (struct pollfd){.fd = m->ctl_fd, .events = POLLIN};
   p[2] = (struct pollfd){.fd = m->streams[0], .events = POLLIN};
   p[3] = (struct pollfd){.fd = m->streams[1], .events = POLLIN};
+  p[4] = (struct pollfd){.fd = m->oom_fd, .events = POLLPRI};
   if (!m->attach)
     return BASE_POLLFDS;
   monitor_attach_pollfds(m->attach, p + BASE_POLLFDS);
@@ -77,6 +80,24 @@ MONITOR_HOT static bool any_events(const struct pollfd *p, int n)
     if (p[i].revents)
       return true;
   return false;
+}
+
+/* memory.events changed (the kernel notifies a cgroup file with POLLPRI): an oom_kill count
+ * above 0 means the OOM killer took a process of the container. Read while the cgroup
+ * exists: with the systemd manager the scope and its files go once the container is gone. */
+static void check_oom(monitor_loop_t *m)
+{
+  char buf[512];
+  ssize_t n = pread(m->oom_fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0) {
+    close(m->oom_fd); /* the cgroup is gone (ENODEV) */
+    m->oom_fd = -1;
+    return;
+  }
+  buf[n] = '\0';
+  const char *k = strstr(buf, "\noom_kill ");
+  if (k && strtoull(k + 10, NULL, 10) > 0)
+    m->oom_killed = true;
 }
 
 /* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). The
@@ -132,6 +153,8 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
     if (r <= 0)
       continue;
     busy = true;
+    if (p[4].revents && m->oom_fd >= 0)
+      check_oom(m);
     for (int s = 0; s < 2; s++)
       if (p[2 + s].revents)
         read_stream(m, s, buf);
@@ -146,8 +169,11 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
     if (p[0].revents & POLLIN) {
       bool was = exited;
       exited = handle_signals(m, exited);
-      if (exited && !was)
+      if (exited && !was) {
         drain_until = mono_ms() + MONITOR_DRAIN_MS;
+        if (m->oom_fd >= 0)
+          check_oom(m); /* the notification may come after the exit */
+      }
     }
   }
   for (int s = 0; s < 2; s++)
@@ -156,6 +182,10 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
       close(m->streams[s]);
       m->streams[s] = -1;
     }
+  if (m->oom_fd >= 0) {
+    close(m->oom_fd);
+    m->oom_fd = -1;
+  }
 }
 
 void monitor_loop_warm(void *data)

@@ -33,7 +33,9 @@ typedef struct monitor_loop {
   monitor_attach_t *attach; /* the attach socket and its clients; NULL = none */
   monitor_mem_t *mem;       /* NULL = keep everything */
   bool mem_ready;           /* monitor_mem_init(mem) done (by the first settle) */
+  int oom_fd;               /* the cgroup's memory.events (POLLPRI on change), -1 = none */
   /* results */
+  bool oom_killed;             /* memory.events counted an oom_kill while it ran */
   int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
 } monitor_loop_t;

@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from harness.cri_client import CRIClient, api
+from harness.daemon import expected_cgroup_manager, host_cgroup_manager
 from harness.paths import BUILD_DIR, binary
 
 
@@ -105,7 +106,7 @@ def test_status(cri):
     verbose = cri.runtime.Status(cri.pb.StatusRequest(verbose=True), timeout=10)
     cfg = json.loads(verbose.info["config"])
     assert cfg["network"] == "none"
-    assert cfg["cgroupManager"] == "cgroupfs"
+    assert cfg["cgroupManager"] == expected_cgroup_manager()
 
 
 def test_status_network_not_ready(daemon_factory, tmp_path):
@@ -125,11 +126,11 @@ def test_status_network_not_ready(daemon_factory, tmp_path):
 def test_runtime_config_cgroup_driver(daemon_factory, pb):
     # The default (auto) follows the host: systemd when systemd is PID 1 (what sd_booted
     # checks), so kubelet's cgroupDriver check passes without configuration.
-    host = pb.SYSTEMD if os.path.isdir("/run/systemd/system") else pb.CGROUPFS
+    host = pb.SYSTEMD if host_cgroup_manager() == "systemd" else pb.CGROUPFS
     for args, want in [((), host), (["--cgroup-manager", "auto"], host),
                        (["--cgroup-manager", "cgroupfs"], pb.CGROUPFS),
                        (["--cgroup-manager", "systemd"], pb.SYSTEMD)]:
-        d = daemon_factory(extra_args=args)
+        d = daemon_factory(extra_args=args, pin_cgroup_manager=False)
         rc = d.client.runtime.RuntimeConfig(pb.RuntimeConfigRequest(), timeout=10)
         assert rc.linux.cgroup_driver == want, args
 

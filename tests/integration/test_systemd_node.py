@@ -200,7 +200,10 @@ def test_oom_killed_container_is_reported(cri, bb):
 def test_readme_crictl_golden_path(cri, bb, tmp_path):
     if not os.access(CRICTL, os.X_OK):
         pytest.skip(f"no crictl at {CRICTL}")
-    ep = ["--runtime-endpoint", f"unix://{SOCK}", "--image-endpoint", f"unix://{SOCK}"]
+    # crictl's default 2 s deadline is shorter than a create under TCG (the VM): a user on a
+    # slow node passes --timeout as well
+    ep = ["--runtime-endpoint", f"unix://{SOCK}", "--image-endpoint", f"unix://{SOCK}",
+          "--timeout", "60s"]
 
     def crictl(*args):
         r = subprocess.run([CRICTL, *ep, *args], capture_output=True, text=True, timeout=180)

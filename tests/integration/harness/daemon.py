@@ -15,6 +15,16 @@ from .cri_client import CRIClient
 from .paths import binary
 
 
+def host_cgroup_manager():
+    """What --cgroup-manager auto picks here: systemd when systemd is PID 1 (sd_booted)."""
+    return "systemd" if os.path.isdir("/run/systemd/system") else "cgroupfs"
+
+
+def expected_cgroup_manager():
+    """The manager the harness's daemons run with: MASCRI_TEST_CGROUP_MANAGER, else auto's."""
+    return os.environ.get("MASCRI_TEST_CGROUP_MANAGER") or host_cgroup_manager()
+
+
 def _mounts_under(prefix):
     found = []
     with open("/proc/self/mountinfo") as f:
@@ -43,7 +53,7 @@ class Daemon:
     """A mascrid process. Flags it is started with: --socket, --root, --state,
     --log-level debug, plus the extra args given (e.g. --network none|builtin|cni)."""
 
-    def __init__(self, extra_args=(), network="none", env=None):
+    def __init__(self, extra_args=(), network="none", env=None, pin_cgroup_manager=True):
         self.tmp = Path(tempfile.mkdtemp(prefix="mascri-it-"))
         self.root = self.tmp / "root"
         self.state = self.tmp / "run"
@@ -52,8 +62,9 @@ class Daemon:
         self.log_dir.mkdir()
         self.log_path = self.tmp / "mascrid.log"
         self.args = ["--network", network] + list(extra_args) if network else list(extra_args)
-        # The VM runs (tests/vm/systemd-node.sh) repeat the suites with each cgroup manager.
-        manager = os.environ.get("MASCRI_TEST_CGROUP_MANAGER")
+        # The VM runs (tests/vm/systemd-node.sh) repeat the suites with each cgroup manager;
+        # a test of the default itself (no flag at all) passes pin_cgroup_manager=False.
+        manager = os.environ.get("MASCRI_TEST_CGROUP_MANAGER") if pin_cgroup_manager else None
         if manager and not any(str(a).startswith("--cgroup-manager") for a in self.args):
             self.args += ["--cgroup-manager", manager]
         self.env = dict(os.environ, **(env or {}))
@@ -147,8 +158,8 @@ def daemon_factory():
     """daemon_factory(extra_args=(), network="none") -> a started Daemon; all are cleaned up."""
     made = []
 
-    def make(extra_args=(), network="none", env=None, start=True):
-        d = Daemon(extra_args, network, env)
+    def make(extra_args=(), network="none", env=None, start=True, pin_cgroup_manager=True):
+        d = Daemon(extra_args, network, env, pin_cgroup_manager)
         made.append(d)
         return d.start() if start else d
 
