@@ -9,7 +9,7 @@ set -euo pipefail
 
 build=${1:-build}
 pods=${2:-50}
-tool="$build/tests/unit/netns/netns-tool"
+tool="$build/tests/integration/tools/netns-tool"
 [ -x "$tool" ] || { echo "build $tool first (ninja -C $build)" >&2; exit 1; }
 [ -x /usr/lib/cni/bridge ] || { echo "containernetworking-plugins missing" >&2; exit 1; }
 

@@ -15,6 +15,8 @@ static int retcode(int errnum)
 static int make_errorv(mascri_error_t *err, mascri_error_kind_t kind, int errnum, const char *fmt,
                        va_list ap)
 {
+  if (err == NULL)
+    return retcode(errnum);
   _cleanup_free_ char *msg = NULL;
   if (vasprintf(&msg, fmt, ap) < 0)
     msg = xstrdup("(error message lost: out of memory)");
@@ -76,6 +78,10 @@ void mascri_error_release(mascri_error_t *err)
 
 void mascri_error_move(mascri_error_t *dst, mascri_error_t *src)
 {
+  if (dst == NULL) {
+    mascri_error_release(src);
+    return;
+  }
   mascri_error_release(dst);
   *dst = TAKE_PTR(*src);
 }

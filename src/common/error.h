@@ -1,5 +1,8 @@
 /* Errors are values: a fallible function returns < 0 (or NULL) and fills the
- * mascri_error_t passed last with an errno, a kind and a message with context. */
+ * mascri_error_t passed last with an errno, a kind and a message with context.
+ * Every function here accepts err == NULL: the error is then dropped (nothing is
+ * allocated) and the return code is still -errnum, for callers that only want to know
+ * whether a step failed. */
 #ifndef MASCRI_COMMON_ERROR_H
 #define MASCRI_COMMON_ERROR_H
 
@@ -36,7 +39,7 @@ int mascri_make_error_kind(mascri_error_t *err, mascri_error_kind_t kind, int er
 int mascri_error_wrap(mascri_error_t *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void mascri_error_release(mascri_error_t *err);
-/* Moves *src into *dst (dst must be empty or is released first). */
+/* Moves *src into *dst (dst must be empty or is released first); dst NULL releases *src. */
 void mascri_error_move(mascri_error_t *dst, mascri_error_t *src);
 const char *mascri_error_message(const mascri_error_t *err);
 mascri_error_kind_t mascri_error_kind(const mascri_error_t *err);

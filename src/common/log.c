@@ -179,10 +179,14 @@ void mascri_log(mascri_log_level_t level, const char *fmt, ...)
   emit(level, msg);
 }
 
-void mascri_log_error_value(mascri_log_level_t level, const mascri_error_t *err, const char *prefix)
+void mascri_log_error_release(mascri_log_level_t level, mascri_error_t *err, const char *fmt, ...)
 {
-  if (prefix)
-    mascri_log(level, "%s: %s", prefix, mascri_error_message(err));
-  else
-    mascri_log(level, "%s", mascri_error_message(err));
+  _cleanup_free_ char *ctx = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&ctx, fmt, ap) < 0)
+    ctx = NULL;
+  va_end(ap);
+  mascri_log(level, "%s: %s", ctx ? ctx : "error", mascri_error_message(err));
+  mascri_error_release(err);
 }

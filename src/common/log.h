@@ -36,9 +36,10 @@ void mascri_log_to_sink(mascri_log_sink_fn fn, void *data);
 
 void mascri_log(mascri_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Logs the error's message with a prefix; does not release it. */
-void mascri_log_error_value(mascri_log_level_t level, const mascri_error_t *err,
-                            const char *prefix);
+/* Logs "<context>: <the error's message>" (context formatted like printf) and releases
+ * the error: for errors a caller reports and goes on without. */
+void mascri_log_error_release(mascri_log_level_t level, mascri_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) mascri_log(MASCRI_LOG_ERROR, __VA_ARGS__)
 #define log_warning(...) mascri_log(MASCRI_LOG_WARNING, __VA_ARGS__)

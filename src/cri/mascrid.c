@@ -443,7 +443,7 @@ int main(int argc, char **argv)
   _cleanup_error_ mascri_error_t err = NULL;
   struct mascri_daemon *d = NULL;
   if (mascri_daemon_open(&cfg, &d, &err) < 0) {
-    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "cannot start");
+    mascri_log_error_release(MASCRI_LOG_ERROR, &err, "cannot start");
     parse_state_clear(&ps);
     return 1;
   }
@@ -451,7 +451,7 @@ int main(int argc, char **argv)
   mascri_kernel_features_report();
   r = mascri_daemon_run(d, &err);
   if (r < 0)
-    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "server");
+    mascri_log_error_release(MASCRI_LOG_ERROR, &err, "server");
   mascri_daemon_close(d);
   parse_state_clear(&ps);
   log_info("mascrid stopped");

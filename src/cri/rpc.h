@@ -3,10 +3,7 @@
  * input type, *resp a response the handler builds ENTIRELY ON THE HEAP (the message
  * struct, every string, array and sub-message malloc'ed; default empty strings may stay)
  * because the server frees it with protobuf_c_message_free_unpacked(resp, NULL).
- * On failure: return < 0 with err set; its kind becomes the gRPC status (grpc.c).
- *
- * Owners: rpc-runtime.c + rpc-image.c (server/daemon), rpc-pod.c (pods),
- * rpc-container.c (containers, exec, stats, events). */
+ * On failure: return < 0 with err set; its kind becomes the gRPC status (grpc.c). */
 #ifndef MASCRI_CRI_RPC_H
 #define MASCRI_CRI_RPC_H
 

@@ -290,7 +290,7 @@ static void accept_conns(struct mascri_server *srv)
     _cleanup_error_ mascri_error_t err = NULL;
     struct conn *c = h2_conn_new(srv, fd, &err);
     if (c == NULL) {
-      mascri_log_error_value(MASCRI_LOG_WARNING, &err, "new connection");
+      mascri_log_error_release(MASCRI_LOG_WARNING, &err, "new connection");
       close(fd);
       continue;
     }

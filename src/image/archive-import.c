@@ -221,8 +221,7 @@ static int import_oci_manifest(struct archive_dir *a, const char *digest, const 
     repo_digest = mascri_reference_with_digest(&ref, digest);
     mascri_reference_clear(&ref);
   } else if (name) {
-    log_warning("import: ignoring image name \"%s\": %s", name, mascri_error_message(err));
-    mascri_error_release(err);
+    mascri_log_error_release(MASCRI_LOG_WARNING, err, "import: ignoring image name \"%s\"", name);
   }
   return import_image(a, cfg, cfg_len, layers, tags, repo_digest, ids, err);
 }

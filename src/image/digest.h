@@ -1,6 +1,7 @@
 /* sha256 digests in the "sha256:<hex>" form: streaming ones through OpenSSL EVP
- * (digester.c, pull and archive code only), one-shot digests of small buffers without any
- * crypto library (digest.c, part of the store code mascrid links). */
+ * (digester.c, pull and archive code only), one-shot digests of small buffers through
+ * nettle's SHA-256 (digest.c, part of the store code mascrid links, which so needs no
+ * OpenSSL). */
 #ifndef MASCRI_IMAGE_DIGEST_H
 #define MASCRI_IMAGE_DIGEST_H
 

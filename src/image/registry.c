@@ -117,10 +117,8 @@ static int endpoint_credentials(struct endpoint *ep, const char *ref_host,
     return 0;
   }
   const char *dc = cfg ? cfg->docker_config : NULL;
-  if (mascri_credentials_from_docker_config(dc, ep->mirror ? ep->host : ref_host, c, err) < 0) {
-    log_warning("ignoring docker config credentials: %s", mascri_error_message(err));
-    mascri_error_release(err);
-  }
+  if (mascri_credentials_from_docker_config(dc, ep->mirror ? ep->host : ref_host, c, err) < 0)
+    mascri_log_error_release(MASCRI_LOG_WARNING, err, "ignoring docker config credentials");
   return 0;
 }
 
@@ -351,9 +349,8 @@ int mascri_registry_get_manifest(mascri_registry_client_t *c, const char *refere
     probe_scheme(c, &c->eps[i]);
     if (authed_request(c, &c->eps[i], path, MEDIA_ACCEPT_MANIFESTS, &resp, err) < 0) {
       if (i + 1 < c->n_eps) {
-        log_warning("mirror %s: %s; trying the next endpoint", c->eps[i].base,
-                    mascri_error_message(err));
-        mascri_error_release(err);
+        mascri_log_error_release(MASCRI_LOG_WARNING, err, "mirror %s (trying the next endpoint)",
+                                 c->eps[i].base);
         continue;
       }
       return -1;

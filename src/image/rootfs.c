@@ -71,8 +71,7 @@ int rootfs_references_locked(mascri_image_store_t *s, char ***chain_ids, char **
     if (de->d_name[0] == '.')
       continue;
     if (read_record(s, de->d_name, &image, &layers, err) < 0) {
-      log_warning("rootfs %s: %s", de->d_name, mascri_error_message(err));
-      mascri_error_release(err);
+      mascri_log_error_release(MASCRI_LOG_WARNING, err, "rootfs %s", de->d_name);
       continue;
     }
     mascri_strv_append(image_ids, image);

@@ -22,11 +22,8 @@
 static int enable_sysctl(const char *path, const char *what, const char *why, mascri_error_t *err)
 {
   _cleanup_free_ char *cur = NULL;
-  mascri_error_t e = NULL;
-  if (mascri_read_file(path, &cur, NULL, &e) == 0 && cur[0] == '1') {
+  if (mascri_read_file(path, &cur, NULL, NULL) == 0 && cur[0] == '1')
     return 0;
-  }
-  mascri_error_release(&e);
   if (mascri_write_file_at(AT_FDCWD, path, "1", 1, err) < 0)
     return mascri_error_wrap(err, "enable %s", what);
   log_info("network: enabled %s (%s = 1) %s", what, path, why);
@@ -95,8 +92,7 @@ static int nft_rebuild(struct mascri_network *net, const char *const *live, masc
     _cleanup_free_ char *ports = mascri_nft_ports_script(
         net->nft_table, true, has4 ? &ip4 : NULL, has6 ? &ip6 : NULL, rec.ports, rec.n_ports, &e);
     if (ports == NULL) {
-      mascri_log_error_value(MASCRI_LOG_WARNING, &e, "network: restore port mappings");
-      mascri_error_release(&e);
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: restore port mappings");
       continue;
     }
     char *joined = xasprintf("%s%s", script, ports);
@@ -152,8 +148,7 @@ static int remove_dead_records(struct mascri_network *net, const char *const *li
     _cleanup_record_ struct netns_record rec = {0};
     mascri_error_t e = NULL;
     if (netns_record_read(net->pods_dirfd, *id, &rec, &e) < 0) {
-      mascri_log_error_value(MASCRI_LOG_WARNING, &e, "network: reconcile");
-      mascri_error_release(&e);
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: reconcile");
       rec.id = xstrdup(*id);
     }
     log_info("network: releasing the network of pod %s (no longer exists)", *id);

@@ -519,8 +519,7 @@ int netns_cni_open(struct mascri_network *net, const char *const *live, mascri_e
     if (netns_record_read(net->pods_dirfd, *id, &rec, &e) == 0 && rec.cni_config) {
       log_info("network: releasing the CNI network of pod %s (no longer exists)", *id);
       if (netns_cni_teardown(net, rec.netns, &rec, &e) < 0) {
-        mascri_log_error_value(MASCRI_LOG_WARNING, &e, "network: reconcile");
-        mascri_error_release(&e);
+        mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: reconcile");
         continue; /* keep the record: a later start retries */
       }
     }

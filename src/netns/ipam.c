@@ -171,11 +171,8 @@ int mascri_ipam_reserve(struct mascri_ipam *ipam, const struct mascri_ip *ip, co
 static char *read_owner(struct mascri_ipam *ipam, const char *name)
 {
   char *buf = NULL;
-  mascri_error_t e = NULL;
-  if (mascri_read_file_at(ipam->dirfd, name, &buf, NULL, &e) < 0) {
-    mascri_error_release(&e);
+  if (mascri_read_file_at(ipam->dirfd, name, &buf, NULL, NULL) < 0)
     return NULL;
-  }
   return buf;
 }
 

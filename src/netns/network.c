@@ -374,10 +374,8 @@ static int setup_locked(struct mascri_network *net, const struct mascri_network_
                                           : netns_builtin_setup(net, pod, &rec, err);
   if (r < 0) {
     /* Undo whatever was done; the original error is what the caller sees. */
-    if (teardown_record(net, pod->netns_path, &rec, &e) < 0) {
-      mascri_log_error_value(MASCRI_LOG_WARNING, &e, "network: undo failed setup");
-      mascri_error_release(&e);
-    }
+    if (teardown_record(net, pod->netns_path, &rec, &e) < 0)
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: undo failed setup");
     return r;
   }
   if (rec.cni_config && netns_record_write(net->pods_dirfd, &rec, err) < 0)

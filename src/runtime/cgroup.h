@@ -1,5 +1,7 @@
-/* cgroups: the host's layout (v1, v2 or hybrid), a container's cgroup, and a small table
- * of operations per manager (cgroupfs here, systemd in cgroup-systemd.c). */
+/* cgroups: the host's layout (v1, v2 or hybrid) and a container's cgroup. Both managers use
+ * the same file operations below; the systemd manager (mascri_cgroup_systemd_*, in
+ * cgroup-systemd.c) only creates and stops the scope, and its callers branch on
+ * mascri_cgroup_t.manager for that (there is no per-manager table of operations yet). */
 #ifndef MASCRI_RUNTIME_CGROUP_H
 #define MASCRI_RUNTIME_CGROUP_H
 
@@ -104,7 +106,8 @@ int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err);
  * is born in that cgroup (clone3, CLONE_INTO_CGROUP) when the kernel allows; *placed says
  * whether it was (if not, move it with mascri_cgroup_enter). */
 pid_t mascri_cgroup_clone(int flags, int cgroup_fd, bool *placed);
-/* Removes the directories (children first); kills what is left when kill is set. */
+/* Removes the directories, children first, retrying a busy one for up to 200 ms (a process
+ * that just exited may linger); it kills nothing: empty the cgroup first (mascri_cgroup_kill). */
 int mascri_cgroup_destroy(const mascri_cgroup_t *cg, mascri_error_t *err);
 int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t *err);
 /* SIGKILL to every process of the cgroup and its children at once through the v2

@@ -110,9 +110,7 @@ int container_cgroup_v2_fd(const mascri_cgroup_t *cg)
     return -1;
   mascri_error_t e = NULL;
   int fd = mascri_cgroup_open_v2(cg, &e);
-  if (fd < 0) {
-    log_debug("%s", mascri_error_message(&e));
-    mascri_error_release(&e);
-  }
+  if (fd < 0)
+    mascri_log_error_release(MASCRI_LOG_DEBUG, &e, "cgroup");
   return fd;
 }

@@ -373,10 +373,8 @@ pid_t mascri_container_create(const mascri_runtime_t *rt, const mascri_spec_t *s
     mascri_error_t e = NULL;
     _cleanup_free_ char *state = container_state_json(
         opts->id, "running", pid, NULL, spec->annotation_keys, spec->annotation_values);
-    if (mascri_hooks_run(&spec->hooks[MASCRI_HOOK_POSTSTART], "poststart", state, &e) < 0) {
-      log_warning("%s", mascri_error_message(&e));
-      mascri_error_release(&e);
-    }
+    if (mascri_hooks_run(&spec->hooks[MASCRI_HOOK_POSTSTART], "poststart", state, &e) < 0)
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "container %s", opts->id);
   }
   return pid;
 }

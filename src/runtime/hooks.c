@@ -65,13 +65,11 @@ static int run_hook(const mascri_spec_hook_t *h, const char *state_json, mascri_
     _exit(127);
   }
   close(pipefd[0]);
-  mascri_error_t ignored = NULL;
   /* a hook that does not read its stdin is fine (EPIPE is ignored) */
   struct sigaction sa = {.sa_handler = SIG_IGN}, old;
   sigaction(SIGPIPE, &sa, &old);
-  mascri_write_all(pipefd[1], state_json, strlen(state_json), &ignored);
+  mascri_write_all(pipefd[1], state_json, strlen(state_json), NULL);
   sigaction(SIGPIPE, &old, NULL);
-  mascri_error_release(&ignored);
   close(pipefd[1]);
   int status = 0;
   if (wait_hook(pid, h->timeout, &status, err) < 0)

@@ -56,9 +56,9 @@ int process_prepare(const mascri_spec_process_t *p, const mascri_spec_seccomp_t 
         mascri_error_move(err, &e);
         return -1;
       }
-      log_warning("oomScoreAdj %d not applied (the host refuses it): %s", p->oom_score_adj,
-                  mascri_error_message(&e));
-      mascri_error_release(&e);
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e,
+                               "oomScoreAdj %d not applied (the host refuses it)",
+                               p->oom_score_adj);
     }
   }
   if (mascri_lsm_apply(p, err) < 0)

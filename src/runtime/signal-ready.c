@@ -67,10 +67,7 @@ mascri_sig_reach_t mascri_sig_reach(pid_t pid, int sig)
   _cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)pid);
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
-  mascri_error_t e = NULL;
-  if (mascri_read_file(path, &text, &len, &e) < 0) {
-    mascri_error_release(&e);
+  if (mascri_read_file(path, &text, &len, NULL) < 0)
     return MASCRI_SIG_DELIVERED; /* gone or unreadable: a plain kill decides */
-  }
   return mascri_sig_reach_of_status(text, sig);
 }

@@ -363,8 +363,7 @@ static void remove_leftover(struct mascri_containers *ctrs, const char *id)
     log_warning("%s", mascri_error_message(&err));
   mascri_error_release(&err);
   if (mascri_image_rootfs_remove(ctrs->images, id, &err) < 0)
-    log_warning("%s", mascri_error_message(&err));
-  mascri_error_release(&err);
+    mascri_log_error_release(MASCRI_LOG_WARNING, &err, "container %s", id);
   _cleanup_free_ char *dir = mascri_ctr_dir(ctrs, id);
   if (mascri_rm_rf(dir, &err) < 0)
     log_warning("%s", mascri_error_message(&err));

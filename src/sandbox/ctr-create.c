@@ -312,8 +312,7 @@ static void rollback(struct create_job *j)
     unlink(exit_file);
   }
   if (j->rootfs_made && mascri_image_rootfs_remove(j->ctrs->images, id, &err) < 0)
-    log_warning("rollback of container %s: %s", id, mascri_error_message(&err));
-  mascri_error_release(&err);
+    mascri_log_error_release(MASCRI_LOG_WARNING, &err, "rollback of container %s", id);
   if (j->dir_made && mascri_rm_rf(j->dir, &err) < 0)
     log_warning("rollback of container %s: %s", id, mascri_error_message(&err));
 }

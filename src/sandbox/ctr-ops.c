@@ -171,8 +171,7 @@ static void remove_files(struct mascri_containers *ctrs, const char *id)
     log_warning("container %s: %s", id, mascri_error_message(&err));
   mascri_error_release(&err);
   if (mascri_image_rootfs_remove(ctrs->images, id, &err) < 0)
-    log_warning("container %s: %s", id, mascri_error_message(&err));
-  mascri_error_release(&err);
+    mascri_log_error_release(MASCRI_LOG_WARNING, &err, "container %s", id);
   _cleanup_free_ char *exit_file = mascri_ctr_exit_file(ctrs, id);
   _cleanup_free_ char *mon = mascri_ctr_monitor_dir(ctrs, id);
   unlink(exit_file);

@@ -56,7 +56,7 @@ struct mascri_pod_info {
   char *shm_path;      /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
   char *log_directory; /* PodSandboxConfig.log_directory */
   Runtime__V1__PodSandboxConfig *config; /* the RunPodSandbox config, heap copy */
-  /* Status fields (added by the pods area). */
+  /* Status fields. */
   int64_t created_at;    /* ns since the epoch */
   char *ipv4, *ipv6;     /* pod addresses, NULL when none */
   char *runtime_handler; /* RunPodSandboxRequest.runtime_handler */

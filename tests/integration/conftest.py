@@ -9,13 +9,10 @@ pytest_plugins = [
     "harness.cri_client",
     "harness.daemon",
     "harness.registry",
+    "harness.stalling_registry",
 ]
 
 
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() != 0:
         raise RuntimeError("the integration tests must run as root")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: a long test (runs in the full suite too)")

@@ -4,6 +4,7 @@ import time
 
 import grpc
 
+from harness.wait import wait_for  # noqa: F401 (the container tests take it from here)
 from pods_lib import run_pod
 
 LOG_LINE = re.compile(
@@ -80,16 +81,6 @@ def wait_state(cri, cid, state, timeout=30):
             return st
         time.sleep(0.05)
     raise AssertionError(f"container {cid} is {st.state if st else '?'}, wanted {state}")
-
-
-def wait_for(pred, timeout=30, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def log_records(path):

@@ -27,6 +27,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from harness.wait import wait_for
 from pods_lib import (info, net_args, nft_table_of, nsenter, pid_alive, ping,  # noqa: F401
                       pod_config, remove, status, stop, write_bridge_conflist)
 
@@ -44,14 +45,6 @@ CNI_KILLS = [("run", 0), ("run", 10), ("run", 20), ("net", 0), ("net", 5), ("net
 PODS_PER_ROUND = 3
 CONTAINER_PORT = 8080
 CREATING = re.compile(r"pod ([0-9a-f]{64}): creating ")
-
-
-def wait_until(cond, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(what)
-        time.sleep(0.0002)
 
 
 def run(*cmd, check=True):
@@ -199,7 +192,7 @@ class Rounds:
         trigger, kill_ms = kill
         started = self.started_probe(trigger)
         go.wait()
-        wait_until(started, f"round {rnd}: no {trigger} start within 10 s")
+        wait_for(started, f"round {rnd}: a {trigger} start", timeout=10, interval=0.0002)
         deadline = time.perf_counter() + kill_ms / 1000
         while time.perf_counter() < deadline:
             pass
@@ -514,13 +507,15 @@ def test_cni_plugin_outliving_the_killed_daemon_leaks_nothing(slow_cni_daemon):
 
     t = threading.Thread(target=call)
     t.start()
-    wait_until(marks["sleeping"].exists, "the armed plugin did not start")
+    wait_for(marks["sleeping"].exists, "the armed plugin to start", timeout=10,
+             interval=0.0002)
     os.kill(d.proc.pid, signal.SIGKILL)
     d.kill()
     t.join(60)
     marks["arm"].unlink()
     d.start()
-    wait_until(marks["done"].exists, "the plugin of the killed daemon did not finish")
+    wait_for(marks["done"].exists, "the plugin of the killed daemon to finish",
+             timeout=10, interval=0.0002)
     cni_checks(d, rounds, bridge, subnet, data_dir, cg_parent)
     assert set(listed_pods(d.client)) == {first}
     assert names(marks["reserved"]) == {first}, "a reservation of a pod that does not exist"

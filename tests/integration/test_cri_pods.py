@@ -315,7 +315,6 @@ def test_pods_reach_each_other_and_the_host_reaches_them(bdaemon):
     assert not ping(ip_b, pin_a)
 
 
-@pytest.mark.slow
 def test_300_pods_keep_the_ip_pool_intact(bdaemon, net_args):
     """The /24 holds 253 pod addresses: 300 pods one after another only fit when every
     removal gives its address back."""

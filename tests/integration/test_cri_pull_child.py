@@ -4,60 +4,10 @@ call stops it. Run against a registry that reads requests and never answers, so 
 caught while it waits (no timing assumption: we wait for its request, then look)."""
 import os
 import secrets
-import socket
-import threading
 import time
 
 import grpc
 import pytest
-
-
-class SilentRegistry:
-    """127.0.0.1 HTTP server that reads requests and answers nothing until closed;
-    .requests is set at the first request."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.requests = threading.Event()
-        self.closed = threading.Event()
-        self.conns = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn):
-        try:
-            while conn.recv(65536):
-                self.requests.set()
-                self.closed.wait()
-        except OSError:
-            pass
-
-    def close(self):
-        self.closed.set()
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def silent_registry():
-    r = SilentRegistry()
-    yield r
-    r.close()
 
 
 def _read(path):
@@ -87,18 +37,18 @@ def _pull_children(daemon_pid):
     return out
 
 
-def test_pull_child_gets_credentials_on_stdin_only(cri, daemon, silent_registry):
+def test_pull_child_gets_credentials_on_stdin_only(cri, daemon, stalling_registry):
     pb = cri.pb
     password = "pw-" + secrets.token_hex(12)
     token = "tok-" + secrets.token_hex(12)
     ident = "id-" + secrets.token_hex(12)
     auth = pb.AuthConfig(username="alice", password=password, registry_token=token,
                          identity_token=ident)
-    ref = f"{silent_registry.host}/quiet/image:latest"
+    ref = f"{stalling_registry.host}/quiet/image:latest"
     call = cri.image.PullImage.future(
         pb.PullImageRequest(image=pb.ImageSpec(image=ref), auth=auth), timeout=120)
     # The child has read its credentials and is talking to the registry.
-    assert silent_registry.requests.wait(60)
+    assert stalling_registry.requests.wait(60)
     children = _pull_children(daemon.proc.pid)
     assert len(children) == 1, children
     pid = children[0]

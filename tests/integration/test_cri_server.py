@@ -2,6 +2,7 @@
 daemon's unix socket: Version, Status, RuntimeConfig, UNIMPLEMENTED, malformed and oversize
 messages, concurrency on one and several channels, slow calls not holding up fast ones,
 deadlines, graceful shutdown and the single-instance lock."""
+import ipaddress
 import json
 import os
 import shutil
@@ -17,64 +18,8 @@ import pytest
 
 from harness.cri_client import CRIClient, api
 from harness.daemon import expected_cgroup_manager, host_cgroup_manager
-from harness.paths import BUILD_DIR, binary
-
-
-class StallingRegistry:
-    """An HTTP server on 127.0.0.1 that reads each request and answers nothing until
-    release() is called; then every request gets 404. .requests is set at the first one."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.host = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.requests = threading.Event()
-        self.released = threading.Event()
-        self.conns = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn):
-        try:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                self.requests.set()
-                self.released.wait()
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-                             b"Content-Type: text/plain\r\n\r\n")
-        except OSError:
-            pass
-
-    def release(self):
-        self.released.set()
-
-    def close(self):
-        self.released.set()
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def stalling_registry():
-    s = StallingRegistry()
-    yield s
-    s.close()
+from harness.paths import binary, tool_path
+from pods_lib import net_args, remove, run_pod, status, stop  # noqa: F401 (net_args)
 
 
 def raw_call(daemon, path, payload, timeout=10):
@@ -135,12 +80,41 @@ def test_runtime_config_cgroup_driver(daemon_factory, pb):
         assert rc.linux.cgroup_driver == want, args
 
 
-def test_update_runtime_config(cri):
+def test_update_runtime_config(daemon_factory, net_args):
+    """kubelet hands the node's pod CIDR over with UpdateRuntimeConfig: the pods started
+    after it get their address there; an empty request changes nothing."""
+    args, _, first = net_args
+    d = daemon_factory(args, network="builtin")
+    cri, pb = d.client, d.client.pb
+    pod = run_pod(cri, name="before")
+    assert ipaddress.ip_address(status(cri, pod).status.network.ip) in first
+    stop(cri, pod)
+    remove(cri, pod)
+    # Another /24 of this test's own: 10.90.<n>.0/24 beside net_args' 10.89.<n>.0/24.
+    second = ipaddress.ip_network(f"10.90.{first.network_address.packed[2]}.0/24")
+    cfg = pb.RuntimeConfig(network_config=pb.NetworkConfig(pod_cidr=str(second)))
+    cri.runtime.UpdateRuntimeConfig(pb.UpdateRuntimeConfigRequest(runtime_config=cfg),
+                                    timeout=10)
+    cri.runtime.UpdateRuntimeConfig(pb.UpdateRuntimeConfigRequest(), timeout=10)
+    pods = [run_pod(cri, name=f"after-{i}") for i in range(2)]
+    for p in pods:
+        assert ipaddress.ip_address(status(cri, p).status.network.ip) in second
+    for p in pods:
+        stop(cri, p)
+        remove(cri, p)
+    bad = pb.RuntimeConfig(network_config=pb.NetworkConfig(pod_cidr="10.90.0.0/99"))
+    with pytest.raises(grpc.RpcError) as e:
+        cri.runtime.UpdateRuntimeConfig(pb.UpdateRuntimeConfigRequest(runtime_config=bad),
+                                        timeout=10)
+    assert e.value.code() != grpc.StatusCode.OK
+
+
+def test_update_runtime_config_without_pod_network(cri):
+    """With pod networking off the CIDR has no use: the call still succeeds."""
     cfg = cri.pb.RuntimeConfig(network_config=cri.pb.NetworkConfig(pod_cidr="10.77.0.0/16"))
     cri.runtime.UpdateRuntimeConfig(cri.pb.UpdateRuntimeConfigRequest(runtime_config=cfg),
                                     timeout=10)
-    # An empty request changes nothing and is fine too.
-    cri.runtime.UpdateRuntimeConfig(cri.pb.UpdateRuntimeConfigRequest(), timeout=10)
+    assert cri.runtime.Status(cri.pb.StatusRequest(), timeout=10).status.conditions
 
 
 def test_unimplemented_methods(cri, daemon):
@@ -201,17 +175,27 @@ def test_garbage_on_the_socket_closes_only_that_connection(cri, daemon):
 
 
 def test_many_concurrent_calls_one_channel(cri):
+    """300 calls in flight on one HTTP/2 connection: each gets its own, right answer."""
     pb = cri.pb
+    images = sorted(i.id for i in cri.image.ListImages(pb.ListImagesRequest(), timeout=60).images)
     futures = []
     for i in range(300):
         if i % 3 == 0:
-            futures.append(cri.runtime.Version.future(pb.VersionRequest(), timeout=60))
+            futures.append(("version", cri.runtime.Version.future(pb.VersionRequest(), timeout=60)))
         elif i % 3 == 1:
-            futures.append(cri.runtime.Status.future(pb.StatusRequest(), timeout=60))
+            futures.append(("status", cri.runtime.Status.future(pb.StatusRequest(), timeout=60)))
         else:
-            futures.append(cri.image.ListImages.future(pb.ListImagesRequest(), timeout=60))
-    for f in futures:
-        f.result()
+            futures.append(("images",
+                            cri.image.ListImages.future(pb.ListImagesRequest(), timeout=60)))
+    for kind, f in futures:
+        r = f.result()
+        if kind == "version":
+            assert r.runtime_name == "mascri" and r.runtime_api_version == "v1"
+        elif kind == "status":
+            conds = {c.type: c.status for c in r.status.conditions}
+            assert conds["RuntimeReady"] is True
+        else:
+            assert sorted(i.id for i in r.images) == images
 
 
 def test_concurrent_calls_several_channels(daemon):
@@ -398,13 +382,13 @@ def test_bad_nft_table_name_fails(tmp_path):
     assert "nftables table name" in r.stderr
 
 
-# The transport alone: tests/unit/cri/server-tool.c serves a method table of its own.
+# The transport alone: tests/integration/tools/cri-server-tool.c serves a method table of its own.
 
 class Tool:
     def __init__(self, tmp, max_send=None):
         self.socket = tmp / "tool.sock"
         self.log_path = tmp / "tool.log"
-        exe = BUILD_DIR / "tests/unit/cri/cri-server-tool"
+        exe = tool_path("cri-server-tool")
         args = [str(exe), str(self.socket)] + ([str(max_send)] if max_send else [])
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)

@@ -1,4 +1,4 @@
-"""The streaming server's protocols apart from containers: build/tests/unit/cri/cri-stream-tool
+"""The streaming server's protocols apart from containers: build/tests/integration/tools/cri-stream-tool
 runs src/cri/stream-*.c over a stand-in process side (host processes, host ports), driven here
 by independent Python SPDY/3.1 and WebSocket clients (harness/spdy.py, harness/ws.py)."""
 import hashlib
@@ -13,9 +13,9 @@ import time
 import pytest
 
 from harness import spdy, ws
-from harness.paths import BUILD_DIR
+from harness.paths import tool_path
 
-TOOL = BUILD_DIR / "tests" / "unit" / "cri" / "cri-stream-tool"
+TOOL = tool_path("cri-stream-tool")
 
 
 class Tool:

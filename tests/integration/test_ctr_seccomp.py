@@ -1,6 +1,6 @@
 """The seccomp section of CRI container specs (src/sandbox/ctr-seccomp.c) against mascri's
 own runtime: the default profile must be accepted and enforced, and must not get in the way
-of ordinary work. The profile comes from tests/unit/sandbox/ctr-seccomp-tool (the same code
+of ordinary work. The profile comes from tests/integration/tools/ctr-seccomp-tool (the same code
 mascrid uses); the container is a busybox bundle run by `mascri-runtime run`.
 
 What seccomp blocks is told apart from what missing capabilities block: the denial tests
@@ -16,14 +16,14 @@ import grpc
 import pytest
 
 from ctr_lib import code, create, ctr_config, exec_sync, pull, remove, start, stop
-from harness.paths import BUILD_DIR
+from harness.paths import tool_path
 from pods_lib import pod_config
 from pods_lib import remove as remove_pod
 from pods_lib import stop as stop_pod
 from runtime_bundle import Bundle, Runtime, run
 
-TOOL = BUILD_DIR / "tests" / "unit" / "sandbox" / "ctr-seccomp-tool"
-PROBE = BUILD_DIR / "tests" / "unit" / "sandbox" / "ctr-seccomp-probe"  # static
+TOOL = tool_path("ctr-seccomp-tool")
+PROBE = tool_path("ctr-seccomp-probe")  # static
 
 # containerd's and CRI-O's default capability set (what a CRI container gets)
 CRI_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",

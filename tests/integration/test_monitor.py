@@ -21,22 +21,13 @@ from pathlib import Path
 import pytest
 
 from harness.paths import binary
+from harness.wait import wait_for
 from runtime_bundle import Bundle, Runtime
 
 MONITOR = str(binary("mascri-monitor"))
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}[+-]\d\d:\d\d) (stdout|stderr) ([FP]) (.*)$")
 WAIT_S = 20
-
-
-def wait_for(cond, what, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def alive(pid):

@@ -13,9 +13,7 @@ import pytest
 
 from test_net_lib import (TEST_BRIDGE, TEST_CIDR, TEST_TABLE, TOOL, Net, ToolError, curl,
                           delete_link, kill_after, link_exists, links_on, nft_map_elements,
-                          nft_table_json, run, udp_ask)
-
-pytestmark = pytest.mark.skipif(not TOOL.exists(), reason="netns-tool not built")
+                          netns_tool, nft_table_json, run, udp_ask)  # noqa: F401 (fixture)
 
 SYSCTLS = ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"]
 

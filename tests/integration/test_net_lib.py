@@ -1,5 +1,5 @@
 """Shared pieces of the pod networking tests (test_net.py, test_net_cni.py): network
-namespaces made with `ip netns`, the netns-tool driver (built with the unit tests) and
+namespaces made with `ip netns`, the netns-tool driver (tests/integration/tools) and
 cleanup of every link, table, namespace and process a test creates. No tests here.
 
 The names and CIDRs are distinct from mascrid's defaults (mascri0, 10.89.0.0/16, table
@@ -15,14 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from harness.paths import BUILD_DIR
+from harness.paths import tool_path
 
-TOOL = BUILD_DIR / "tests" / "unit" / "netns" / "netns-tool"
+TOOL = tool_path("netns-tool")
 TEST_BRIDGE = "mascri-t0"
 TEST_TABLE = "mascri_t0"
 TEST_CIDR = "10.199.0.0/16"
 CNI_BRIDGE = "mascri-c0"
 CNI_CIDR = "10.198.0.0/16"
+
+
+@pytest.fixture(autouse=True)
+def netns_tool():
+    """Imported by the test modules (autouse there): a missing driver is a broken build, so
+    every test fails instead of the whole module turning into skips."""
+    assert TOOL.exists(), f"{TOOL} is missing: build with -Dtests=true (scripts/build.sh)"
+    return TOOL
 
 
 def run(*cmd, check=True, timeout=60, **kw):

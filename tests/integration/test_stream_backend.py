@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from test_monitor import MONITOR, WAIT_S, Env, alive, process_file, wait_for
+from harness.wait import wait_for
+from test_monitor import MONITOR, WAIT_S, Env, alive, process_file
 
 
 @pytest.fixture

@@ -108,10 +108,8 @@ int cmd_run(cli_ctx_t *ctx, int argc, char **argv, mascri_error_t *err)
   int status = master >= 0 ? cli_tty_proxy(master, pid) : cli_wait_forwarding(pid);
   if (!f.keep) {
     mascri_error_t e = NULL;
-    if (mascri_container_delete(&ctx->rt, f.opts.id, true, &e) < 0) {
-      log_warning("%s", mascri_error_message(&e));
-      mascri_error_release(&e);
-    }
+    if (mascri_container_delete(&ctx->rt, f.opts.id, true, &e) < 0)
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "run %s", f.opts.id);
   }
   return status;
 }

@@ -21,10 +21,12 @@ static void check_service(const ProtobufCServiceDescriptor *svc, size_t *found)
     if (e == NULL)
       fail_msg("no table entry for %s", path);
     assert_ptr_equal(e->input, m->input);
-    /* A method without a handler says why. */
+    /* A method without a handler says why; one with a handler has no such message. */
     if (e->fn == NULL && !(e->flags & MASCRI_RPC_STREAM)) {
       assert_non_null(e->unimplemented_msg);
       assert_non_null(strstr(e->unimplemented_msg, m->name));
+    } else {
+      assert_null(e->unimplemented_msg);
     }
     (*found)++;
   }

@@ -156,12 +156,12 @@ int main(int argc, char **argv)
   };
   _cleanup_error_ mascri_error_t err = NULL;
   if (mascri_server_new(&cfg, lookup, &t, &t.srv, &err) < 0) {
-    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "server");
+    mascri_log_error_release(MASCRI_LOG_ERROR, &err, "server");
     return 1;
   }
   int r = mascri_server_run(t.srv, NULL, &err);
   if (r < 0)
-    mascri_log_error_value(MASCRI_LOG_ERROR, &err, "run");
+    mascri_log_error_release(MASCRI_LOG_ERROR, &err, "run");
   mascri_server_free(t.srv);
   return r < 0 ? 1 : 0;
 }
