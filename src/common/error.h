@@ -6,7 +6,7 @@
 #ifndef MASCRI_COMMON_ERROR_H
 #define MASCRI_COMMON_ERROR_H
 
-#include "cleanup.h"
+#include "common/cleanup.h"
 
 typedef enum {
   MASCRI_ERR_INTERNAL = 0,

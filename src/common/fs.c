@@ -1,4 +1,4 @@
-#include "fs.h"
+#include "common/fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "xalloc.h"
+#include "common/xalloc.h"
 
 int mascri_write_all(int fd, const void *buf, size_t len, mascri_error_t *err)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /* Retries EINTR and short writes. */
 int mascri_write_all(int fd, const void *buf, size_t len, mascri_error_t *err);

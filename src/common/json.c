@@ -1,10 +1,10 @@
-#include "json.h"
+#include "common/json.h"
 
 #include <string.h>
 
-#include "fs.h"
-#include "strv.h"
-#include "xalloc.h"
+#include "common/fs.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
 
 /* The deepest nesting of arrays and objects in buf, counted without parsing (strings and
  * their escapes skipped), stopping as soon as it passes limit. yajl's tree is built and freed

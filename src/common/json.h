@@ -8,7 +8,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "error.h"
+#include "common/error.h"
 
 static inline void cleanup_json_valp(yajl_val *v)
 {

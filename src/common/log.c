@@ -1,4 +1,4 @@
-#include "log.h"
+#include "common/log.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "xalloc.h"
+#include "common/json.h"
+#include "common/xalloc.h"
 
 /* Weak: binaries linked without libsystemd (-Wl,--as-needed, e.g. mascri-runtime) log to
  * their fd instead of journald. */

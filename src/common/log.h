@@ -4,7 +4,7 @@
 #ifndef MASCRI_COMMON_LOG_H
 #define MASCRI_COMMON_LOG_H
 
-#include "error.h"
+#include "common/error.h"
 
 typedef enum {
   MASCRI_LOG_ERROR = 0,

@@ -1,4 +1,4 @@
-#include "sd-listen.h"
+#include "common/sd-listen.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "sd-notify.h"
+#include "common/sd-notify.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
-#include "strv.h"
+#include "common/strv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "common/xalloc.h"
 
 void mascri_strv_free(char **v)
 {

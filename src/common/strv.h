@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cleanup.h"
+#include "common/cleanup.h"
 
 void mascri_strv_free(char **v);
 size_t mascri_strv_length(char *const *v);

@@ -1,4 +1,4 @@
-#include "grpc.h"
+#include "cri/grpc.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "server-internal.h"
+#include "cri/server-internal.h"
 
 #define H2_MAX_STREAMS 1000
 #define H2_STREAM_WINDOW (4u << 20)

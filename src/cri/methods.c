@@ -2,7 +2,7 @@
  * type, handler and flags. Every handler named here must exist (a misspelled or missing
  * one is a link error); a method mascri does not offer is a NONE entry with no handler,
  * which the server answers UNIMPLEMENTED with the reason given. */
-#include "methods.h"
+#include "cri/methods.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "pool.h"
+#include "cri/pool.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -8,6 +8,7 @@
 #define MASCRI_CRI_RPC_H
 
 #include "cri/server.h"
+#include "sandbox/containers.h"
 
 #define MASCRI_RPC(name)                                                                           \
   int mascri_rpc_##name(void *ctx, const ProtobufCMessage *req, ProtobufCMessage **resp,           \
@@ -50,7 +51,6 @@ MASCRI_RPC(attach);
 MASCRI_RPC(port_forward);
 /* The containers' on_event callback (data: the daemon): publishes a GetContainerEvents
  * message with the pod's status and its containers' statuses. */
-#include "sandbox/containers.h"
 void mascri_rpc_container_event(void *data, const char *ctr_id, const char *pod_id,
                                 mascri_ctr_event_t type);
 

@@ -7,9 +7,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "grpc.h"
-#include "pool.h"
-#include "server.h"
+#include "cri/grpc.h"
+#include "cri/pool.h"
+#include "cri/server.h"
 
 struct conn;
 

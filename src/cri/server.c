@@ -3,7 +3,7 @@
  * hand finished calls and streamed messages back, and deadlines as epoll timeouts.
  * Only the loop thread touches connections and streams; workers touch their call's req,
  * resp and err, and the completion list under done_lock. */
-#include "server.h"
+#include "cri/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 #include "common/log.h"
 #include "common/sd-listen.h"
 #include "common/xalloc.h"
-#include "server-internal.h"
+#include "cri/server-internal.h"
 
 #define DEFAULT_MAX_MSG (16u << 20)
 /* Responses may be larger than requests: an ExecSync answer carries up to 16 MiB of stdout

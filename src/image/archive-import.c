@@ -12,12 +12,12 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "config.h"
-#include "digest.h"
-#include "manifest.h"
-#include "reference.h"
-#include "store-internal.h"
-#include "unpack.h"
+#include "image/config.h"
+#include "image/digest.h"
+#include "image/manifest.h"
+#include "image/reference.h"
+#include "image/store-internal.h"
+#include "image/unpack.h"
 
 struct archive_dir {
   mascri_image_store_t *s;

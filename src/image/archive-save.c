@@ -14,10 +14,10 @@
 #include "common/json.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "digest.h"
-#include "layer-tar.h"
-#include "reference.h"
-#include "store-internal.h"
+#include "image/digest.h"
+#include "image/layer-tar.h"
+#include "image/reference.h"
+#include "image/store-internal.h"
 
 struct saved_image {
   char *config; /* possibly rewritten */

@@ -1,4 +1,4 @@
-#include "auth.h"
+#include "image/auth.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>

@@ -9,8 +9,8 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "digest.h"
-#include "store-internal.h"
+#include "image/digest.h"
+#include "image/store-internal.h"
 
 static char *blob_path(const char *digest)
 {

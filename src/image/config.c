@@ -1,12 +1,12 @@
-#include "config.h"
+#include "image/config.h"
 
 #include <string.h>
 
 #include "common/json.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "digest.h"
-#include "reference.h"
+#include "image/digest.h"
+#include "image/reference.h"
 
 static char *opt_string(yajl_val obj, const char *key)
 {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "image.h"
+#include "image/image.h"
 
 /* Fills info's config fields (os, architecture, created, user, env, entrypoint, cmd,
  * working_dir, exposed_ports, volumes, labels, stop_signal) and *diff_ids. Refuses

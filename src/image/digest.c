@@ -1,7 +1,7 @@
 /* The one-shot half of digest.h: small buffers (manifests, configs, chain IDs) through
  * nettle's SHA-256, so the store code mascrid links needs neither OpenSSL (about 3 MB of
  * resident pages once loaded) nor hand-written crypto. */
-#include "digest.h"
+#include "image/digest.h"
 
 #include <nettle/sha2.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The streaming half of digest.h: OpenSSL's EVP sha256 (tuned, for layers being pulled,
  * unpacked or saved). Not linked into mascrid. */
-#include "digest.h"
+#include "image/digest.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

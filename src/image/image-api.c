@@ -8,9 +8,9 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "config.h"
-#include "reference.h"
-#include "store-internal.h"
+#include "image/config.h"
+#include "image/reference.h"
+#include "image/store-internal.h"
 
 void mascri_image_info_free(struct mascri_image_info *i)
 {

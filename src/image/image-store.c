@@ -10,8 +10,8 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "reference.h"
-#include "store-internal.h"
+#include "image/reference.h"
+#include "image/store-internal.h"
 
 void image_rec_free(struct image_rec *r)
 {

@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "store-internal.h"
+#include "image/store-internal.h"
 
 const char *digest_hex(const char *digest)
 {

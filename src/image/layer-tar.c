@@ -1,4 +1,4 @@
-#include "layer-tar.h"
+#include "image/layer-tar.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -13,7 +13,7 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "digest.h"
+#include "image/digest.h"
 
 struct hardlink {
   dev_t dev;

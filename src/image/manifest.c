@@ -1,11 +1,11 @@
-#include "manifest.h"
+#include "image/manifest.h"
 
 #include <string.h>
 #include <sys/utsname.h>
 
 #include "common/json.h"
 #include "common/xalloc.h"
-#include "reference.h"
+#include "image/reference.h"
 
 static void descriptor_clear(struct mascri_descriptor *d)
 {

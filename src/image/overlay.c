@@ -22,7 +22,7 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "store-internal.h"
+#include "image/store-internal.h"
 
 /* Where the overlay options go through the legacy mount(2) data page: the kernel keeps
  * PAGE_SIZE - 2 bytes of options (the generic wrapper's limit, the tighter one). */

@@ -1,4 +1,4 @@
-#include "pull-layer.h"
+#include "image/pull-layer.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -8,9 +8,9 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "digest.h"
-#include "store-internal.h"
-#include "unpack.h"
+#include "image/digest.h"
+#include "image/store-internal.h"
+#include "image/unpack.h"
 
 #define MAX_ATTEMPTS 4
 #define PROGRESS_STEP (1u << 20)

@@ -5,9 +5,9 @@
 #ifndef MASCRI_IMAGE_PULL_LAYER_H
 #define MASCRI_IMAGE_PULL_LAYER_H
 
-#include "image.h"
-#include "manifest.h"
-#include "registry.h"
+#include "image/image.h"
+#include "image/manifest.h"
+#include "image/registry.h"
 
 struct pull_layer_job {
   const struct mascri_descriptor *desc;

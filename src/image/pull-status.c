@@ -1,10 +1,10 @@
-#include "pull-status.h"
+#include "image/pull-status.h"
 
 #include <ctype.h>
 #include <string.h>
 
 #include "common/xalloc.h"
-#include "reference.h"
+#include "image/reference.h"
 
 /* "not found" -> "NOT_FOUND" */
 static char *kind_token(mascri_error_kind_t kind)

@@ -7,13 +7,13 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "config.h"
-#include "digest.h"
-#include "manifest.h"
-#include "pull-layer.h"
-#include "reference.h"
-#include "registry.h"
-#include "store-internal.h"
+#include "image/config.h"
+#include "image/digest.h"
+#include "image/manifest.h"
+#include "image/pull-layer.h"
+#include "image/reference.h"
+#include "image/registry.h"
+#include "image/store-internal.h"
 
 #define MAX_CONFIG_SIZE (8u << 20)
 

@@ -1,4 +1,4 @@
-#include "reference.h"
+#include "image/reference.h"
 
 #include <ctype.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-#include "registry-config.h"
+#include "image/registry-config.h"
 
 #include <stddef.h>
 #include <string.h>

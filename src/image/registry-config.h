@@ -9,7 +9,7 @@
 #define MASCRI_IMAGE_REGISTRY_CONFIG_H
 
 #include "common/error.h"
-#include "image.h"
+#include "image/image.h"
 
 /* Loads path; a missing file gives an empty configuration when optional is true. */
 int mascri_registry_config_load(const char *path, bool optional,

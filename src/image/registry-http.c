@@ -1,4 +1,4 @@
-#include "registry-http.h"
+#include "image/registry-http.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

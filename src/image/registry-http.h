@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth.h"
+#include "image/auth.h"
 #include "common/error.h"
 
 /* Receives blob bytes as they arrive; returns < 0 to abort the transfer. */

@@ -1,4 +1,4 @@
-#include "registry.h"
+#include "image/registry.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -9,13 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
+#include "image/auth.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "manifest.h"
-#include "registry-http.h"
+#include "image/manifest.h"
+#include "image/registry-http.h"
 
 struct endpoint {
   char *base; /* "https://host:port" */

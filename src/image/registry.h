@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "image.h"
-#include "reference.h"
-#include "registry-http.h"
+#include "image/image.h"
+#include "image/reference.h"
+#include "image/registry-http.h"
 
 typedef struct mascri_registry_client mascri_registry_client_t;
 

@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "store-internal.h"
+#include "image/store-internal.h"
 
 static int check_id(const char *id, mascri_error_t *err)
 {

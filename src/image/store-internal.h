@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "image.h"
+#include "image/image.h"
 
 /* One image record (images/<hex>.json). */
 struct image_rec {

@@ -11,7 +11,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
-#include "store-internal.h"
+#include "image/store-internal.h"
 
 static const char *const store_dirs[] = {"blobs",  "blobs/sha256", "layers", "l",
                                          "images", "rootfs",       "tmp"};

@@ -1,4 +1,4 @@
-#include "unpack.h"
+#include "image/unpack.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,8 +11,8 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "digest.h"
-#include "image.h"
+#include "image/digest.h"
+#include "image/image.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."

@@ -1,4 +1,4 @@
-#include "user.h"
+#include "image/user.h"
 
 #include <fcntl.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* Kernel feature probes and the decisions they feed (see kernel-features.h). The runtime's
  * code paths keep their own fallbacks (cgroup-clone.c, common/fs.c, mounts.c, process.c);
  * this file only tells the operator, at start, what an old kernel costs. */
-#include "kernel-features.h"
+#include "runtime/kernel-features.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 
 #include "common/cleanup.h"
 #include "common/strv.h"
-#include "image-cli-internal.h"
+#include "image/cli/image-cli-internal.h"
 
 int image_cmd_import(struct image_cli *c, int argc, char **argv)
 {

@@ -4,7 +4,7 @@
 
 #include "common/json.h"
 #include "common/xalloc.h"
-#include "image-cli-internal.h"
+#include "image/cli/image-cli-internal.h"
 
 static void human_size(uint64_t b, char out[32])
 {

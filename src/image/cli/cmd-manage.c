@@ -7,7 +7,7 @@
 
 #include "common/xalloc.h"
 #include "image/user.h"
-#include "image-cli-internal.h"
+#include "image/cli/image-cli-internal.h"
 
 int image_cmd_rm(struct image_cli *c, int argc, char **argv)
 {

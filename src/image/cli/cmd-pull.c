@@ -8,7 +8,7 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "image-cli-internal.h"
+#include "image/cli/image-cli-internal.h"
 #include "image/pull-status.h"
 
 struct progress {

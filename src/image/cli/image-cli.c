@@ -1,6 +1,6 @@
 /* `mascri image pull|ls|inspect|rm|tag|import|save|prune`: options shared by all of them,
  * then one function per subcommand. */
-#include "image-cli.h"
+#include "image/cli/image-cli.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "common/xalloc.h"
-#include "image-cli-internal.h"
+#include "image/cli/image-cli-internal.h"
 #include "image/pull-status.h"
 #include "image/registry-config.h"
 
