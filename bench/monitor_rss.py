@@ -4,7 +4,7 @@
 Starts N monitors per scenario the way mascrid does (tests/integration/test_monitor.py's
 Env: setsid, stdio /dev/null, the sync pipe on fd 3), all from ONE sealed memfd copy of
 mascri-monitor made here, as mascrid shares one copy among its monitors (so Pss shows the
-sharing), busybox containers started with mascri-runtime; after --settle seconds (longer
+sharing), busybox containers started with `mascri`; after --settle seconds (longer
 than the monitor's idle release, MONITOR_IDLE_MS) prints per scenario the means of VmRSS,
 RssAnon, RssShmem (status), Pss and Private (smaps_rollup), the largest VmRSS, and the
 number of mappings (VMAs) of a monitor. Scenarios:

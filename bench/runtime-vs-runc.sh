@@ -30,12 +30,10 @@ measure() { # name, command...
 }
 measure runc "$RUNC" --root "$WORK/root-runc" run "r{}" >"$WORK/runc"
 measure mascri "$BUILD/src/mascri" --root "$WORK/root-mascri" run "m{}" >"$WORK/mascri"
-measure mascri-runtime "$BUILD/src/mascri-runtime" --root "$WORK/root-lean" run "l{}" \
-  >"$WORK/lean"
 
 read -r _ rw rc <"$WORK/runc"
 printf '%-16s %10s %10s %12s %12s\n' runtime "wall ms" "cpu ms" "wall ratio" "cpu ratio"
-for f in runc mascri lean; do
+for f in runc mascri; do
   read -r name w c <"$WORK/$f"
   printf '%-16s %10s %10s %12s %12s\n' "$name" "$w" "$c" \
     "$(awk -v a="$rw" -v b="$w" 'BEGIN{printf "%.1fx", a/b}')" \
@@ -51,11 +49,10 @@ csd() { # name, binary
 }
 csd runc "$RUNC"
 csd mascri "$BUILD/src/mascri"
-csd mascri-runtime "$BUILD/src/mascri-runtime"
 
 # peak RSS of the runtime process of one `run` (GNU time, KiB)
 if [ -x /usr/bin/time ]; then
-  for r in "$RUNC" "$BUILD/src/mascri" "$BUILD/src/mascri-runtime"; do
+  for r in "$RUNC" "$BUILD/src/mascri"; do
     kib=$(/usr/bin/time -f %M "$r" --root "$WORK/rss" run rss 2>&1 >/dev/null | tail -n 1)
     echo "peak RSS $(basename "$r") run: $kib KiB"
   done

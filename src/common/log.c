@@ -13,7 +13,7 @@
 #include "common/json.h"
 #include "common/xalloc.h"
 
-/* Weak: binaries linked without libsystemd (-Wl,--as-needed, e.g. mascri-runtime) log to
+/* Weak: binaries linked without libsystemd (-Wl,--as-needed, e.g. `mascri`) log to
  * their fd instead of journald. */
 #pragma weak sd_journal_print_with_location
 

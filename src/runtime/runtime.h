@@ -184,7 +184,7 @@ int mascri_container_pids(const mascri_runtime_t *rt, const char *id, pid_t **pi
  * re-exec'ing itself once with the same argv when it does not already (the copy holds the
  * binary's loadable part: headers and segments, not the debug info). Returns 0 when
  * already safe, else does not return on success. Call first thing in main() of every
- * binary that creates or enters containers. (The static `mascri` and `mascri-runtime` do
+ * binary that creates or enters containers. (The static `mascri` does
  * the same before the C library starts, in runtime/sealed-entry.c; this is their fallback.) */
 int mascri_runtime_ensure_sealed_exe(int argc, char **argv, mascri_error_t *err);
 

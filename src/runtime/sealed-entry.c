@@ -1,4 +1,4 @@
-/* The entry point of the static `mascri` and `mascri-runtime` binaries (-e
+/* The entry point of the static `mascri` binary (-e
  * mascri_sealed_entry): before the C library initializes, a command that enters a container
  * (create, run, exec) re-execs from a sealed memfd copy of the binary right away, so the
  * unsealed first process costs a few system calls instead of a whole C library start (CPU

@@ -1,6 +1,6 @@
 /* mascri-monitor: one small process per CRI container, the container's parent. This header
  * is the contract between mascrid (sandbox/containers, the caller) and mascri-monitor
- * (sandbox/monitor-*.c, the program); neither side includes the other's code.
+ * (sandbox/monitor/, the program); neither side includes the other's code.
  *
  * mascrid starts it from a sealed memfd copy of the binary (all monitors share that one
  * copy, so the container cannot reach a writable host binary through /proc/<pid>/exe,

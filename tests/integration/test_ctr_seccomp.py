@@ -1,7 +1,7 @@
 """The seccomp section of CRI container specs (src/sandbox/ctr-seccomp.c) against mascri's
 own runtime: the default profile must be accepted and enforced, and must not get in the way
 of ordinary work. The profile comes from tests/integration/tools/ctr-seccomp-tool (the same code
-mascrid uses); the container is a busybox bundle run by `mascri-runtime run`.
+mascrid uses); the container is a busybox bundle run by `mascri run`.
 
 What seccomp blocks is told apart from what missing capabilities block: the denial tests
 give the process CAP_SYS_ADMIN and generate the profile without it (as if the capability
@@ -40,7 +40,7 @@ def profile(name, caps):
 
 @pytest.fixture
 def rt(tmp_path):
-    r = Runtime(tmp_path / "state", "mascri-runtime")
+    r = Runtime(tmp_path / "state", "mascri")
     yield r
     r.cleanup()
 

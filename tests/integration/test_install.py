@@ -15,7 +15,7 @@ import pytest
 from harness.cri_client import CRIClient
 from harness.paths import BUILD_DIR, TOP, binary
 
-BINARIES = ["mascrid", "mascri", "mascri-image", "mascri-runtime", "mascri-monitor",
+BINARIES = ["mascrid", "mascri", "mascri-image", "mascri-monitor",
             "mascri-pause"]
 
 

@@ -1,7 +1,7 @@
 """mascri-monitor on its own (sandbox/monitor.h), without mascrid or the CRI spec builder:
 busybox bundles from runtime_bundle.py, the monitor started the way mascrid starts it
 (setsid, stdio /dev/null, a sync pipe on fd 3), the container started with
-`mascri-runtime start` (same state root). Checks the sync line, the CRI log records, the
+`mascri start` (same state root). Checks the sync line, the CRI log records, the
 exit file, the control socket, the survival of the monitor past its spawner, and exec
 mode (ExecSync)."""
 import json
@@ -47,7 +47,7 @@ class Env:
     """A runtime state root, a bundle, and the files one monitor uses."""
 
     def __init__(self, tmp_path):
-        self.rt = Runtime(tmp_path / "state", "mascri-runtime")
+        self.rt = Runtime(tmp_path / "state", "mascri")
         self.bundle = Bundle(tmp_path / "bundle", self.rt)
         self.short = Path(tempfile.mkdtemp(prefix="mmon", dir="/run"))  # sun_path is short
         self.socket_dir = self.short / "mon"

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "sandbox/monitor-args.h"
+#include "sandbox/monitor/monitor-args.h"
 #include "sandbox/monitor.h"
 
 #define PARSE(a, ...)                                                                              \

@@ -13,7 +13,7 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "sandbox/monitor-log.h"
+#include "sandbox/monitor/monitor-log.h"
 
 /* A fixed instant: 2026-11-22T18:30:00.123456789Z. */
 static const struct timespec when = {.tv_sec = 1795372200, .tv_nsec = 123456789};

@@ -16,8 +16,8 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "sandbox/monitor-ctl.h"
-#include "sandbox/monitor-status.h"
+#include "sandbox/monitor/monitor-ctl.h"
+#include "sandbox/monitor/monitor-status.h"
 
 static void error_line_has_the_kind_token(void **state)
 {

@@ -7,7 +7,7 @@
 
 #include "common/fs.h"
 #include "common/xalloc.h"
-#include "sandbox/monitor-status.h"
+#include "sandbox/monitor/monitor-status.h"
 
 size_t monitor_format_error_line(const mascri_error_t *err, char *buf, size_t size)
 {

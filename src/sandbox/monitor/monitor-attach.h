@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "sandbox/monitor-log.h"
+#include "sandbox/monitor/monitor-log.h"
 
 /* Connections served at once; more are closed at accept. */
 #define MONITOR_ATTACH_MAX 32

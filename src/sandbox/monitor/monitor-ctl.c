@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sandbox/monitor-ctl.h"
+#include "sandbox/monitor/monitor-ctl.h"
 #include "sandbox/monitor.h"
 
 /* How long a connected client may take to send its request. */

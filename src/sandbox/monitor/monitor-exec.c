@@ -13,9 +13,9 @@
 
 #include "common/fs.h"
 #include "runtime/runtime.h"
-#include "sandbox/monitor-exec.h"
-#include "sandbox/monitor-proc.h"
-#include "sandbox/monitor-status.h"
+#include "sandbox/monitor/monitor-exec.h"
+#include "sandbox/monitor/monitor-proc.h"
+#include "sandbox/monitor/monitor-status.h"
 #include "sandbox/monitor.h"
 
 #define COPY_BUF 8192

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sandbox/monitor-proc.h"
+#include "sandbox/monitor/monitor-proc.h"
 
 static const int watched[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 

@@ -1,5 +1,5 @@
 /* mascri-monitor's memory once the container runs (monitor-mem.h). */
-#include "sandbox/monitor-mem.h"
+#include "sandbox/monitor/monitor-mem.h"
 
 #include <fcntl.h>
 #include <malloc.h>

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "common/unix-addr.h"
-#include "sandbox/monitor-attach.h"
-#include "sandbox/monitor-mem.h"
+#include "sandbox/monitor/monitor-attach.h"
+#include "sandbox/monitor/monitor-mem.h"
 #include "sandbox/monitor.h"
 
 /* What an output client's socket may hold before it counts as too slow (the kernel caps it

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sandbox/monitor-loop.h"
-#include "sandbox/monitor-proc.h"
+#include "sandbox/monitor/monitor-loop.h"
+#include "sandbox/monitor/monitor-proc.h"
 
 #define READ_BUF 8192
 

@@ -5,10 +5,10 @@
 
 #include "common/log.h"
 #include "runtime/runtime.h"
-#include "sandbox/monitor-args.h"
-#include "sandbox/monitor-create.h"
-#include "sandbox/monitor-exec.h"
-#include "sandbox/monitor-status.h"
+#include "sandbox/monitor/monitor-args.h"
+#include "sandbox/monitor/monitor-create.h"
+#include "sandbox/monitor/monitor-exec.h"
+#include "sandbox/monitor/monitor-status.h"
 #include "sandbox/monitor.h"
 
 static void report(const mascri_error_t *err)

@@ -7,12 +7,12 @@
 
 #include "common/fs.h"
 #include "runtime/runtime.h"
-#include "sandbox/monitor-attach.h"
-#include "sandbox/monitor-create.h"
-#include "sandbox/monitor-mem.h"
-#include "sandbox/monitor-loop.h"
-#include "sandbox/monitor-proc.h"
-#include "sandbox/monitor-status.h"
+#include "sandbox/monitor/monitor-attach.h"
+#include "sandbox/monitor/monitor-create.h"
+#include "sandbox/monitor/monitor-mem.h"
+#include "sandbox/monitor/monitor-loop.h"
+#include "sandbox/monitor/monitor-proc.h"
+#include "sandbox/monitor/monitor-status.h"
 
 typedef struct create_run {
   const monitor_args_t *a;

@@ -13,10 +13,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "sandbox/monitor-attach.h"
-#include "sandbox/monitor-ctl.h"
-#include "sandbox/monitor-log.h"
-#include "sandbox/monitor-mem.h"
+#include "sandbox/monitor/monitor-attach.h"
+#include "sandbox/monitor/monitor-ctl.h"
+#include "sandbox/monitor/monitor-log.h"
+#include "sandbox/monitor/monitor-mem.h"
 
 #define MONITOR_DRAIN_MS 1000
 #define MONITOR_IDLE_MS 3000

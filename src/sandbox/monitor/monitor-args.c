@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandbox/monitor-args.h"
+#include "sandbox/monitor/monitor-args.h"
 #include "sandbox/monitor.h"
 
 #define MAX_LINE_LIMIT (16u << 20)

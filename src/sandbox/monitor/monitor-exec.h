@@ -4,7 +4,7 @@
 #ifndef MASCRI_SANDBOX_MONITOR_EXEC_H
 #define MASCRI_SANDBOX_MONITOR_EXEC_H
 
-#include "sandbox/monitor-args.h"
+#include "sandbox/monitor/monitor-args.h"
 
 /* Returns the process's exit code: 0 once the status line is written, else 1. */
 int monitor_exec_main(const monitor_args_t *a, int status_fd);

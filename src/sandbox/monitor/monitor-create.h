@@ -3,7 +3,7 @@
 #ifndef MASCRI_SANDBOX_MONITOR_CREATE_H
 #define MASCRI_SANDBOX_MONITOR_CREATE_H
 
-#include "sandbox/monitor-args.h"
+#include "sandbox/monitor/monitor-args.h"
 
 /* Returns the process's exit code (the first process of the fork returns 0 at once). */
 int monitor_create_main(const monitor_args_t *a, int sync_fd);

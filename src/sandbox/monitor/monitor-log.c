@@ -7,8 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "sandbox/monitor-log.h"
-#include "sandbox/monitor-mem.h"
+#include "sandbox/monitor/monitor-log.h"
+#include "sandbox/monitor/monitor-mem.h"
 
 #define DAY 86400
 
