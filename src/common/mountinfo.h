@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "error.h"
+#include "common/error.h"
 
 typedef struct {
   int id;
