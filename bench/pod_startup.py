@@ -160,6 +160,25 @@ def count_running(rt):
     return sum(1 for c in ctrs if c.state == pb.CONTAINER_RUNNING), len(ctrs)
 
 
+def cgroup_placement(rt):
+    """With the systemd driver: the processes in this runtime's pod slices, how many distinct
+    .scope units hold them, and one cgroup path as an example: proof that the pods went
+    where kubelet's systemd driver expects them."""
+    from pod_startup_mem import processes
+    from pod_startup_runtimes import pod_slice
+    stem = "/" + pod_slice(rt.uid_prefix)[:-len(".slice")]
+    paths = []
+    for p in processes():
+        for line in p.cgroup.splitlines():
+            if line.startswith("0::") and stem in line:
+                paths.append(line[3:])
+    scopes = {x for x in paths if x.endswith(".scope")}
+    return {"processes": len(paths), "scopes": len(scopes),
+            "under_kubepods": sum(1 for x in paths if x.startswith(
+                "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod")),
+            "example": sorted(paths)[0] if paths else None}
+
+
 def teardown(rt, res):
     import grpc
     pb = rt.client.pb
@@ -199,6 +218,8 @@ def measure_runtime(rt, refs, n, settle, warmup=0):
     res["monitors"] = summarize(rt.monitor_pids())
     res["pauses"] = summarize(rt.pause_pids(res["pod_ids"]))
     res["running"], res["containers"] = count_running(rt)
+    if rt.cgroup_driver == "systemd":
+        res["cgroups"] = cgroup_placement(rt)
     if hasattr(rt, "note_netns"):
         for pod in res["pod_ids"]:
             rt.note_netns(pod)

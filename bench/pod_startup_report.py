@@ -112,6 +112,11 @@ def notes(results):
         if "running" in r:
             print(f"  {rt}: {r['running']} of {r['containers']} containers RUNNING after the loop, "
                   f"{len(r.get('pod_ids', []))} pods")
+        cg = r.get("cgroups")
+        if cg:
+            print(f"  {rt}: cgroups: {cg['processes']} processes in {cg['scopes']} .scope units "
+                  f"under the pod slices ({cg['under_kubepods']} below "
+                  f"kubepods.slice/kubepods-besteffort.slice), e.g. {cg['example']}")
         bad = False
         for key in ("error", "container_error", "warmup_error"):
             if r.get(key):
