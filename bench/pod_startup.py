@@ -8,9 +8,14 @@ daemon VmRSS/Pss at start, with 0 pods (after the pull) and with N pods; per pod
 (mascri-monitor / containerd-shim-runc-v2, pause). Numbers are reported, never asserted.
 p99 is nearest-rank (with N=50: the largest sample).
 
+--cgroup-driver systemd (systemd as PID 1; bench/pod-startup-vm.sh runs it in the test VM):
+both runtimes with their systemd cgroup driver, pods under kubelet's slice parents. --warmup K
+starts (untimed) and removes K pods per runtime before the timed loop.
+
 Run as root: bench/pod-startup.sh [BUILD_DIR] [N]
    or: /usr/bin/python3 bench/pod_startup.py [-n N] [--build-dir DIR]
                         [--runtimes containerd,mascri] [--json FILE] [--log-level LEVEL]
+                        [--cgroup-driver cgroupfs|systemd] [--warmup K]
 """
 import argparse
 import json
@@ -35,6 +40,11 @@ def parse_args():
     ap.add_argument("--settle", type=float, default=2.5,
                     help="seconds to wait before reading memory figures (mascri-monitor "
                          "gives its start-up pages back 1 s after it starts)")
+    ap.add_argument("--cgroup-driver", choices=("cgroupfs", "systemd"), default="cgroupfs",
+                    help="both runtimes' cgroup driver; systemd: kubelet's pod slices as "
+                         "parents (needs systemd as PID 1)")
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="pods started and removed before the timed loop (not counted)")
     return ap.parse_args()
 
 
@@ -51,14 +61,23 @@ def build_images(registry, build_dir):
 
 
 def pod_config(pb, rt, i):
+    """Pod i's config (i may be a string: "warm0"); its cgroup parent as kubelet's driver
+    (the runtime's) makes it."""
+    from pod_startup_runtimes import pod_slice
     ns = pb.NamespaceOption(network=pb.POD, ipc=pb.POD, pid=pb.CONTAINER)
     log_dir = rt.log_dir / f"pod-{i}"
+    if rt.cgroup_driver == "systemd":
+        uid = f"{rt.uid_prefix}{i}"
+        parent = pod_slice(uid)
+    else:
+        uid = f"bench-uid-{rt.tag}-{i}"
+        parent = f"/{rt.cgroup_prefix}/pod{i}"
     return pb.PodSandboxConfig(
-        metadata=pb.PodSandboxMetadata(name=f"bench-{i}", namespace="bench",
-                                       uid=f"bench-uid-{rt.tag}-{i}", attempt=0),
+        metadata=pb.PodSandboxMetadata(name=f"bench-{i}", namespace="bench", uid=uid,
+                                       attempt=0),
         hostname=f"bench-{i}", log_directory=str(log_dir),
         linux=pb.LinuxPodSandboxConfig(
-            cgroup_parent=f"/{rt.cgroup_prefix}/pod{i}",
+            cgroup_parent=parent,
             security_context=pb.LinuxSandboxSecurityContext(namespace_options=ns)))
 
 
@@ -85,14 +104,30 @@ def pull_all(rt, refs):
     return took
 
 
+def warm_up(rt, image, k, res):
+    """Starts k pods (RunPodSandbox, CreateContainer, StartContainer) and removes them again:
+    the first pods pay for cold caches (page cache of the binaries over virtiofs in the VM,
+    systemd's first slices, CNI's first bridge); their totals go to res['warmup_ms']."""
+    if k <= 0:
+        return
+    part = {}
+    start_pods(rt, image, [f"warm{j}" for j in range(k)], part)
+    res["warmup_ms"] = part["times"]["total"]
+    if part.get("container_error"):
+        res["warmup_error"] = part["container_error"]
+    teardown(rt, part)
+    res["warmup_teardown_errors"] = part["teardown_errors"]
+
+
 def start_pods(rt, image, n, res):
-    """The timed loop. After the first failed CreateContainer/StartContainer it goes on with
-    pods only (res['container_error'] says why)."""
+    """The timed loop over pods n (a count, or a list of pod indices). After the first failed
+    CreateContainer/StartContainer it goes on with pods only (res['container_error'] says
+    why)."""
     import grpc
     pb = rt.client.pb
     times = {s: [] for s in STEPS}
     res["pod_ids"] = []
-    for i in range(n):
+    for i in (range(n) if isinstance(n, int) else n):
         pc = pod_config(pb, rt, i)
         t0 = time.perf_counter()
         pod = rt.client.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc),
@@ -125,6 +160,25 @@ def count_running(rt):
     return sum(1 for c in ctrs if c.state == pb.CONTAINER_RUNNING), len(ctrs)
 
 
+def cgroup_placement(rt):
+    """With the systemd driver: the processes in this runtime's pod slices, how many distinct
+    .scope units hold them, and one cgroup path as an example: proof that the pods went
+    where kubelet's systemd driver expects them."""
+    from pod_startup_mem import processes
+    from pod_startup_runtimes import pod_slice
+    stem = "/" + pod_slice(rt.uid_prefix)[:-len(".slice")]
+    paths = []
+    for p in processes():
+        for line in p.cgroup.splitlines():
+            if line.startswith("0::") and stem in line:
+                paths.append(line[3:])
+    scopes = {x for x in paths if x.endswith(".scope")}
+    return {"processes": len(paths), "scopes": len(scopes),
+            "under_kubepods": sum(1 for x in paths if x.startswith(
+                "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod")),
+            "example": sorted(paths)[0] if paths else None}
+
+
 def teardown(rt, res):
     import grpc
     pb = rt.client.pb
@@ -143,13 +197,14 @@ def teardown(rt, res):
     res["teardown_errors"] = errors
 
 
-def measure_runtime(rt, refs, n, settle):
+def measure_runtime(rt, refs, n, settle, warmup=0):
     """Starts rt, runs the bench, fills and returns the result dict (partial on failure)."""
     from pod_startup_mem import summarize, usage
     res = {"runtime": rt.name, "n": n, "version": rt.version()}
     rt.start()
     res["mem_daemon_start"] = usage(rt.pid)
     res["pull_ms"] = pull_all(rt, [refs["busybox"]] + rt.extra_pulls)
+    warm_up(rt, refs["busybox"], warmup, res)
     time.sleep(settle)
     res["mem_0"] = usage(rt.pid)
     # Dirty data left by the pull (or by the runtime measured before) would be written by
@@ -163,6 +218,8 @@ def measure_runtime(rt, refs, n, settle):
     res["monitors"] = summarize(rt.monitor_pids())
     res["pauses"] = summarize(rt.pause_pids(res["pod_ids"]))
     res["running"], res["containers"] = count_running(rt)
+    if rt.cgroup_driver == "systemd":
+        res["cgroups"] = cgroup_placement(rt)
     if hasattr(rt, "note_netns"):
         for pod in res["pod_ids"]:
             rt.note_netns(pod)
@@ -170,10 +227,10 @@ def measure_runtime(rt, refs, n, settle):
     return res
 
 
-def run_one(rt, refs, n, settle):
+def run_one(rt, refs, n, settle, warmup=0):
     res = {"runtime": rt.name, "n": n}
     try:
-        res = measure_runtime(rt, refs, n, settle)
+        res = measure_runtime(rt, refs, n, settle, warmup)
     except Exception as e:  # reported, the other runtime still runs
         res["error"] = f"{type(e).__name__}: {rpc_error(e)}"
         traceback.print_exc()
@@ -210,15 +267,19 @@ def main():
             if name == "containerd" and not runtimes.CONTAINERD:
                 print("(containerd is not installed: skipped)")
                 continue
-            rt = (runtimes.Containerd(tag, registry.host, pause) if name == "containerd"
-                  else runtimes.Mascri(tag, args.log_level))
-            print(f"== {name}: {args.pods} pods", flush=True)
+            rt = (runtimes.Containerd(tag, registry.host, pause, args.cgroup_driver)
+                  if name == "containerd"
+                  else runtimes.Mascri(tag, args.log_level, args.cgroup_driver))
+            print(f"== {name}: {args.pods} pods ({args.warmup} warm-up), "
+                  f"{args.cgroup_driver} cgroup driver", flush=True)
             try:
-                results.append(run_one(rt, refs, args.pods, args.settle))
+                results.append(run_one(rt, refs, args.pods, args.settle, args.warmup))
             finally:
                 rt.cleanup()
     finally:
         registry.stop()
+    for r in results:
+        r["cgroup_driver"] = args.cgroup_driver
     report.print_report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))

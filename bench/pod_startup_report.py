@@ -98,6 +98,11 @@ def notes(results):
         pulls = ", ".join(f"{ref.rsplit('/', 1)[-1]} {ms:.0f} ms"
                           for ref, ms in r.get("pull_ms", {}).items())
         print(f"  {rt}: {r.get('version', '')}")
+        if r.get("cgroup_driver"):
+            print(f"  {rt}: {r['cgroup_driver']} cgroup driver")
+        if r.get("warmup_ms"):
+            print(f"  {rt}: warm-up pods (not counted), total ms: "
+                  + ", ".join(f"{v:.0f}" for v in r["warmup_ms"]))
         if pulls:
             print(f"  {rt}: pulls: {pulls}")
         if "loadavg_before" in r:
@@ -107,12 +112,17 @@ def notes(results):
         if "running" in r:
             print(f"  {rt}: {r['running']} of {r['containers']} containers RUNNING after the loop, "
                   f"{len(r.get('pod_ids', []))} pods")
+        cg = r.get("cgroups")
+        if cg:
+            print(f"  {rt}: cgroups: {cg['processes']} processes in {cg['scopes']} .scope units "
+                  f"under the pod slices ({cg['under_kubepods']} below "
+                  f"kubepods.slice/kubepods-besteffort.slice), e.g. {cg['example']}")
         bad = False
-        for key in ("error", "container_error"):
+        for key in ("error", "container_error", "warmup_error"):
             if r.get(key):
                 bad = True
                 print(f"  {rt}: {key}: {r[key]}")
-        for e in r.get("teardown_errors", [])[:5]:
+        for e in (r.get("teardown_errors", []) + r.get("warmup_teardown_errors", []))[:5]:
             bad = True
             print(f"  {rt}: teardown: {e}")
         problems = r.get("log_problems", [])

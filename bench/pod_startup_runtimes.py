@@ -3,7 +3,12 @@ pod subnet and cgroup parent, with a cleanup that leaves nothing behind (also af
 failure): mascrid (started through tests/integration/harness/daemon.py, built-in network)
 and Debian's containerd 1.6 CRI plugin + runc (CNI bridge + host-local + loopback from
 /usr/lib/cni, a registry mirror for the plain-HTTP local registry, sandbox_image = a pause
-image made of mascri-pause)."""
+image made of mascri-pause).
+
+cgroup_driver "systemd" (bench/pod-startup-vm.sh, systemd as PID 1): mascrid runs with
+--cgroup-manager systemd and containerd's runc with SystemdCgroup = true; pods get kubelet's
+slice parents (kubepods-besteffort-pod<uid>.slice), which the cleanup stops afterwards as
+kubelet does when a pod goes away."""
 import json
 import os
 import shutil
@@ -67,6 +72,19 @@ def kill_cgroup_procs(prefix):
                or f":/{prefix}\n" in p.cgroup])
 
 
+def pod_slice(uid):
+    """The cgroup parent kubelet's systemd driver gives a BestEffort pod ('-' in the uid is
+    escaped to '_', as kubelet does: '-' separates levels in a slice name)."""
+    return f"kubepods-besteffort-pod{uid.replace('-', '_')}.slice"
+
+
+def stop_slices(uid_prefix):
+    """Stops the pod slices of pod_slice(uid) for uids starting with uid_prefix (and what is
+    left in them), as kubelet stops a pod's slice once the pod is gone."""
+    pattern = pod_slice(uid_prefix)[:-len(".slice")] + "*.slice"
+    subprocess.run(["systemctl", "stop", pattern], stderr=subprocess.DEVNULL, timeout=120)
+
+
 def remove_cgroups(prefix):
     """Removes /sys/fs/cgroup/<controller>/<prefix> and everything below it (deepest first)."""
     for ctrl in Path("/sys/fs/cgroup").iterdir():
@@ -123,13 +141,16 @@ class Mascri:
 
     name = "mascri"
 
-    def __init__(self, tag, log_level="info"):
+    def __init__(self, tag, log_level="info", cgroup_driver="cgroupfs"):
         self.tag = tag
+        self.cgroup_driver = cgroup_driver
         self.bridge = "mbench" + tag[-6:]
         self.cidr = "10.213.0.0/16"
         self.cgroup_prefix = f"mascri-bench-{tag}"
+        self.uid_prefix = f"bench-{self.name}-{tag}-"
         self.daemon = Daemon(extra_args=["--log-level", log_level, "--bridge", self.bridge,
-                                         "--pod-cidr", self.cidr], network="builtin")
+                                         "--pod-cidr", self.cidr,
+                                         "--cgroup-manager", cgroup_driver], network="builtin")
         self.log_dir = self.daemon.log_dir
         self.log_path = self.daemon.log_path
         self.client = None
@@ -168,6 +189,8 @@ class Mascri:
         try:
             self.daemon.cleanup()
         finally:
+            if self.cgroup_driver == "systemd":
+                stop_slices(self.uid_prefix)
             kill_cgroup_procs(self.cgroup_prefix)
             remove_cgroups(self.cgroup_prefix)
             delete_link(self.bridge)
@@ -197,6 +220,7 @@ state = "{tmp}/state"
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   BinaryName = "{runc}"
   Root = "{tmp}/runc"
+  SystemdCgroup = {systemd_cgroup}
 [plugins."io.containerd.grpc.v1.cri".cni]
   bin_dir = "{cni_bin}"
   conf_dir = "{tmp}/cni-conf"
@@ -211,9 +235,14 @@ class Containerd:
 
     name = "containerd"
 
-    def __init__(self, tag, registry_host, pause_ref):
+    def __init__(self, tag, registry_host, pause_ref, cgroup_driver="cgroupfs"):
         self.tag = tag
-        self.tmp = Path(tempfile.mkdtemp(prefix="mascri-bench-ctrd-", dir="/var/tmp"))
+        self.cgroup_driver = cgroup_driver
+        self.uid_prefix = f"bench-{self.name}-{tag}-"
+        # The store takes overlayfs mounts: in the test VM / is itself an overlay (no upper
+        # on it), MASCRI_BENCH_TMP names a tmpfs there.
+        self.tmp = Path(tempfile.mkdtemp(prefix="mascri-bench-ctrd-",
+                                         dir=os.environ.get("MASCRI_BENCH_TMP", "/var/tmp")))
         self.sock = self.tmp / "containerd.sock"
         self.bridge = "cbench" + tag[-6:]
         self.netname = f"mascri-bench-{tag}"
@@ -228,7 +257,8 @@ class Containerd:
         self.extra_pulls = [pause_ref]
         (self.tmp / "config.toml").write_text(CONFIG_TOML.format(
             tmp=self.tmp, sock=self.sock, pause=pause_ref, runc=RUNC, cni_bin=CNI_BIN,
-            registry=registry_host))
+            registry=registry_host,
+            systemd_cgroup="true" if cgroup_driver == "systemd" else "false"))
         conf = self.tmp / "cni-conf"
         conf.mkdir()
         (conf / "10-bench.conflist").write_text(json.dumps({
@@ -329,6 +359,8 @@ class Containerd:
                 except OSError:
                     pass
         umount_under(tmp)
+        if self.cgroup_driver == "systemd":
+            stop_slices(self.uid_prefix)
         remove_cgroups(self.cgroup_prefix)
         delete_link(self.bridge)
         results = Path("/var/lib/cni/results")
