@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/server-internal.h"
@@ -190,7 +191,8 @@ void h2_call_completed(struct call *call)
 {
   call->in_worker = false;
   if (call->conn)
-    call->conn->last_active = mascri_now_ms(); /* idle from now on, not from the request */
+    /* idle from now on, not from the request */
+    call->conn->last_active = mascri_clock_monotonic_ms();
   if (call->conn == NULL) {
     log_debug("%s: handler finished after the call was answered (client gone)", call->path);
     call_free(call);
@@ -277,7 +279,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
   call->srv = c->srv;
   call->conn = c;
   call->stream_id = frame->hd.stream_id;
-  call->last_data = mascri_now_ms();
+  call->last_data = mascri_clock_monotonic_ms();
   mascri_grpc_reader_init(&call->reader, c->srv->cfg.max_recv_msg);
   call->next = c->calls;
   if (c->calls)
@@ -304,7 +306,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     _cleanup_error_ mascri_error_t err = NULL;
     uint64_t ms;
     if (mascri_grpc_parse_timeout((const char *)value, valuelen, &ms, &err) == 0)
-      call->deadline = mascri_now_ms() + (ms ? ms : 1);
+      call->deadline = mascri_clock_monotonic_ms() + (ms ? ms : 1);
     else
       log_debug("ignoring %s", mascri_error_message(&err));
   } else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
@@ -400,7 +402,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
   struct call *call = nghttp2_session_get_stream_user_data(session, stream_id);
   if (call == NULL || call->state != CALL_READING || call->conn == NULL)
     return 0;
-  call->last_data = mascri_now_ms();
+  call->last_data = mascri_clock_monotonic_ms();
   size_t grow = mascri_grpc_reader_grown_cap(&call->reader, len) - call->reader.cap;
   if (grow > 0 && over_budget(call, grow))
     return 0;
@@ -460,7 +462,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   struct conn *c = xmalloc0(sizeof(*c));
   c->srv = srv;
   c->fd = fd;
-  c->created = c->last_active = mascri_now_ms();
+  c->created = c->last_active = mascri_clock_monotonic_ms();
   /* No HTTP messaging checks in nghttp2: grpc-go (kubelet, crictl) sends the unix socket's
    * path as :authority ("/run/mascri/mascri.sock"), which nghttp2's strict authority check
    * refuses with RST_STREAM PROTOCOL_ERROR. gRPC's own checks (:path, content-type) are
@@ -491,7 +493,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
 int h2_conn_on_readable(struct conn *c)
 {
   uint8_t buf[65536];
-  c->last_active = mascri_now_ms();
+  c->last_active = mascri_clock_monotonic_ms();
   for (;;) {
     ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
     if (n == 0)

@@ -1,4 +1,5 @@
 /* Spawning, feeding, watching and reaping the `mascri-image pull` child of PullImage. */
+#include "common/clock.h"
 #include "cri/pull-child.h"
 
 #include <errno.h>
@@ -106,13 +107,6 @@ static int spawn_child(const char *exe, char **argv, int in_fd, int status_w, pi
   return r ? mascri_make_error(err, r, "start %s", exe) : 0;
 }
 
-static long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
 struct watch {
   char buf[STATUS_MAX];
   size_t len;
@@ -142,10 +136,10 @@ static void watch_child(int fd, pid_t pid, const volatile int *cancel, struct wa
     if (term_at < 0 && cancel && *cancel) {
       w->cancelled = true;
       kill(pid, SIGTERM);
-      term_at = now_ms();
-    } else if (term_at >= 0 && now_ms() - term_at > KILL_AFTER_MS) {
+      term_at = mascri_clock_monotonic_ms();
+    } else if (term_at >= 0 && mascri_clock_monotonic_ms() - term_at > KILL_AFTER_MS) {
       kill(-pid, SIGKILL); /* stuck: its process group goes */
-      term_at = now_ms() + 3600 * 1000L;
+      term_at = mascri_clock_monotonic_ms() + 3600 * 1000L;
     }
   }
 }

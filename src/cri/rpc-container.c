@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/daemon.h"
@@ -20,13 +21,6 @@ static int ctrs_of(void *ctx, struct mascri_containers **out, mascri_error_t *er
     return mascri_make_error_kind(err, MASCRI_ERR_UNAVAILABLE, 0, "containers are not available");
   *out = d->ctrs;
   return 0;
-}
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* The repo digest of the container's image, as containerd reports image_ref (NULL: none). */
@@ -306,7 +300,7 @@ static Runtime__V1__ContainerStats *stats_of(struct mascri_containers *ctrs,
   struct mascri_ctr_usage u;
   _cleanup_error_ mascri_error_t e = NULL;
   mascri_containers_usage(ctrs, in, &u, &e);
-  Runtime__V1__ContainerStats *s = mascri_ctr_stats_msg(in, &u, now_ns());
+  Runtime__V1__ContainerStats *s = mascri_ctr_stats_msg(in, &u, mascri_clock_realtime_ns());
   mascri_ctr_usage_clear(&u);
   return s;
 }
@@ -382,7 +376,7 @@ MASCRI_RPC(list_container_stats)
   struct mascri_containers *ctrs = NULL;
   if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
-  struct stats_visit sv = {.filter = r->filter, .ctrs = ctrs, .now = now_ns()};
+  struct stats_visit sv = {.filter = r->filter, .ctrs = ctrs, .now = mascri_clock_realtime_ns()};
   mascri_containers_foreach(ctrs, stats_visit, &sv);
   /* The cgroup files are read with no lock held: a handful per container. */
   for (size_t i = 0; i < sv.n; i++) {
@@ -443,7 +437,7 @@ void mascri_rpc_container_event(void *data, const char *ctr_id, const char *pod_
   runtime__v1__container_event_response__init(ev);
   ev->container_id = xstrdup(ctr_id);
   ev->container_event_type = (Runtime__V1__ContainerEventType)type;
-  ev->created_at = now_ns();
+  ev->created_at = mascri_clock_realtime_ns();
   struct mascri_pod_info *pod = NULL;
   _cleanup_error_ mascri_error_t e = NULL;
   if (d->pods && mascri_pods_get(d->pods, pod_id, &pod, &e) == 0) {

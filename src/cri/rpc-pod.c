@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/daemon.h"
@@ -18,13 +19,6 @@ static int pods_of(void *ctx, struct mascri_pods **out, mascri_error_t *err)
     return mascri_make_error_kind(err, MASCRI_ERR_UNAVAILABLE, 0, "pods are not available");
   *out = d->pods;
   return 0;
-}
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 MASCRI_RPC(run_pod_sandbox)
@@ -123,7 +117,7 @@ MASCRI_RPC(pod_sandbox_status)
   Runtime__V1__PodSandboxStatusResponse *out = xmalloc(sizeof(*out));
   runtime__v1__pod_sandbox_status_response__init(out);
   out->status = mascri_pod_status_msg(in);
-  out->timestamp = now_ns();
+  out->timestamp = mascri_clock_realtime_ns();
   if (r->verbose) {
     Runtime__V1__PodSandboxStatusResponse__InfoEntry *e = xmalloc(sizeof(*e));
     runtime__v1__pod_sandbox_status_response__info_entry__init(e);
@@ -197,7 +191,7 @@ static Runtime__V1__PodSandboxStats *stats_of(struct mascri_pods *pods,
   bool have = in->ready && mascri_pods_cgroup_stats(pods, in, &st, &e) == 0;
   if (in->ready && !have)
     log_debug("pod %s stats: %s", in->id, mascri_error_message(&e));
-  int64_t now = now_ns();
+  int64_t now = mascri_clock_realtime_ns();
   s->linux = mascri_pod_linux_stats_msg(have ? &st : NULL, now);
   struct mascri_pod_net_stats ns;
   if (mascri_pods_net_stats(in, "eth0", &ns, &e) == 0)

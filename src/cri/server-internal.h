@@ -95,8 +95,6 @@ struct mascri_server {
   volatile int stop_requested;
 };
 
-uint64_t mascri_now_ms(void);
-
 /* h2.c */
 struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err);
 /* Reads what the socket has and feeds nghttp2; < 0 when the connection must close. */

@@ -3,6 +3,7 @@
  * hand finished calls and streamed messages back, and deadlines as epoll timeouts.
  * Only the loop thread touches connections and streams; workers touch their call's req,
  * resp and err, and the completion list under done_lock. */
+#include "common/clock.h"
 #include "cri/server.h"
 
 #include <errno.h>
@@ -45,13 +46,6 @@
 #define ACCEPT_PAUSE_MS 100
 #define ACCEPT_LOG_INTERVAL_MS 10000
 #define TRIM_AFTER_BYTES (1u << 20)
-
-uint64_t mascri_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void wake_loop(struct mascri_server *srv)
 {
@@ -239,7 +233,7 @@ static void listener_arm(struct mascri_server *srv, bool on)
 /* One warning per ACCEPT_LOG_INTERVAL_MS, saying how many were left out. */
 static void accept_warning(struct mascri_server *srv, const char *why)
 {
-  uint64_t now = mascri_now_ms();
+  uint64_t now = mascri_clock_monotonic_ms();
   if (now < srv->accept_log_next) {
     srv->accept_log_suppressed++;
     return;
@@ -270,7 +264,7 @@ static void accept_conns(struct mascri_server *srv)
                                          "one closes",
                                          srv->n_conns);
       accept_warning(srv, m);
-      listener_update(srv, mascri_now_ms());
+      listener_update(srv, mascri_clock_monotonic_ms());
       return;
     }
     int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -283,8 +277,8 @@ static void accept_conns(struct mascri_server *srv)
       _cleanup_free_ char *m = xasprintf("accept on %s: %s; not accepting for %d ms",
                                          srv->socket_path, strerror(e), ACCEPT_PAUSE_MS);
       accept_warning(srv, m);
-      srv->listen_resume = mascri_now_ms() + ACCEPT_PAUSE_MS;
-      listener_update(srv, mascri_now_ms());
+      srv->listen_resume = mascri_clock_monotonic_ms() + ACCEPT_PAUSE_MS;
+      listener_update(srv, mascri_clock_monotonic_ms());
       return;
     }
     _cleanup_error_ mascri_error_t err = NULL;
@@ -342,7 +336,7 @@ static void flush_all(struct mascri_server *srv)
 
 static int next_timeout(struct mascri_server *srv, uint64_t stop_at)
 {
-  uint64_t now = mascri_now_ms(), next = stop_at;
+  uint64_t now = mascri_clock_monotonic_ms(), next = stop_at;
   for (struct conn *c = srv->conns; c; c = c->next) {
     uint64_t d = h2_conn_check_deadlines(c, now);
     if (d != 0 && (next == 0 || d < next))
@@ -431,14 +425,14 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
   struct epoll_event evs[MAX_EVENTS];
   for (;;) {
     if (srv->stopping && stop_at == 0)
-      stop_at = mascri_now_ms() + srv->cfg.shutdown_wait_ms;
+      stop_at = mascri_clock_monotonic_ms() + srv->cfg.shutdown_wait_ms;
     /* Answers the calls whose deadline passed, then sends what every session has. */
     int timeout = next_timeout(srv, stop_at);
     flush_all(srv);
     if (srv->stopping) {
       if (drained(srv))
         break;
-      if (mascri_now_ms() >= stop_at) {
+      if ((uint64_t)mascri_clock_monotonic_ms() >= stop_at) {
         cancel_all(srv);
         break;
       }

@@ -2,6 +2,7 @@
  * libhttp-parser), the token lookup, then SPDY/3.1 (stream-spdy.c) or WebSocket
  * (stream-ws.c) carrying the protocol of the request (stream-exec.c,
  * stream-portforward.c); output queueing, backpressure and the timeouts. */
+#include "common/clock.h"
 #include "cri/stream-internal.h"
 
 #include <errno.h>
@@ -43,7 +44,7 @@ void ss_conn_accept(struct mascri_stream_server *srv, int fd)
   c->srv = srv;
   c->fd = fd;
   c->stage = SS_HTTP;
-  c->last_active_ms = ss_now_ms();
+  c->last_active_ms = mascri_clock_monotonic_ms();
   c->stage_deadline_ms = c->last_active_ms + HTTP_TIMEOUT_MS;
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
@@ -148,7 +149,7 @@ static int write_buf(struct ss_conn *c, struct mascri_buf *b)
     if (n < 0)
       return -1;
     mascri_buf_consume(b, (size_t)n);
-    c->last_active_ms = ss_now_ms();
+    c->last_active_ms = mascri_clock_monotonic_ms();
   }
   return 0;
 }
@@ -187,7 +188,7 @@ void ss_finish(struct ss_conn *c)
   else if (c->ws)
     ss_ws_finish(c);
   c->stage = SS_CLOSING;
-  c->stage_deadline_ms = ss_now_ms() + LINGER_MS;
+  c->stage_deadline_ms = mascri_clock_monotonic_ms() + LINGER_MS;
   ss_flush(c);
 }
 
@@ -345,7 +346,7 @@ static void respond(struct ss_conn *c, int code, const char *reason, const char 
                                      code, reason, strlen(body), body);
   mascri_buf_append(&c->out, r, strlen(r));
   c->stage = SS_CLOSING;
-  c->stage_deadline_ms = ss_now_ms() + LINGER_MS;
+  c->stage_deadline_ms = mascri_clock_monotonic_ms() + LINGER_MS;
 }
 
 static void add_list_values(char ***list, const char *value)
@@ -605,7 +606,7 @@ static void read_socket(struct ss_conn *c)
     ss_conn_close(c);
     return;
   }
-  c->last_active_ms = ss_now_ms();
+  c->last_active_ms = mascri_clock_monotonic_ms();
   switch (c->stage) {
   case SS_HTTP:
     read_http(c, buf, (size_t)n);

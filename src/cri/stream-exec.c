@@ -3,6 +3,7 @@
  * attaches), pumps stdin/stdout/stderr with backpressure, applies resize messages, and
  * ends with the status on the error stream: v4+ a JSON metav1.Status (Success, or Failure
  * with reason NonZeroExitCode and the code in details.causes), v1-v3 the error text. */
+#include "common/clock.h"
 #include "cri/stream-internal.h"
 
 #include <errno.h>
@@ -155,7 +156,7 @@ static void check_done(struct exec_s *s)
   if (!s->exited || s->finished)
     return;
   bool outputs_done = s->out.fd < 0 && s->err.fd < 0;
-  if (outputs_done || ss_now_ms() - s->exit_ms >= DRAIN_MS)
+  if (outputs_done || mascri_clock_monotonic_ms() - s->exit_ms >= DRAIN_MS)
     finish(s, NULL);
 }
 
@@ -241,7 +242,7 @@ static void on_fd(struct ss_watch *w, uint32_t events)
       unwatch(s, &s->done);
       s->exited = true;
       s->exit_code = code;
-      s->exit_ms = ss_now_ms();
+      s->exit_ms = mascri_clock_monotonic_ms();
       /* Output written just before the exit is still in the pipes: read it first. */
       pump_output(s, &s->out);
       pump_output(s, &s->err);
@@ -375,7 +376,7 @@ void ss_exec_begin(struct ss_conn *c, int version)
   s->want[SS_STDOUT] = r->out;
   s->want[SS_STDERR] = r->err && !r->tty;
   s->want[SS_RESIZE] = r->tty && version >= 3;
-  s->deadline_ms = ss_now_ms() + c->srv->cfg.creation_timeout_ms;
+  s->deadline_ms = mascri_clock_monotonic_ms() + c->srv->cfg.creation_timeout_ms;
   c->proto = &ss_exec_proto;
   c->proto_data = s;
   if (c->ws) {

@@ -52,7 +52,6 @@ struct mascri_stream_server {
   unsigned jobs_running;
 };
 
-uint64_t ss_now_ms(void);
 /* Adds, changes or removes an fd's epoll interest (events 0: registered but silent). */
 void ss_watch_fd(struct mascri_stream_server *srv, int fd, struct ss_watch *w, uint32_t events);
 void ss_unwatch_fd(struct mascri_stream_server *srv, int fd);

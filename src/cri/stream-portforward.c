@@ -4,6 +4,7 @@
  * pod's network namespace (on a job thread: connect may block) and copies bytes both ways.
  * Any number of ports and connections per request. A failure is reported as text on the
  * pair's error stream, as kubelet does. */
+#include "common/clock.h"
 #include "cri/stream-internal.h"
 
 #include <errno.h>
@@ -401,7 +402,7 @@ static struct pf_pair *pair_new(struct pf_s *s, const char *rid, uint16_t port)
   p->port = port;
   p->data_ch = p->error_ch = -1;
   p->sock = -1;
-  p->created_ms = ss_now_ms();
+  p->created_ms = mascri_clock_monotonic_ms();
   p->next = s->pairs;
   s->pairs = p;
   return p;

@@ -1,8 +1,9 @@
 /* The streaming server's thread: a listening TCP socket, an epoll loop over it, the
  * client connections and the process fds of their streams, a 1 s timer for the timeouts,
  * and an eventfd through which job threads hand results back. */
-#include "cri/stream-server.h"
+#include "common/clock.h"
 #include "cri/stream-internal.h"
+#include "cri/stream-server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,13 +26,6 @@
 #define MAX_TOKENS 1000
 /* Client connections at once; more are closed at accept (each holds fds and buffers). */
 #define MAX_CONNS 4096
-
-uint64_t ss_now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void ss_watch_fd(struct mascri_stream_server *srv, int fd, struct ss_watch *w, uint32_t events)
 {
@@ -125,7 +119,7 @@ static void on_timer(struct ss_watch *w, uint32_t events)
   if (read(srv->timer_fd, &v, sizeof(v)) < 0) {
     /* EAGAIN */
   }
-  uint64_t now = ss_now_ms();
+  uint64_t now = mascri_clock_monotonic_ms();
   for (struct ss_conn *c = srv->conns; c; c = c->next)
     if (!c->dead)
       ss_conn_tick(c, now);

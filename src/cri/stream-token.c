@@ -1,5 +1,6 @@
 /* The streaming request cache (see stream-token.h): a small array scanned under a mutex;
  * at most `max` entries, expired ones dropped on every access. */
+#include "common/clock.h"
 #include "cri/stream-token.h"
 
 #include <errno.h>
@@ -35,13 +36,6 @@ void mascri_stream_req_free(struct mascri_stream_req *r)
   mascri_strv_free(r->cmd);
   free(r->ports);
   free(r);
-}
-
-static uint64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 struct mascri_stream_tokens *mascri_stream_tokens_new(uint64_t ttl_ms, size_t max)
@@ -115,7 +109,7 @@ int mascri_stream_tokens_insert(struct mascri_stream_tokens *t, struct mascri_st
     return -1;
   }
   pthread_mutex_lock(&t->lock);
-  uint64_t now = now_ms();
+  uint64_t now = mascri_clock_monotonic_ms();
   drop_expired(t, now);
   if (t->n >= t->max) {
     pthread_mutex_unlock(&t->lock);
@@ -138,7 +132,7 @@ struct mascri_stream_req *mascri_stream_tokens_take(struct mascri_stream_tokens 
   if (strlen(token) != MASCRI_STREAM_TOKEN_LEN)
     return NULL;
   pthread_mutex_lock(&t->lock);
-  drop_expired(t, now_ms());
+  drop_expired(t, mascri_clock_monotonic_ms());
   for (size_t i = 0; i < t->n; i++) {
     if (strcmp(t->v[i].token, token) == 0 && t->v[i].req->kind == kind) {
       req = t->v[i].req;
@@ -153,7 +147,7 @@ struct mascri_stream_req *mascri_stream_tokens_take(struct mascri_stream_tokens 
 size_t mascri_stream_tokens_count(struct mascri_stream_tokens *t)
 {
   pthread_mutex_lock(&t->lock);
-  drop_expired(t, now_ms());
+  drop_expired(t, mascri_clock_monotonic_ms());
   size_t n = t->n;
   pthread_mutex_unlock(&t->lock);
   return n;

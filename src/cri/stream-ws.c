@@ -4,6 +4,7 @@
  * JSON status, v5.channel.k8s.io adding the close signal: a message [255, channel] from the
  * client half-closes that channel, e.g. stdin). wslay's output goes into the connection's
  * output buffer, which the loop writes to the socket with backpressure. */
+#include "common/clock.h"
 #include "cri/stream-internal.h"
 
 #include <errno.h>
@@ -48,7 +49,7 @@ static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
-  c->last_active_ms = ss_now_ms();
+  c->last_active_ms = mascri_clock_monotonic_ms();
   return n;
 }
 
@@ -105,7 +106,7 @@ static void refuse(struct ss_conn *c, int code, const char *reason, const char *
                                      code, reason, strlen(body), body);
   mascri_buf_append(&c->out, r, strlen(r));
   c->stage = SS_CLOSING;
-  c->stage_deadline_ms = ss_now_ms() + 5000;
+  c->stage_deadline_ms = mascri_clock_monotonic_ms() + 5000;
 }
 
 static const char *negotiate(char *const *offered, const char *const *ours)

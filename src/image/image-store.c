@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -43,17 +44,10 @@ static char *rec_json(const struct image_rec *r, size_t *len)
   return mascri_json_gen_take(g, len);
 }
 
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int image_rec_save(mascri_image_store_t *s, struct image_rec *r, mascri_error_t *err)
 {
   size_t len;
-  r->updated = now_ns();
+  r->updated = mascri_clock_realtime_ns();
   _cleanup_free_ char *json = rec_json(r, &len);
   _cleanup_free_ char *name = xasprintf("%s.json", digest_hex(r->id));
   _cleanup_close_ int dfd = openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

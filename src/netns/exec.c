@@ -1,3 +1,4 @@
+#include "common/clock.h"
 #include "netns/exec.h"
 
 #include <errno.h>
@@ -38,13 +39,6 @@ static void buf_append(struct buf *b, const char *p, size_t n)
   memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = '\0';
-}
-
-static long long now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int spawn(const char *path, char *const argv[], char *const envp[], int fds[3][2],
@@ -110,7 +104,7 @@ static int pump(int in, int out, int errfd, const char *input, size_t input_len,
     struct pollfd p[3] = {{in, POLLOUT, 0}, {out, POLLIN, 0}, {errfd, POLLIN, 0}};
     int timeout = -1;
     if (deadline) {
-      long long left = deadline - now_ms();
+      long long left = deadline - mascri_clock_monotonic_ms();
       if (left <= 0)
         break;
       timeout = (int)left;
@@ -194,7 +188,7 @@ int mascri_exec_keeping(int keep_fd, const char *path, char *const argv[], char 
   struct buf o = {0}, e = {0};
   buf_append(&o, "", 0);
   buf_append(&e, "", 0);
-  long long deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+  long long deadline = timeout_ms ? mascri_clock_monotonic_ms() + timeout_ms : 0;
   int timed_out = pump(fds[0][1], fds[1][0], fds[2][0], input, input_len, deadline, &o, &e);
   if (timed_out)
     kill(-pid, SIGKILL);

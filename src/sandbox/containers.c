@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -21,13 +22,6 @@ static bool is_ctr_id(const char *s)
 {
   size_t n = strlen(s);
   return n == 64 && strspn(s, "0123456789abcdef") == n;
-}
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void mascri_ctrs_add_locked(struct mascri_containers *ctrs, struct ctr *c)
@@ -136,7 +130,7 @@ static bool refresh_locked(struct mascri_containers *ctrs, struct ctr *c)
     if (r == 0) {
       c->info.state = MASCRI_CTR_EXITED;
       c->info.exit_code = 255;
-      c->info.finished_at = now_ns();
+      c->info.finished_at = mascri_clock_realtime_ns();
       c->info.init_pid = 0;
       set_str(&c->info.reason, "Error");
       set_str(&c->info.message, "the container's monitor is gone (host reboot or killed): "

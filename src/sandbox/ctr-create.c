@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -17,13 +18,6 @@
 #include "sandbox/ctr-spec.h"
 #include "sandbox/pod-spawn.h"
 #include "sandbox/pod-util.h"
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static bool bad_name(const char *s)
 {
@@ -335,7 +329,7 @@ static int create_steps(struct create_job *j, const volatile int *cancel, mascri
     return -1;
   c->info.cgroup_path = mascri_ctr_runtime_cgroup_path(j->ctrs, c->info.id);
   c->info.state = MASCRI_CTR_CREATED;
-  c->info.created_at = now_ns();
+  c->info.created_at = mascri_clock_realtime_ns();
   return mascri_ctr_record_write(j->ctrs, c, err);
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -19,13 +20,6 @@
 #include "sandbox/pod-spawn.h"
 
 #define KILL_WAIT_MS 10000
-
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static const char *state_name(mascri_ctr_state_t s)
 {
@@ -54,7 +48,7 @@ int mascri_containers_start(struct mascri_containers *ctrs, const char *id, masc
     ret = mascri_container_start(&rt, c->info.id, err);
     if (ret == 0) {
       pthread_mutex_lock(&ctrs->lock);
-      c->info.started_at = now_ns();
+      c->info.started_at = mascri_clock_realtime_ns();
       if (c->info.state == MASCRI_CTR_CREATED)
         c->info.state = MASCRI_CTR_RUNNING;
       ret = mascri_ctr_record_write(ctrs, c, err);

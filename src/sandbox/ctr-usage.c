@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
@@ -55,13 +56,6 @@ static char *rw_root(const struct mascri_containers *ctrs)
   return xasprintf("%s/rootfs", mascri_image_store_root(ctrs->images));
 }
 
-static int64_t now_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static bool is_live(const struct ctr *c)
 {
   return !c->creating &&
@@ -99,7 +93,7 @@ static void measure_all(struct mascri_containers *ctrs)
     pthread_mutex_lock(&ctrs->lock);
     v[i]->info.rw_bytes = acc.bytes;
     v[i]->info.rw_inodes = acc.inodes;
-    v[i]->info.rw_at = now_ns();
+    v[i]->info.rw_at = mascri_clock_realtime_ns();
     pthread_mutex_unlock(&ctrs->lock);
     drop_ref(ctrs, v[i]);
   }

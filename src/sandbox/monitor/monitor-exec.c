@@ -11,12 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "runtime/runtime.h"
+#include "sandbox/monitor.h"
 #include "sandbox/monitor/monitor-exec.h"
 #include "sandbox/monitor/monitor-proc.h"
 #include "sandbox/monitor/monitor-status.h"
-#include "sandbox/monitor.h"
 
 #define COPY_BUF 8192
 #define PTY_DRAIN_MS 1000
@@ -43,13 +44,6 @@ typedef struct exec_run {
   bool exited, killed;
   long kill_at; /* client gone: SIGKILL at this time (mono ms), 0 = not planned */
 } exec_run_t;
-
-static long mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void set_nonblock(int fd)
 {
@@ -175,7 +169,7 @@ static void client_gone(exec_run_t *x)
   if (x->master >= 0)
     kill(x->pid, SIGHUP);
   kill(x->pid, SIGTERM);
-  x->kill_at = mono_ms() + MASCRI_MONITOR_EXEC_GRACE_MS;
+  x->kill_at = mascri_clock_monotonic_ms() + MASCRI_MONITOR_EXEC_GRACE_MS;
 }
 
 /* "W H\n" lines: the pty's new size. */
@@ -241,7 +235,7 @@ static void build_pollfds(const exec_run_t *x, struct pollfd p[P_N])
  * 0 when the loop is over. */
 static int next_timeout(exec_run_t *x, long *drain_until)
 {
-  long now = mono_ms();
+  long now = mascri_clock_monotonic_ms();
   if (x->exited) {
     if (x->master < 0 && x->out.len == 0)
       return 0;

@@ -7,17 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "sandbox/monitor/monitor-loop.h"
 #include "sandbox/monitor/monitor-proc.h"
 
 #define READ_BUF 8192
-
-static long mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Reads one chunk of stream s into the log; closes it at EOF. */
 MONITOR_HOT static void read_stream(monitor_loop_t *m, int s, char *buf)
@@ -121,12 +115,12 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
 {
   char buf[READ_BUF];
   bool exited = false, busy = false;
-  long drain_until = 0, first_settle = mono_ms() + MONITOR_START_MS;
+  long drain_until = 0, first_settle = mascri_clock_monotonic_ms() + MONITOR_START_MS;
   unsigned fills = m->log->clock.fills;
   for (;;) {
     int timeout = busy ? MONITOR_IDLE_MS : -1;
     if (first_settle && !exited) { /* once, after the start, busy or not */
-      long left = first_settle - mono_ms();
+      long left = first_settle - mascri_clock_monotonic_ms();
       if (left <= 0) {
         settle(m);
         first_settle = 0;
@@ -136,7 +130,7 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
         timeout = (int)left;
     }
     if (exited) {
-      long left = drain_until - mono_ms();
+      long left = drain_until - mascri_clock_monotonic_ms();
       if ((m->streams[0] < 0 && m->streams[1] < 0) || left <= 0)
         break;
       timeout = (int)left;
@@ -170,7 +164,7 @@ MONITOR_HOT void monitor_loop_run(monitor_loop_t *m)
       bool was = exited;
       exited = handle_signals(m, exited);
       if (exited && !was) {
-        drain_until = mono_ms() + MONITOR_DRAIN_MS;
+        drain_until = mascri_clock_monotonic_ms() + MONITOR_DRAIN_MS;
         if (m->oom_fd >= 0)
           check_oom(m); /* the notification may come after the exit */
       }
