@@ -6,12 +6,15 @@ network for mascri, CNI bridge for containerd).
 
 At each level L (default 0, 250, 500, 1000 running pods, each with one busybox `sleep`
 container): ListContainers, ListPodSandbox, ListContainerStats, ListPodSandboxStats timed
---repeats times (p50/max), the daemon's VmRSS, the per-pod Pss (sum of smaps_rollup Pss of
-every pod process: pause + monitor/shim + sleep, over the pod count), then --add pods started
+--repeats times (p50/max decoded by the grpcio stubs; "raw": the same call returning the
+response bytes undecoded, the runtime's side plus transport), the daemon's VmRSS, the
+per-pod Pss (sum of smaps_rollup Pss of every pod process: pause + monitor/shim + sleep,
+over the pod count), then --add pods started
 and timed (RunPodSandbox -> CreateContainer -> StartContainer, p50/p99) with L running.
 The pods are then filled untimed up to the next level. containerd runs up to what this
 machine's memory allows (--containerd-max, default from MemAvailable). Numbers are reported,
-never asserted. Everything is stopped and removed at the end, also after a failure.
+never asserted; the 1-minute load average is printed with each level (the machine may be
+shared). Everything is stopped and removed at the end, also after a failure.
 
 Run as root: bench/density.sh [BUILD_DIR] [LEVELS] [more density.py options]
    or: /usr/bin/python3 bench/density.py [--levels 0,250,500,1000] [--runtimes mascri,containerd]
@@ -82,26 +85,37 @@ def start_one(rt, image, i):
 
 
 def time_lists(rt, repeats):
+    """Each List* timed twice per repeat: decoded by the grpcio stubs (what a Python client
+    pays) and as raw bytes (the same call with a pass-through deserializer: the runtime's
+    side plus transport, without the client's protobuf decoding, which at 1,000 pods is a
+    few ms of the total)."""
     pb = rt.client.pb
     r = rt.client.runtime
     calls = {
-        "ListContainers": lambda: len(r.ListContainers(pb.ListContainersRequest(),
-                                                       timeout=600).containers),
-        "ListPodSandbox": lambda: len(r.ListPodSandbox(pb.ListPodSandboxRequest(),
-                                                       timeout=600).items),
-        "ListContainerStats": lambda: len(r.ListContainerStats(
-            pb.ListContainerStatsRequest(), timeout=600).stats),
-        "ListPodSandboxStats": lambda: len(r.ListPodSandboxStats(
-            pb.ListPodSandboxStatsRequest(), timeout=600).stats),
+        "ListContainers": (pb.ListContainersRequest,
+                           lambda m: len(r.ListContainers(m, timeout=600).containers)),
+        "ListPodSandbox": (pb.ListPodSandboxRequest,
+                           lambda m: len(r.ListPodSandbox(m, timeout=600).items)),
+        "ListContainerStats": (pb.ListContainerStatsRequest,
+                               lambda m: len(r.ListContainerStats(m, timeout=600).stats)),
+        "ListPodSandboxStats": (pb.ListPodSandboxStatsRequest,
+                                lambda m: len(r.ListPodSandboxStats(m, timeout=600).stats)),
     }
     out = {}
-    for name, call in calls.items():
-        times, items = [], 0
+    for name, (req, call) in calls.items():
+        raw = rt.client.channel.unary_unary(
+            f"/runtime.v1.RuntimeService/{name}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=lambda b: b)
+        times, raw_times, items, size = [], [], 0, 0
         for _ in range(repeats):
             t0 = time.perf_counter()
-            items = call()
+            size = len(raw(req(), timeout=600))
+            raw_times.append((time.perf_counter() - t0) * 1e3)
+            t0 = time.perf_counter()
+            items = call(req())
             times.append((time.perf_counter() - t0) * 1e3)
-        out[name] = {"times": times, "items": items}
+        out[name] = {"times": times, "raw_times": raw_times, "items": items, "bytes": size}
     return out
 
 
@@ -128,6 +142,7 @@ def measure_level(rt, image, level, pod_ids, args, res):
     time.sleep(args.settle)
     row = {"pods": len(pod_ids)}
     row["lists"] = time_lists(rt, args.repeats)
+    row["load"] = os.getloadavg()[0]
     from pod_startup_mem import usage
     row["daemon"] = usage(rt.pid)
     if pod_ids:
@@ -146,11 +161,13 @@ def summary_line(row):
     tot = [s["total"] for s in row["starts"]]
     parts = [f"start p50 {pct(tot, 50):.1f} ms"]
     for name in LISTS:
-        parts.append(f"{name} p50 {pct(row['lists'][name]['times'], 50):.1f} ms")
+        parts.append(f"{name} p50 {pct(row['lists'][name]['times'], 50):.1f} ms "
+                     f"(raw {pct(row['lists'][name]['raw_times'], 50):.1f})")
     if row.get("daemon"):
         parts.append(f"RSS {row['daemon']['rss'] / 1024:.1f} MiB")
     if row.get("pod_mem") and row["pods"]:
         parts.append(f"Pss/pod {row['pod_mem']['pss_total'] / row['pods'] / 1024:.2f} MiB")
+    parts.append(f"load {row['load']:.2f}")
     return ", ".join(parts)
 
 
@@ -192,7 +209,10 @@ def row_figures(row):
         t = row["lists"][name]["times"]
         f[f"{name} p50"] = pct(t, 50)
         f[f"{name} max"] = max(t) if t else float("nan")
+        raw = row["lists"][name].get("raw_times") or []
+        f[f"{name} raw p50"] = pct(raw, 50)
     f["daemon RSS MiB"] = row["daemon"]["rss"] / 1024 if row.get("daemon") else float("nan")
+    f["load average 1 min"] = row.get("load", float("nan"))
     pm = row.get("pod_mem")
     f["Pss/pod MiB"] = pm["pss_total"] / row["pods"] / 1024 if pm and row["pods"] else float("nan")
     return f
@@ -211,7 +231,7 @@ def print_report(results, args):
         print(f"\n{r['runtime']} ({r.get('version', '')})")
         print(f"{'running pods':<26}" + "".join(f"{p:>10}" for p in rows))
         for k in keys:
-            d = 2 if "MiB" in k else 1
+            d = 2 if "MiB" in k or "load" in k else 1
             print(f"{k:<26}" + "".join(fmt(rows[p][k], d=d) for p in rows))
     if "mascri" in by and "containerd" in by and keys:
         common = [p for p in by["mascri"] if p in by["containerd"]]

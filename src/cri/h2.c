@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/server-internal.h"
+#include "packed.pb-c.h"
 
 #define H2_MAX_STREAMS 1000
 #define H2_STREAM_WINDOW (4u << 20)
@@ -209,7 +210,9 @@ void h2_call_completed(struct call *call)
     log_debug("%s: handler finished after the call was answered (%s)", call->path,
               call->err ? mascri_error_message(&call->err) : "ok");
   }
-  bool big = call->out_len >= TRIM_AFTER_BYTES; /* packed, not yet sent */
+  /* packed, not yet sent; a PackedItems response is one buffer per item, freed whole */
+  bool big = call->out_len >= TRIM_AFTER_BYTES &&
+             !(call->resp && call->resp->descriptor == &mascri__packed_items__descriptor);
   call_release_request(call);
   if (big)
     malloc_trim(0);

@@ -12,6 +12,7 @@
 #include "cri/rpc-ctr-msg.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
+#include "packed.pb-c.h"
 #include "sandbox/containers.h"
 
 static int ctrs_of(void *ctx, struct mascri_containers **out, mascri_error_t *err)
@@ -131,40 +132,62 @@ static bool list_match(const struct mascri_ctr_info *in, const Runtime__V1__Cont
 
 /* Image id → repo digest for one call: a node runs few distinct images, each looked up
  * once per call instead of once per container. */
-struct ref_cache {
-  char *ids[32], *refs[32];
-  size_t n;
+struct ref_table {
+  char **ids, **refs;
+  size_t n, cap;
 };
 
-static const char *cached_image_ref(struct mascri_daemon *d, struct ref_cache *rc,
-                                    const char *image_id, char **uncached)
+static const char *ref_of(const struct ref_table *rt, const char *image_id)
 {
-  for (size_t i = 0; i < rc->n; i++)
-    if (strcmp(rc->ids[i], image_id) == 0)
-      return rc->refs[i];
-  struct mascri_ctr_info in = {.image_id = (char *)image_id};
-  char *ref = image_ref_of(d, &in);
-  if (rc->n == sizeof(rc->ids) / sizeof(rc->ids[0])) {
-    free(*uncached);
-    return *uncached = ref;
-  }
-  rc->ids[rc->n] = xstrdup(image_id);
-  rc->refs[rc->n++] = ref;
-  return ref;
+  for (size_t i = 0; i < rt->n; i++)
+    if (strcmp(rt->ids[i], image_id) == 0)
+      return rt->refs[i];
+  return NULL;
 }
 
-static void ref_cache_clear(struct ref_cache *rc)
+static void ref_table_clear(struct ref_table *rt)
 {
-  for (size_t i = 0; i < rc->n; i++) {
-    free(rc->ids[i]);
-    free(rc->refs[i]);
+  for (size_t i = 0; i < rt->n; i++) {
+    free(rt->ids[i]);
+    free(rt->refs[i]);
   }
-  rc->n = 0;
+  free(rt->ids);
+  free(rt->refs);
 }
 
+/* Pass one (under the store's lock): the distinct image ids of the matching containers. */
+struct ids_visit {
+  const Runtime__V1__ContainerFilter *filter;
+  struct ref_table *rt;
+};
+
+static void ids_visit(void *data, const struct mascri_ctr_info *in)
+{
+  struct ids_visit *iv = data;
+  struct ref_table *rt = iv->rt;
+  if (!in->image_id || !in->image_id[0] || !list_match(in, iv->filter))
+    return;
+  for (size_t i = 0; i < rt->n; i++)
+    if (strcmp(rt->ids[i], in->image_id) == 0)
+      return;
+  if (rt->n == rt->cap) {
+    rt->cap = rt->cap ? 2 * rt->cap : 8;
+    rt->ids = xrealloc(rt->ids, rt->cap * sizeof(*rt->ids));
+    rt->refs = xrealloc(rt->refs, rt->cap * sizeof(*rt->refs));
+  }
+  rt->ids[rt->n] = xstrdup(in->image_id);
+  rt->refs[rt->n++] = NULL;
+}
+
+/* Pass two (under the lock again): each item packed once, sent as a mascri.PackedItems (the
+ * wire bytes of a ListContainersResponse): one allocation per container instead of a
+ * message tree of about twenty, which also left the heap fragmented after each call. A
+ * container created between the passes shows its image id as image_ref, as one whose
+ * image has no repo digest does. */
 struct list_visit {
   const Runtime__V1__ContainerFilter *filter;
-  Runtime__V1__Container **v;
+  const struct ref_table *rt;
+  ProtobufCBinaryData *v;
   size_t n, cap;
 };
 
@@ -173,12 +196,13 @@ static void list_visit(void *data, const struct mascri_ctr_info *in)
   struct list_visit *lv = data;
   if (!list_match(in, lv->filter))
     return;
-  if (lv->n + 1 >= lv->cap) {
+  if (lv->n == lv->cap) {
     lv->cap = lv->cap ? 2 * lv->cap : 64;
     lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
   }
-  lv->v[lv->n++] = mascri_ctr_list_item_msg(in, NULL);
-  lv->v[lv->n] = NULL;
+  const char *ref = in->image_id && in->image_id[0] ? ref_of(lv->rt, in->image_id) : NULL;
+  ProtobufCBinaryData *b = &lv->v[lv->n++];
+  b->data = mascri_ctr_list_item_pack(in, ref, &b->len);
 }
 
 MASCRI_RPC(list_containers)
@@ -189,24 +213,21 @@ MASCRI_RPC(list_containers)
   struct mascri_containers *ctrs = NULL;
   if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
-  /* Messages built from memory under the store's lock; image refs filled in after it. */
-  struct list_visit lv = {.filter = r->filter};
-  mascri_containers_foreach(ctrs, list_visit, &lv);
-  struct ref_cache rc = {0};
-  for (size_t i = 0; i < lv.n; i++) {
-    Runtime__V1__Container *c = lv.v[i];
-    _cleanup_free_ char *uncached = NULL;
-    const char *ref = c->image_id[0] ? cached_image_ref(d, &rc, c->image_id, &uncached) : NULL;
-    if (ref) {
-      free(c->image_ref);
-      c->image_ref = xstrdup(ref);
-    }
+  struct ref_table rt = {0};
+  struct ids_visit iv = {.filter = r->filter, .rt = &rt};
+  mascri_containers_foreach(ctrs, ids_visit, &iv);
+  /* The image store is asked with no container lock held. */
+  for (size_t i = 0; i < rt.n; i++) {
+    struct mascri_ctr_info in = {.image_id = rt.ids[i]};
+    rt.refs[i] = image_ref_of(d, &in);
   }
-  ref_cache_clear(&rc);
-  Runtime__V1__ListContainersResponse *out = xmalloc(sizeof(*out));
-  runtime__v1__list_containers_response__init(out);
-  out->containers = lv.v ? lv.v : xcalloc(1, sizeof(*out->containers));
-  out->n_containers = lv.n;
+  struct list_visit lv = {.filter = r->filter, .rt = &rt};
+  mascri_containers_foreach(ctrs, list_visit, &lv);
+  ref_table_clear(&rt);
+  Mascri__PackedItems *out = xmalloc(sizeof(*out));
+  mascri__packed_items__init(out);
+  out->items = lv.v;
+  out->n_items = lv.n;
   *resp = &out->base;
   return 0;
 }
@@ -344,6 +365,7 @@ struct stats_visit {
   int64_t now;
   Runtime__V1__ContainerStats **v;
   struct mascri_ctr_info *cg; /* id, state, cgroup_path only */
+  int64_t *limit;             /* mascri_ctr_memory_limit of each */
   size_t n, cap;
 };
 
@@ -356,6 +378,7 @@ static void stats_visit(void *data, const struct mascri_ctr_info *in)
     sv->cap = sv->cap ? 2 * sv->cap : 64;
     sv->v = xrealloc(sv->v, sv->cap * sizeof(*sv->v));
     sv->cg = xrealloc(sv->cg, sv->cap * sizeof(*sv->cg));
+    sv->limit = xrealloc(sv->limit, sv->cap * sizeof(*sv->limit));
   }
   struct mascri_ctr_usage u;
   mascri_containers_usage_layer(sv->ctrs, in, &u);
@@ -366,6 +389,7 @@ static void stats_visit(void *data, const struct mascri_ctr_info *in)
       .state = in->state,
       .cgroup_path = in->cgroup_path ? xstrdup(in->cgroup_path) : NULL,
   };
+  sv->limit[sv->n] = mascri_ctr_memory_limit(in);
   sv->v[++sv->n] = NULL;
 }
 
@@ -382,11 +406,13 @@ MASCRI_RPC(list_container_stats)
   for (size_t i = 0; i < sv.n; i++) {
     struct mascri_ctr_usage u;
     mascri_containers_usage_cgroup(ctrs, &sv.cg[i], &u);
+    u.cg.memory_limit = sv.limit[i] > 0 ? (uint64_t)sv.limit[i] : 0;
     mascri_ctr_stats_msg_set_cgroup(sv.v[i], &u, sv.now);
     mascri_ctr_usage_clear(&u);
     free(sv.cg[i].cgroup_path);
   }
   free(sv.cg);
+  free(sv.limit);
   Runtime__V1__ListContainerStatsResponse *out = xmalloc(sizeof(*out));
   runtime__v1__list_container_stats_response__init(out);
   out->stats = sv.v ? sv.v : xcalloc(1, sizeof(*out->stats));

@@ -47,22 +47,44 @@ static Runtime__V1__ImageSpec *image_spec(const struct mascri_ctr_info *in)
                                          (in)->config->n_##field, &(dst)->n_##field);              \
   } while (0)
 
-Runtime__V1__Container *mascri_ctr_list_item_msg(const struct mascri_ctr_info *in,
-                                                 const char *image_ref)
+uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
+                                   size_t *len)
 {
-  Runtime__V1__Container *c = xmalloc(sizeof(*c));
-  runtime__v1__container__init(c);
-  c->id = xstrdup(in->id);
-  c->pod_sandbox_id = xstrdup(in->pod_id);
-  c->metadata = mascri_ctr_metadata_msg(in);
-  c->image = image_spec(in);
-  c->image_ref = dup_or_empty(image_ref ? image_ref : in->image_id);
-  c->image_id = dup_or_empty(in->image_id);
-  c->state = (Runtime__V1__ContainerState)in->state;
-  c->created_at = in->created_at;
-  COPY_CFG_MAP(c, labels, runtime__v1__container__labels_entry__descriptor, in);
-  COPY_CFG_MAP(c, annotations, runtime__v1__container__annotations_entry__descriptor, in);
-  return c;
+  const Runtime__V1__ContainerConfig *cfg = in->config;
+  const Runtime__V1__ImageSpec *c = cfg ? cfg->image : NULL;
+  Runtime__V1__ContainerMetadata m;
+  runtime__v1__container_metadata__init(&m);
+  m.name = in->name;
+  m.attempt = in->attempt;
+  Runtime__V1__ImageSpec img; /* as image_spec() builds it */
+  runtime__v1__image_spec__init(&img);
+  img.image = in->image_ref;
+  img.user_specified_image = c && c->user_specified_image && c->user_specified_image[0]
+                                 ? c->user_specified_image
+                                 : in->image_ref;
+  if (c) {
+    img.runtime_handler = c->runtime_handler;
+    img.annotations = c->annotations;
+    img.n_annotations = c->n_annotations;
+  }
+  Runtime__V1__Container v;
+  runtime__v1__container__init(&v);
+  v.id = in->id;
+  v.pod_sandbox_id = in->pod_id;
+  v.metadata = &m;
+  v.image = &img;
+  v.image_ref = (char *)(image_ref ? image_ref : in->image_id);
+  v.image_id = in->image_id;
+  v.state = (Runtime__V1__ContainerState)in->state;
+  v.created_at = in->created_at;
+  if (cfg) {
+    /* map<string,string> entries are the same wire bytes in any message: borrowed */
+    v.labels = (void *)cfg->labels;
+    v.n_labels = cfg->n_labels;
+    v.annotations = (void *)cfg->annotations;
+    v.n_annotations = cfg->n_annotations;
+  }
+  return mascri_rpc_pack(&v.base, len);
 }
 
 Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_ctr_info *in)

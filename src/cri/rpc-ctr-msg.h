@@ -8,8 +8,10 @@
 #include "sandbox/containers.h"
 
 Runtime__V1__ContainerMetadata *mascri_ctr_metadata_msg(const struct mascri_ctr_info *in);
-Runtime__V1__Container *mascri_ctr_list_item_msg(const struct mascri_ctr_info *in,
-                                                 const char *image_ref);
+/* A ListContainers item packed (*len bytes, heap), borrowing in's strings for the packing: one
+ * allocation per item, for ListContainers under the store's lock. */
+uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
+                                   size_t *len);
 Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_ctr_info *in);
 Runtime__V1__ContainerStatus *mascri_ctr_status_msg(const struct mascri_ctr_info *in,
                                                     const char *image_ref);

@@ -107,18 +107,42 @@ Runtime__V1__PodSandboxStatus *mascri_pod_status_msg(const struct mascri_pod_inf
   return s;
 }
 
-Runtime__V1__PodSandbox *mascri_pod_list_item_msg(const struct mascri_pod_info *in)
+uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len)
 {
-  Runtime__V1__PodSandbox *s = xmalloc(sizeof(*s));
-  runtime__v1__pod_sandbox__init(s);
-  s->id = xstrdup(in->id);
-  s->metadata = metadata(in);
-  s->state = state(in);
-  s->created_at = in->created_at;
-  COPY_MAP(s, labels, runtime__v1__pod_sandbox__labels_entry__descriptor, in->config);
-  COPY_MAP(s, annotations, runtime__v1__pod_sandbox__annotations_entry__descriptor, in->config);
-  s->runtime_handler = xstrdup(in->runtime_handler ? in->runtime_handler : "");
-  return s;
+  *len = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = xmalloc(*len ? *len : 1);
+  protobuf_c_message_pack(m, buf);
+  return buf;
+}
+
+/* A map field of a message on the stack borrowing the record's entries: every
+ * map<string,string> entry is the same wire bytes whatever message holds it. */
+#define BORROW_MAP(dst, field, cfg)                                                                \
+  do {                                                                                             \
+    if (cfg) {                                                                                     \
+      (dst).field = (void *)(cfg)->field;                                                          \
+      (dst).n_##field = (cfg)->n_##field;                                                          \
+    }                                                                                              \
+  } while (0)
+
+uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len)
+{
+  Runtime__V1__PodSandboxMetadata m;
+  runtime__v1__pod_sandbox_metadata__init(&m);
+  m.name = in->name;
+  m.uid = in->uid;
+  m.namespace_ = in->namespace_;
+  m.attempt = in->attempt;
+  Runtime__V1__PodSandbox s;
+  runtime__v1__pod_sandbox__init(&s);
+  s.id = in->id;
+  s.metadata = &m;
+  s.state = state(in);
+  s.created_at = in->created_at;
+  BORROW_MAP(s, labels, in->config);
+  BORROW_MAP(s, annotations, in->config);
+  s.runtime_handler = in->runtime_handler;
+  return mascri_rpc_pack(&s.base, len);
 }
 
 Runtime__V1__PodSandboxAttributes *mascri_pod_attributes_msg(const struct mascri_pod_info *in)

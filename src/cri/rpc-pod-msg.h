@@ -6,7 +6,11 @@
 #include "sandbox/pods.h"
 
 Runtime__V1__PodSandboxStatus *mascri_pod_status_msg(const struct mascri_pod_info *in);
-Runtime__V1__PodSandbox *mascri_pod_list_item_msg(const struct mascri_pod_info *in);
+/* A ListPodSandbox item packed (*len bytes, heap), borrowing in's strings for the packing: one
+ * allocation per item, for ListPodSandbox under the table's lock. */
+uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len);
+/* m packed into a heap buffer of *len bytes. */
+uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len);
 Runtime__V1__PodSandboxAttributes *mascri_pod_attributes_msg(const struct mascri_pod_info *in);
 /* Linux stats from the pod cgroup's numbers (st may be NULL: no cgroup numbers). */
 Runtime__V1__LinuxPodSandboxStats *mascri_pod_linux_stats_msg(const mascri_container_stats_t *st,

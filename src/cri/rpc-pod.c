@@ -9,6 +9,7 @@
 #include "cri/daemon.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
+#include "packed.pb-c.h"
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
 
@@ -143,9 +144,12 @@ static bool list_match(const struct mascri_pod_info *in, const Runtime__V1__PodS
   return mascri_pod_labels_match(in, (void *const *)f->label_selector, f->n_label_selector);
 }
 
+/* The items packed one by one under the table's lock, sent as a mascri.PackedItems (the
+ * wire bytes of a ListPodSandboxResponse): one allocation per pod instead of a message
+ * tree of a dozen, which also left the heap fragmented after each call. */
 struct pod_list_visit {
   const Runtime__V1__PodSandboxFilter *filter;
-  Runtime__V1__PodSandbox **v;
+  ProtobufCBinaryData *v;
   size_t n, cap;
 };
 
@@ -154,12 +158,12 @@ static void pod_list_visit(void *data, const struct mascri_pod_info *in)
   struct pod_list_visit *lv = data;
   if (!list_match(in, lv->filter))
     return;
-  if (lv->n + 1 >= lv->cap) {
+  if (lv->n == lv->cap) {
     lv->cap = lv->cap ? 2 * lv->cap : 64;
     lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
   }
-  lv->v[lv->n++] = mascri_pod_list_item_msg(in);
-  lv->v[lv->n] = NULL;
+  ProtobufCBinaryData *b = &lv->v[lv->n++];
+  b->data = mascri_pod_list_item_pack(in, &b->len);
 }
 
 MASCRI_RPC(list_pod_sandbox)
@@ -169,23 +173,30 @@ MASCRI_RPC(list_pod_sandbox)
   struct mascri_pods *pods = NULL;
   if (pods_of(ctx, &pods, err) < 0)
     return -1;
-  /* Messages built from memory under the table's lock (no config copies). */
   struct pod_list_visit lv = {.filter = r->filter};
   mascri_pods_foreach(pods, pod_list_visit, &lv);
-  Runtime__V1__ListPodSandboxResponse *out = xmalloc(sizeof(*out));
-  runtime__v1__list_pod_sandbox_response__init(out);
-  out->items = lv.v ? lv.v : xcalloc(1, sizeof(*out->items));
+  Mascri__PackedItems *out = xmalloc(sizeof(*out));
+  mascri__packed_items__init(out);
+  out->items = lv.v;
   out->n_items = lv.n;
   *resp = &out->base;
   return 0;
 }
 
-static Runtime__V1__PodSandboxStats *stats_of(struct mascri_pods *pods,
-                                              const struct mascri_pod_info *in)
+/* The attributes part of a pod's stats: from memory, fine under the table's lock. */
+static Runtime__V1__PodSandboxStats *stats_msg(const struct mascri_pod_info *in)
 {
   Runtime__V1__PodSandboxStats *s = xmalloc(sizeof(*s));
   runtime__v1__pod_sandbox_stats__init(s);
   s->attributes = mascri_pod_attributes_msg(in);
+  return s;
+}
+
+/* The measured part: the pod cgroup's files and the pod's eth0 counters (in is read for
+ * id, ready, pause_pid, pause_start_time, netns_path, cgroup_parent, pause_cgroup only). */
+static void stats_measure(struct mascri_pods *pods, const struct mascri_pod_info *in,
+                          Runtime__V1__PodSandboxStats *s)
+{
   mascri_container_stats_t st;
   _cleanup_error_ mascri_error_t e = NULL;
   bool have = in->ready && mascri_pods_cgroup_stats(pods, in, &st, &e) == 0;
@@ -196,6 +207,13 @@ static Runtime__V1__PodSandboxStats *stats_of(struct mascri_pods *pods,
   struct mascri_pod_net_stats ns;
   if (mascri_pods_net_stats(in, "eth0", &ns, &e) == 0)
     s->linux->network = mascri_pod_network_usage_msg("eth0", &ns, now);
+}
+
+static Runtime__V1__PodSandboxStats *stats_of(struct mascri_pods *pods,
+                                              const struct mascri_pod_info *in)
+{
+  Runtime__V1__PodSandboxStats *s = stats_msg(in);
+  stats_measure(pods, in, s);
   return s;
 }
 
@@ -215,27 +233,70 @@ MASCRI_RPC(pod_sandbox_stats)
   return 0;
 }
 
+static bool stats_match(const struct mascri_pod_info *in,
+                        const Runtime__V1__PodSandboxStatsFilter *f)
+{
+  if (!f)
+    return true;
+  if (f->id && f->id[0] && strncmp(in->id, f->id, strlen(f->id)) != 0)
+    return false;
+  return mascri_pod_labels_match(in, (void *const *)f->label_selector, f->n_label_selector);
+}
+
+/* What a stats call keeps of each pod while the table's lock is held: the message so far
+ * (attributes) and a copy of the few fields the measuring reads, which is done after. */
+struct pod_stats_visit {
+  const Runtime__V1__PodSandboxStatsFilter *filter;
+  Runtime__V1__PodSandboxStats **v;
+  struct mascri_pod_info *m;
+  size_t n, cap;
+};
+
+static void pod_stats_visit(void *data, const struct mascri_pod_info *in)
+{
+  struct pod_stats_visit *sv = data;
+  if (!stats_match(in, sv->filter))
+    return;
+  if (sv->n + 1 >= sv->cap) {
+    sv->cap = sv->cap ? 2 * sv->cap : 64;
+    sv->v = xrealloc(sv->v, sv->cap * sizeof(*sv->v));
+    sv->m = xrealloc(sv->m, sv->cap * sizeof(*sv->m));
+  }
+  sv->v[sv->n] = stats_msg(in);
+  /* id points into the message's attributes, which outlive the measuring */
+  sv->m[sv->n] = (struct mascri_pod_info){
+      .id = sv->v[sv->n]->attributes->id,
+      .ready = in->ready,
+      .pause_pid = in->pause_pid,
+      .pause_start_time = in->pause_start_time,
+      .netns_path = in->netns_path ? xstrdup(in->netns_path) : NULL,
+      .cgroup_parent = in->cgroup_parent ? xstrdup(in->cgroup_parent) : NULL,
+      .pause_cgroup = in->pause_cgroup ? xstrdup(in->pause_cgroup) : NULL,
+  };
+  sv->v[++sv->n] = NULL;
+}
+
 MASCRI_RPC(list_pod_sandbox_stats)
 {
   (void)cancel;
   const Runtime__V1__ListPodSandboxStatsRequest *r = (const void *)req;
   struct mascri_pods *pods = NULL;
-  struct mascri_pod_info **v = NULL;
-  size_t n = 0;
-  if (pods_of(ctx, &pods, err) < 0 || mascri_pods_list(pods, &v, &n, err) < 0)
+  if (pods_of(ctx, &pods, err) < 0)
     return -1;
+  /* No copy of every pod's record: attributes under the lock, the files read after. */
+  struct pod_stats_visit sv = {.filter = r->filter};
+  mascri_pods_foreach(pods, pod_stats_visit, &sv);
+  for (size_t i = 0; i < sv.n; i++) {
+    stats_measure(pods, &sv.m[i], sv.v[i]);
+    free(sv.m[i].netns_path);
+    free(sv.m[i].cgroup_parent);
+    free(sv.m[i].pause_cgroup);
+  }
+  free(sv.m);
   Runtime__V1__ListPodSandboxStatsResponse *out = xmalloc(sizeof(*out));
   runtime__v1__list_pod_sandbox_stats_response__init(out);
-  out->stats = xcalloc(n + 1, sizeof(*out->stats));
-  const Runtime__V1__PodSandboxStatsFilter *f = r->filter;
-  for (size_t i = 0; i < n; i++) {
-    if (f && f->id && f->id[0] && strncmp(v[i]->id, f->id, strlen(f->id)) != 0)
-      continue;
-    if (f && !mascri_pod_labels_match(v[i], (void *const *)f->label_selector, f->n_label_selector))
-      continue;
-    out->stats[out->n_stats++] = stats_of(pods, v[i]);
-  }
-  mascri_pod_info_list_free(v, n);
+  out->stats = sv.v ? sv.v : xcalloc(1, sizeof(*out->stats));
+  out->n_stats = sv.n;
   *resp = &out->base;
   return 0;
 }

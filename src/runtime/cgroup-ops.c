@@ -226,11 +226,12 @@ static int open_dir(const mascri_cgroup_t *cg, const char *controller)
   return dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 }
 
-static void memory_figures(int dfd, bool v2, mascri_container_stats_t *out)
+static void memory_figures(int dfd, bool v2, bool with_limit, mascri_container_stats_t *out)
 {
   char stat[8192];
   out->memory_usage = u64_at(dfd, v2 ? "memory.current" : "memory.usage_in_bytes");
-  out->memory_limit = u64_at(dfd, v2 ? "memory.max" : "memory.limit_in_bytes");
+  if (with_limit)
+    out->memory_limit = u64_at(dfd, v2 ? "memory.max" : "memory.limit_in_bytes");
   if (out->memory_limit >= (UINT64_MAX >> 2))
     out->memory_limit = 0; /* v1's "no limit" (a page-rounded LONG_MAX) */
   if (read_small_at(dfd, "memory.stat", stat, sizeof(stat))) {
@@ -240,7 +241,7 @@ static void memory_figures(int dfd, bool v2, mascri_container_stats_t *out)
   }
 }
 
-int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_container_stats_t *out,
+int mascri_cgroup_usage(const mascri_cgroup_t *cg, unsigned what, mascri_container_stats_t *out,
                         mascri_error_t *err)
 {
   (void)err;
@@ -248,7 +249,7 @@ int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_contai
   bool v2 = cg->layout.mode == MASCRI_CGROUP_V2;
   _cleanup_close_ int mem = open_dir(cg, v2 ? NULL : "memory");
   if (mem >= 0)
-    memory_figures(mem, v2, out);
+    memory_figures(mem, v2, what & MASCRI_CGROUP_USAGE_LIMIT, out);
   if (v2) {
     char cpu[1024];
     if (mem >= 0 && read_small_at(mem, "cpu.stat", cpu, sizeof(cpu)))
@@ -258,7 +259,7 @@ int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_contai
     _cleanup_free_ char *path = dir ? mascri_path_join(dir, "cpuacct.usage") : NULL;
     out->cpu_usage_ns = path ? u64_at(AT_FDCWD, path) : 0;
   }
-  if (with_pids) {
+  if (what & MASCRI_CGROUP_USAGE_PIDS) {
     _cleanup_free_ char *dir = mascri_cgroup_dir(cg, v2 ? NULL : "pids");
     _cleanup_free_ char *path = dir ? mascri_path_join(dir, "pids.current") : NULL;
     out->pids_current = path ? u64_at(AT_FDCWD, path) : 0;

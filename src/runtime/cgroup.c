@@ -146,6 +146,22 @@ static int cpuset_init(const char *mnt, const char *rel, mascri_error_t *err)
   return 0;
 }
 
+/* The controllers cgroup.subtree_control file sc lists (NULL when unreadable): a write,
+ * even of one already on, makes the kernel walk every descendant of that cgroup (and the
+ * parent of the pods has them all), a read does not. */
+static char **subtree_enabled(const char *sc)
+{
+  _cleanup_free_ char *cur = NULL;
+  size_t len = 0;
+  mascri_error_t e = NULL;
+  if (mascri_read_file(sc, &cur, &len, &e) < 0) {
+    mascri_error_release(&e);
+    return NULL;
+  }
+  cur[strcspn(cur, "\n")] = '\0';
+  return mascri_strv_split(cur, ' ');
+}
+
 /* v2: enables the available controllers in every ancestor's cgroup.subtree_control. */
 static void v2_enable_controllers(const mascri_cgroup_t *cg)
 {
@@ -162,10 +178,11 @@ static void v2_enable_controllers(const mascri_cgroup_t *cg)
   _cleanup_strv_ char **comps = mascri_strv_split(cg->path + 1, '/');
   for (size_t i = 0; comps[i]; i++) {
     _cleanup_free_ char *sc = mascri_path_join(cur, "cgroup.subtree_control");
+    _cleanup_strv_ char **on = subtree_enabled(sc);
     for (size_t j = 0; names[j]; j++) {
       char *n = names[j];
       n[strcspn(n, "\n")] = '\0';
-      if (!n[0])
+      if (!n[0] || (on && mascri_strv_contains(on, n)))
         continue;
       _cleanup_free_ char *v = xasprintf("+%s", n);
       if (mascri_write_file_at(AT_FDCWD, sc, v, strlen(v), &e) < 0)

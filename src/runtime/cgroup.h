@@ -118,10 +118,15 @@ bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
                         mascri_error_t *err);
-/* Only what the CRI's stats report (cpu usage; memory usage, limit, working set, rss; with
- * with_pids pids.current, which pod stats show), in a third of mascri_cgroup_stats' system
- * calls: for the stats calls over every container or pod. */
-int mascri_cgroup_usage(const mascri_cgroup_t *cg, bool with_pids, mascri_container_stats_t *out,
+/* What mascri_cgroup_usage reads beyond cpu usage and memory usage, working set and rss. */
+enum {
+  MASCRI_CGROUP_USAGE_PIDS = 1 << 0,  /* pids.current, which pod stats show */
+  MASCRI_CGROUP_USAGE_LIMIT = 1 << 1, /* the memory limit (callers that do not keep it) */
+};
+
+/* Only what the CRI's stats report (MASCRI_CGROUP_USAGE_* for more), in a third of
+ * mascri_cgroup_stats' system calls: for the stats calls over every container or pod. */
+int mascri_cgroup_usage(const mascri_cgroup_t *cg, unsigned what, mascri_container_stats_t *out,
                         mascri_error_t *err);
 /* Absolute directory of the cgroup in the hierarchy holding controller (NULL = v2). */
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);

@@ -157,8 +157,8 @@ struct mascri_ctr_usage {
 int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,
                             struct mascri_ctr_usage *out, mascri_error_t *err);
 /* The two halves: the writable layer only (from info, no I/O: fine under the store's lock
- * in a mascri_containers_foreach visitor) and the cgroup figures only (info's id, state and
- * cgroup_path are read). */
+ * in a mascri_containers_foreach visitor) and the cgroup figures only (info's id, state,
+ * cgroup_path and mascri_ctr_memory_limit are read). */
 void mascri_containers_usage_layer(struct mascri_containers *ctrs,
                                    const struct mascri_ctr_info *info,
                                    struct mascri_ctr_usage *out);
@@ -166,6 +166,10 @@ void mascri_containers_usage_cgroup(struct mascri_containers *ctrs,
                                     const struct mascri_ctr_info *info,
                                     struct mascri_ctr_usage *out);
 void mascri_ctr_usage_clear(struct mascri_ctr_usage *u);
+/* The container's memory limit in bytes as the CRI set it (CreateContainer, then
+ * UpdateContainerResources), 0 when none or info has no config: what the container
+ * cgroup's memory.max holds, so the stats read one cgroup file less per container. */
+int64_t mascri_ctr_memory_limit(const struct mascri_ctr_info *info);
 
 /* StopPodSandbox: stops every container of the pod (SIGKILL after timeout_s, 0: now).
  * Idempotent; unknown pods have no containers. */

@@ -171,7 +171,15 @@ void mascri_containers_usage_cgroup(struct mascri_containers *ctrs,
   /* A view over the process-wide layout: not cleared (that layout is never freed). */
   const mascri_cgroup_t cg = {
       .layout = *layout, .path = (char *)info->cgroup_path, .manager = ctrs->cgroup_manager};
-  out->has_cgroup = mascri_cgroup_usage(&cg, false, &out->cg, &e) == 0;
+  out->has_cgroup = mascri_cgroup_usage(&cg, 0, &out->cg, &e) == 0;
+  int64_t limit = mascri_ctr_memory_limit(info);
+  out->cg.memory_limit = limit > 0 ? (uint64_t)limit : 0;
+}
+
+int64_t mascri_ctr_memory_limit(const struct mascri_ctr_info *info)
+{
+  const Runtime__V1__ContainerConfig *c = info->config;
+  return c && c->linux && c->linux->resources ? c->linux->resources->memory_limit_in_bytes : 0;
 }
 
 int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,

@@ -252,14 +252,17 @@ int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_i
                    : xstrdup(info->cgroup_parent);
   if (!path)
     return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s has no cgroup", info->id);
-  mascri_cgroup_t cg = {.manager = pods->cgroup_manager, .path = path};
-  if (mascri_cgroup_layout_probe(&cg.layout, err) < 0) {
+  const mascri_cgroup_layout_t *layout = mascri_cgroup_layout_host(err);
+  if (!layout) {
     free(path);
     return -1;
   }
+  /* A view over the process-wide layout (never freed): no copy of it per pod. */
+  const mascri_cgroup_t cg = {.layout = *layout, .manager = pods->cgroup_manager, .path = path};
   memset(out, 0, sizeof(*out));
-  int ret = mascri_cgroup_usage(&cg, true, out, err);
-  mascri_cgroup_clear(&cg);
+  int ret =
+      mascri_cgroup_usage(&cg, MASCRI_CGROUP_USAGE_PIDS | MASCRI_CGROUP_USAGE_LIMIT, out, err);
+  free(path);
   return ret;
 }
 

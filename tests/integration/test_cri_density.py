@@ -120,3 +120,53 @@ def test_stats_and_lists_do_not_read_mountinfo_per_container(daemon_factory, bb)
     # The cgroup figures are still read per container (its own files), and nothing else
     # names the container in the daemon's state per call.
     assert sum(1 for p in paths if ids[0] in p and p.startswith("/sys/fs/cgroup")) >= 1
+
+
+def test_list_items_are_what_the_status_calls_show(daemon, bb):
+    # ListContainers / ListPodSandbox pack each item straight from the records (no message
+    # tree per item): every field they carry must still be the status calls' value, maps
+    # included, and the filters still apply.
+    cri = daemon.client
+    pb = cri.pb
+    pull(cri, bb)
+    pc = pod_config(pb, name="packed")
+    pc.log_directory = str(daemon.log_dir / "packed")
+    pc.labels["tier"] = "fe"
+    pc.annotations["note"] = "pod ünïcode"
+    pod = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc, runtime_handler=""),
+                                    timeout=60).pod_sandbox_id
+    cc = ctr_config(pb, bb, name="sleeper", command=SLEEP)
+    cc.labels["app"] = "x"
+    cc.annotations["empty"] = ""
+    cid = create(cri, pod, cc, pc)
+    start(cri, cid)
+    other = create(cri, pod, ctr_config(pb, bb, name="other", command=SLEEP), pc)
+
+    ps = cri.runtime.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod),
+                                      timeout=30).status
+    [item] = cri.runtime.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=30).items
+    assert (item.id, item.metadata, item.state, item.created_at, item.runtime_handler) == \
+        (ps.id, ps.metadata, ps.state, ps.created_at, ps.runtime_handler)
+    assert dict(item.labels) == dict(ps.labels) and dict(item.labels)["tier"] == "fe"
+    assert dict(item.annotations) == dict(ps.annotations) == dict(pc.annotations)
+
+    listed = {c.id: c for c in cri.runtime.ListContainers(pb.ListContainersRequest(),
+                                                          timeout=30).containers}
+    assert set(listed) == {cid, other}
+    for c in listed.values():
+        st = cri.runtime.ContainerStatus(pb.ContainerStatusRequest(container_id=c.id),
+                                         timeout=30).status
+        assert c.pod_sandbox_id == pod
+        assert (c.metadata, c.image, c.image_ref, c.image_id, c.state, c.created_at) == \
+            (st.metadata, st.image, st.image_ref, st.image_id, st.state, st.created_at)
+        assert dict(c.labels) == dict(st.labels)
+        assert dict(c.annotations) == dict(st.annotations)
+    assert dict(listed[cid].labels)["app"] == "x"
+    assert dict(listed[cid].annotations)["empty"] == ""
+    assert listed[cid].state == pb.CONTAINER_RUNNING and listed[other].state == pb.CONTAINER_CREATED
+    running = cri.runtime.ListContainers(pb.ListContainersRequest(filter=pb.ContainerFilter(
+        state=pb.ContainerStateValue(state=pb.CONTAINER_RUNNING))), timeout=30).containers
+    assert [c.id for c in running] == [cid]
+    by_label = cri.runtime.ListContainers(pb.ListContainersRequest(filter=pb.ContainerFilter(
+        label_selector={"app": "x"})), timeout=30).containers
+    assert [c.id for c in by_label] == [cid]
