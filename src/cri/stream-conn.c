@@ -339,7 +339,7 @@ static const struct mascri_spdy_callbacks spdy_cb = {
 
 /* ---- HTTP ---- */
 
-static void respond(struct ss_conn *c, int code, const char *reason, const char *body)
+void ss_respond(struct ss_conn *c, int code, const char *reason, const char *body)
 {
   _cleanup_free_ char *r = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                                      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
@@ -500,7 +500,7 @@ static int spdy_upgrade(struct ss_conn *c)
     _cleanup_free_ char *msg = xasprintf("unable to upgrade: unable to negotiate protocol: client "
                                          "supports [%s], server supports [%s]\n",
                                          offered, supported);
-    respond(c, 403, "Forbidden", msg);
+    ss_respond(c, 403, "Forbidden", msg);
     return -1;
   }
   _cleanup_free_ char *r = xasprintf("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
@@ -538,13 +538,13 @@ static int route(struct ss_conn *c)
     }
   }
   if (c->parser.method != HTTP_GET && c->parser.method != HTTP_POST) {
-    respond(c, 405, "Method Not Allowed", "405 method not allowed\n");
+    ss_respond(c, 405, "Method Not Allowed", "405 method not allowed\n");
     return -1;
   }
   if (kind >= 0)
     c->req = mascri_stream_tokens_take(c->srv->tokens, token, (mascri_stream_kind_t)kind);
   if (c->req == NULL) {
-    respond(c, 404, "Not Found", "404 page not found\n");
+    ss_respond(c, 404, "Not Found", "404 page not found\n");
     return -1;
   }
   bool upgrade = has_token(c->connection, "upgrade");
@@ -552,7 +552,7 @@ static int route(struct ss_conn *c)
     return spdy_upgrade(c);
   if (upgrade && c->upgrade && strcasecmp(c->upgrade, "websocket") == 0)
     return ss_ws_upgrade(c);
-  respond(c, 400, "Bad Request", "Upgrade request required\n");
+  ss_respond(c, 400, "Bad Request", "Upgrade request required\n");
   return -1;
 }
 
@@ -574,9 +574,9 @@ static void read_http(struct ss_conn *c, const uint8_t *p, size_t n)
   size_t used = http_parser_execute(&c->parser, &http_settings, (const char *)p, n);
   if (c->parser.http_errno != HPE_OK) {
     if (c->header_bytes > MAX_HEADER_BYTES)
-      respond(c, 431, "Request Header Fields Too Large", "request headers too large\n");
+      ss_respond(c, 431, "Request Header Fields Too Large", "request headers too large\n");
     else
-      respond(c, 400, "Bad Request", "malformed HTTP request\n");
+      ss_respond(c, 400, "Bad Request", "malformed HTTP request\n");
     return;
   }
   if (!c->headers_done)

@@ -130,6 +130,8 @@ void ss_conn_accept(struct mascri_stream_server *srv, int fd);
 void ss_conn_close(struct ss_conn *c);
 void ss_conn_free(struct ss_conn *c);
 void ss_conn_tick(struct ss_conn *c, uint64_t now);
+/* Answers a plain HTTP error (the upgrade is refused) and lets the client close. */
+void ss_respond(struct ss_conn *c, int code, const char *reason, const char *body);
 /* Output towards the client on channel ch. */
 size_t ss_writable(struct ss_conn *c, int ch);
 ssize_t ss_send(struct ss_conn *c, int ch, const uint8_t *p, size_t n);

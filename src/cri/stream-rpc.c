@@ -54,11 +54,18 @@ static int check_streams(bool tty, bool in, bool out, bool errs, mascri_error_t 
   return 0;
 }
 
-/* Registers req and puts its URL into the response's url field. */
-static int answer_url(struct mascri_stream_server *srv, struct mascri_stream_req *req, char **url,
-                      mascri_error_t *err)
+/* The request of an exec or attach stream on container id (taken). */
+static struct mascri_stream_req *stdio_req(mascri_stream_kind_t kind, char *id, bool tty, bool in,
+                                           bool out, bool errs)
 {
-  return mascri_stream_server_url(srv, req, url, err);
+  struct mascri_stream_req *sr = xmalloc0(sizeof(*sr));
+  sr->kind = kind;
+  sr->id = id;
+  sr->tty = tty;
+  sr->in = in;
+  sr->out = out;
+  sr->err = errs;
+  return sr;
 }
 
 MASCRI_RPC(exec)
@@ -75,18 +82,13 @@ MASCRI_RPC(exec)
   char *id = running_container(ctx, r->container_id, err);
   if (id == NULL)
     return -1;
-  struct mascri_stream_req *sr = xmalloc0(sizeof(*sr));
-  sr->kind = MASCRI_STREAM_EXEC;
-  sr->id = id;
+  struct mascri_stream_req *sr =
+      stdio_req(MASCRI_STREAM_EXEC, id, r->tty, r->stdin, r->stdout, r->stderr);
   sr->cmd = xcalloc(r->n_cmd + 1, sizeof(char *));
   for (size_t i = 0; i < r->n_cmd; i++)
     sr->cmd[i] = xstrdup(r->cmd[i]);
-  sr->tty = r->tty;
-  sr->in = r->stdin;
-  sr->out = r->stdout;
-  sr->err = r->stderr;
   char *url;
-  if (answer_url(srv, sr, &url, err) < 0)
+  if (mascri_stream_server_url(srv, sr, &url, err) < 0)
     return -1;
   Runtime__V1__ExecResponse *out = xmalloc(sizeof(*out));
   runtime__v1__exec_response__init(out);
@@ -112,15 +114,10 @@ MASCRI_RPC(attach)
     free(id);
     return -1;
   }
-  struct mascri_stream_req *sr = xmalloc0(sizeof(*sr));
-  sr->kind = MASCRI_STREAM_ATTACH;
-  sr->id = id;
-  sr->tty = r->tty;
-  sr->in = r->stdin;
-  sr->out = r->stdout;
-  sr->err = r->stderr;
+  struct mascri_stream_req *sr =
+      stdio_req(MASCRI_STREAM_ATTACH, id, r->tty, r->stdin, r->stdout, r->stderr);
   char *url;
-  if (answer_url(srv, sr, &url, err) < 0)
+  if (mascri_stream_server_url(srv, sr, &url, err) < 0)
     return -1;
   Runtime__V1__AttachResponse *out = xmalloc(sizeof(*out));
   runtime__v1__attach_response__init(out);
@@ -161,7 +158,7 @@ MASCRI_RPC(port_forward)
   for (size_t i = 0; i < r->n_port; i++)
     sr->ports[i] = (uint16_t)r->port[i];
   char *url;
-  if (answer_url(srv, sr, &url, err) < 0)
+  if (mascri_stream_server_url(srv, sr, &url, err) < 0)
     return -1;
   Runtime__V1__PortForwardResponse *out = xmalloc(sizeof(*out));
   runtime__v1__port_forward_response__init(out);

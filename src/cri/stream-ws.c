@@ -99,16 +99,6 @@ static char *accept_key(const char *key)
   return out;
 }
 
-static void refuse(struct ss_conn *c, int code, const char *reason, const char *body)
-{
-  _cleanup_free_ char *r = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                     code, reason, strlen(body), body);
-  mascri_buf_append(&c->out, r, strlen(r));
-  c->stage = SS_CLOSING;
-  c->stage_deadline_ms = mascri_clock_monotonic_ms() + 5000;
-}
-
 static const char *negotiate(char *const *offered, const char *const *ours)
 {
   for (size_t i = 0; ours[i]; i++)
@@ -148,18 +138,19 @@ int ss_ws_upgrade(struct ss_conn *c)
 {
   bool pf = c->req->kind == MASCRI_STREAM_PORTFORWARD;
   if (c->ws_key == NULL || c->ws_version == NULL || strcmp(c->ws_version, "13") != 0) {
-    refuse(c, 400, "Bad Request", "a WebSocket upgrade needs Sec-WebSocket-Key and version 13\n");
+    ss_respond(c, 400, "Bad Request",
+               "a WebSocket upgrade needs Sec-WebSocket-Key and version 13\n");
     return -1;
   }
   const char *proto = negotiate(c->ws_protocols, pf ? portforward_protocols : exec_protocols);
   if (proto == NULL && c->ws_protocols) {
-    refuse(c, 400, "Bad Request", "unable to upgrade: unable to negotiate protocol\n");
+    ss_respond(c, 400, "Bad Request", "unable to upgrade: unable to negotiate protocol\n");
     return -1;
   }
   _cleanup_free_ uint16_t *ports = NULL;
   size_t n_ports = 0;
   if (pf && (query_ports(c, &ports, &n_ports) < 0 || n_ports == 0)) {
-    refuse(c, 400, "Bad Request", "query parameter \"port\" is required (1-65535)\n");
+    ss_respond(c, 400, "Bad Request", "query parameter \"port\" is required (1-65535)\n");
     return -1;
   }
   _cleanup_free_ char *accept = accept_key(c->ws_key);
