@@ -677,6 +677,23 @@ def test_registries_config_file(store, registry, registry_factory, test_images, 
     assert r.returncode != 0 and "mirrors" in r.stderr
 
 
+def test_pull_by_digest_through_a_mirror(store, registry, test_images, tmp_path):
+    """What critest's digest spec does, with the digest of an image this registry holds."""
+    repo = repo_of(test_images["busybox"])
+    digest = test_images.images["busybox"].digest
+    cfg = tmp_path / "registries.json"
+    cfg.write_text(json.dumps({"registries": {
+        "pinned.invalid": {"mirrors": ["127.0.0.1:1", f"http://{registry.host}"]}}}))
+    ref = f"pinned.invalid/{repo}@{digest}"
+    assert store.pull(ref, "--registries-config", cfg) == \
+        test_images.images["busybox"].image_id
+    assert store.inspect(ref)["repoDigests"] == [ref]
+    # a digest the mirror does not have is an error, not another image
+    other = "sha256:" + "0" * 64
+    r = store.pull(f"pinned.invalid/{repo}@{other}", "--registries-config", cfg, check=False)
+    assert not isinstance(r, str) and r.returncode != 0, r
+
+
 def test_many_layers_mount(store, registry):
     """More lowerdirs than fit a page of mount options with long paths."""
     layers = [busybox_layer()] + [Layer().file(f"f{i:03d}", f"{i}\n").tar() for i in range(140)]
