@@ -13,6 +13,7 @@ import time
 import pytest
 
 from harness.cri_client import CRIClient
+from harness.daemon import umount_under
 from harness.paths import BUILD_DIR, TOP, binary
 
 BINARIES = ["mascrid", "mascri", "mascri-image", "mascri-monitor",
@@ -184,6 +185,7 @@ def test_socket_activation(tmp_path):
             a.proc.kill()
             a.proc.wait()
         listener.close()
+        umount_under(tmp_path)
 
 
 def test_socket_activation_rejects_a_non_listening_fd(tmp_path):
@@ -191,5 +193,8 @@ def test_socket_activation_rejects_a_non_listening_fd(tmp_path):
     with open(tmp_path / "not-a-socket", "w") as f:
         a = Activated(tmp_path, f)
         a.start()
-        assert a.proc.wait(30) == 1
+        try:
+            assert a.proc.wait(30) == 1
+        finally:
+            umount_under(tmp_path)
     assert "not a listening unix stream socket" in a.log.read_text()

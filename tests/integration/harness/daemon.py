@@ -35,6 +35,13 @@ def _mounts_under(prefix):
     return found
 
 
+def umount_under(prefix):
+    """Lazily unmounts what a daemon left mounted under prefix (its namespace pins' private
+    mount, pins, shm), deepest first."""
+    for mp in sorted(_mounts_under(str(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+
+
 def _pids_mentioning(text):
     pids = []
     for d in os.listdir("/proc"):
@@ -148,8 +155,7 @@ class Daemon:
             except ProcessLookupError:
                 pass
         time.sleep(0.1)
-        for mp in sorted(_mounts_under(str(self.tmp)), key=len, reverse=True):
-            subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+        umount_under(self.tmp)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
