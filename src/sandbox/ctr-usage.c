@@ -56,33 +56,31 @@ static char *rw_root(const struct mascri_containers *ctrs)
   return xasprintf("%s/rootfs", mascri_image_store_root(ctrs->images));
 }
 
-static bool is_live(const struct ctr *c)
-{
-  return !c->creating &&
-         (c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING);
-}
+struct live {
+  struct ctr **v;
+  size_t n;
+};
 
-static void drop_ref(struct mascri_containers *ctrs, struct ctr *c)
+/* Takes a reference to a created or running container. */
+static void take_if_live(void *data, struct mascri_obj *o)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&ctrs->lock);
-  if (last)
-    mascri_ctr_free(c);
+  struct live *l = data;
+  struct ctr *c = mascri_ctr_of(o);
+  if (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING)
+    return;
+  mascri_obj_ref_locked(o);
+  l->v[l->n++] = c;
 }
 
 /* One pass: every live container's upper directory, walked with no lock held. */
 static void measure_all(struct mascri_containers *ctrs)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  struct ctr **v = xcalloc(ctrs->n + 1, sizeof(*v));
-  size_t n = 0;
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (is_live(ctrs->v[i])) {
-      ctrs->v[i]->refs++;
-      v[n++] = ctrs->v[i];
-    }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_lock(&ctrs->table);
+  struct live l = {.v = xcalloc(ctrs->table.n + 1, sizeof(*l.v))};
+  mascri_objtable_foreach_locked(&ctrs->table, take_if_live, &l);
+  mascri_objtable_unlock(&ctrs->table);
+  struct ctr **v = l.v;
+  size_t n = l.n;
   _cleanup_free_ char *root = rw_root(ctrs);
   for (size_t i = 0; i < n; i++) {
     _cleanup_free_ char *upper = xasprintf("%s/%s/upper", root, v[i]->info.id);
@@ -90,12 +88,12 @@ static void measure_all(struct mascri_containers *ctrs)
     int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0)
       du_dir(fd, &acc, 0);
-    pthread_mutex_lock(&ctrs->lock);
+    mascri_objtable_lock(&ctrs->table);
     v[i]->info.rw_bytes = acc.bytes;
     v[i]->info.rw_inodes = acc.inodes;
     v[i]->info.rw_at = mascri_clock_realtime_ns();
-    pthread_mutex_unlock(&ctrs->lock);
-    drop_ref(ctrs, v[i]);
+    mascri_objtable_unlock(&ctrs->table);
+    mascri_objtable_unref(&ctrs->table, &v[i]->obj);
   }
   free(v);
 }
