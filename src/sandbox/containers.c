@@ -91,33 +91,27 @@ struct changed {
   size_t n;
 };
 
-struct collect {
-  struct mascri_containers *ctrs;
-  struct changed *ch;
-};
-
-static void collect_one(void *data, struct mascri_obj *o)
+/* With the table's lock held: refreshes c, keeps it (with a reference) when it changed. */
+static void collect_locked(struct mascri_containers *ctrs, struct ctr *c, struct changed *ch)
 {
-  struct collect *col = data;
-  struct changed *ch = col->ch;
-  if (!refresh_locked(col->ctrs, mascri_ctr_of(o)))
+  if (!refresh_locked(ctrs, c))
     return;
-  mascri_obj_ref_locked(o);
+  mascri_obj_ref_locked(&c->obj);
   ch->v = xrealloc(ch->v, (ch->n + 1) * sizeof(*ch->v));
-  ch->v[ch->n++] = mascri_ctr_of(o);
+  ch->v[ch->n++] = c;
 }
 
 /* Refreshes every live container (or only_id); collects those that changed. */
 static void refresh_collect(struct mascri_containers *ctrs, const char *only_id, struct changed *ch)
 {
-  struct collect col = {ctrs, ch};
   mascri_objtable_lock(&ctrs->table);
-  if (!only_id) {
-    mascri_objtable_foreach_locked(&ctrs->table, collect_one, &col);
+  struct mascri_obj *o;
+  if (only_id) {
+    if ((o = mascri_objtable_get_locked(&ctrs->table, only_id)))
+      collect_locked(ctrs, mascri_ctr_of(o), ch);
   } else {
-    struct mascri_obj *o = mascri_objtable_get_locked(&ctrs->table, only_id);
-    if (o)
-      collect_one(&col, o);
+    for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+      collect_locked(ctrs, mascri_ctr_of(o), ch);
   }
   mascri_objtable_unlock(&ctrs->table);
 }
@@ -199,49 +193,32 @@ static void sync_exits(struct mascri_containers *ctrs)
     refresh_all(ctrs);
 }
 
-struct info_list {
-  struct mascri_ctr_info **v;
-  size_t n;
-};
-
-static void copy_one(void *data, struct mascri_obj *o)
-{
-  struct info_list *l = data;
-  l->v[l->n] = xmalloc0(sizeof(*l->v[l->n]));
-  mascri_ctr_info_copy(l->v[l->n++], &mascri_ctr_of(o)->info);
-}
-
 int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_info ***out, size_t *n,
                            mascri_error_t *err)
 {
   (void)err;
   sync_exits(ctrs);
   mascri_objtable_lock(&ctrs->table);
-  struct info_list l = {.v = xcalloc(ctrs->table.n + 1, sizeof(*l.v))};
-  mascri_objtable_foreach_locked(&ctrs->table, copy_one, &l);
+  struct mascri_ctr_info **v = xcalloc(ctrs->table.n + 1, sizeof(*v));
+  size_t k = 0;
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));) {
+    v[k] = xmalloc0(sizeof(*v[k]));
+    mascri_ctr_info_copy(v[k++], &mascri_ctr_of(o)->info);
+  }
   mascri_objtable_unlock(&ctrs->table);
-  *out = l.v;
-  *n = l.n;
+  *out = v;
+  *n = k;
   return 0;
-}
-
-struct visit {
-  mascri_ctr_visit_fn fn;
-  void *data;
-};
-
-static void visit_one(void *data, struct mascri_obj *o)
-{
-  const struct visit *v = data;
-  v->fn(v->data, &mascri_ctr_of(o)->info);
 }
 
 void mascri_containers_foreach(struct mascri_containers *ctrs, mascri_ctr_visit_fn fn, void *data)
 {
-  struct visit v = {fn, data};
   sync_exits(ctrs);
   mascri_objtable_lock(&ctrs->table);
-  mascri_objtable_foreach_locked(&ctrs->table, visit_one, &v);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    fn(data, &mascri_ctr_of(o)->info);
   mascri_objtable_unlock(&ctrs->table);
 }
 

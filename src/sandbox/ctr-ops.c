@@ -193,25 +193,16 @@ int mascri_containers_remove(struct mascri_containers *ctrs, const char *id, mas
   return ret;
 }
 
-struct pod_ids {
-  const char *pod_id;
-  char **ids;
-};
-
-static void add_if_in_pod(void *data, struct mascri_obj *o)
-{
-  struct pod_ids *p = data;
-  if (strcmp(mascri_ctr_of(o)->info.pod_id, p->pod_id) == 0)
-    mascri_strv_append(&p->ids, o->id);
-}
-
 static char **pod_container_ids(struct mascri_containers *ctrs, const char *pod_id)
 {
-  struct pod_ids p = {pod_id, xcalloc(1, sizeof(char *))};
+  char **ids = xcalloc(1, sizeof(char *));
   mascri_objtable_lock(&ctrs->table);
-  mascri_objtable_foreach_locked(&ctrs->table, add_if_in_pod, &p);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    if (strcmp(mascri_ctr_of(o)->info.pod_id, pod_id) == 0)
+      mascri_strv_append(&ids, o->id);
   mascri_objtable_unlock(&ctrs->table);
-  return p.ids;
+  return ids;
 }
 
 int mascri_containers_stop_pod(struct mascri_containers *ctrs, const char *pod_id,

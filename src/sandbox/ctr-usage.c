@@ -56,31 +56,24 @@ static char *rw_root(const struct mascri_containers *ctrs)
   return xasprintf("%s/rootfs", mascri_image_store_root(ctrs->images));
 }
 
-struct live {
-  struct ctr **v;
-  size_t n;
-};
-
-/* Takes a reference to a created or running container. */
-static void take_if_live(void *data, struct mascri_obj *o)
+static bool is_live(const struct ctr *c)
 {
-  struct live *l = data;
-  struct ctr *c = mascri_ctr_of(o);
-  if (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING)
-    return;
-  mascri_obj_ref_locked(o);
-  l->v[l->n++] = c;
+  return c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING;
 }
 
 /* One pass: every live container's upper directory, walked with no lock held. */
 static void measure_all(struct mascri_containers *ctrs)
 {
   mascri_objtable_lock(&ctrs->table);
-  struct live l = {.v = xcalloc(ctrs->table.n + 1, sizeof(*l.v))};
-  mascri_objtable_foreach_locked(&ctrs->table, take_if_live, &l);
+  struct ctr **v = xcalloc(ctrs->table.n + 1, sizeof(*v));
+  size_t n = 0;
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    if (is_live(mascri_ctr_of(o))) {
+      mascri_obj_ref_locked(o);
+      v[n++] = mascri_ctr_of(o);
+    }
   mascri_objtable_unlock(&ctrs->table);
-  struct ctr **v = l.v;
-  size_t n = l.n;
   _cleanup_free_ char *root = rw_root(ctrs);
   for (size_t i = 0; i < n; i++) {
     _cleanup_free_ char *upper = xasprintf("%s/%s/upper", root, v[i]->info.id);

@@ -104,14 +104,6 @@ void mascri_objtable_sort_locked(struct mascri_objtable *t,
     }
 }
 
-void mascri_objtable_foreach_locked(struct mascri_objtable *t,
-                                    void (*fn)(void *data, struct mascri_obj *o), void *data)
-{
-  for (size_t i = 0; i < t->n; i++)
-    if (!t->v[i]->creating)
-      fn(data, t->v[i]);
-}
-
 static struct mascri_obj *find_name_locked(struct mascri_objtable *t, const char *name)
 {
   for (size_t i = 0; i < t->n; i++)

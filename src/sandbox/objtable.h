@@ -74,9 +74,16 @@ void mascri_objtable_add_locked(struct mascri_objtable *t, struct mascri_obj *o)
 /* Sorts by cmp (restore: records come back in directory order). */
 void mascri_objtable_sort_locked(struct mascri_objtable *t, int (*cmp)(const struct mascri_obj *a,
                                                                        const struct mascri_obj *b));
-/* Calls fn for every created object in creation order. */
-void mascri_objtable_foreach_locked(struct mascri_objtable *t,
-                                    void (*fn)(void *data, struct mascri_obj *o), void *data);
+/* The created objects in creation order: the first at or after *pos (start at 0), which
+ * moves past it; NULL at the end.
+ *   for (size_t i = 0; (o = mascri_objtable_next_locked(t, &i));) ... */
+static inline struct mascri_obj *mascri_objtable_next_locked(const struct mascri_objtable *t,
+                                                             size_t *pos)
+{
+  while (*pos < t->n && t->v[*pos]->creating)
+    ++*pos;
+  return *pos < t->n ? t->v[(*pos)++] : NULL;
+}
 static inline void mascri_obj_ref_locked(struct mascri_obj *o)
 {
   o->refs++;

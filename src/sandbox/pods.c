@@ -167,47 +167,30 @@ int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
   return p ? 0 : -1;
 }
 
-struct info_list {
-  struct mascri_pod_info **v;
-  size_t n;
-};
-
-static void copy_one(void *data, struct mascri_obj *o)
-{
-  struct info_list *l = data;
-  l->v[l->n] = xmalloc0(sizeof(*l->v[l->n]));
-  mascri_pod_info_copy(l->v[l->n++], &mascri_pod_of(o)->info);
-}
-
 int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, size_t *n,
                      mascri_error_t *err)
 {
   (void)err;
   mascri_objtable_lock(&pods->table);
-  struct info_list l = {.v = xcalloc(pods->table.n + 1, sizeof(*l.v))};
-  mascri_objtable_foreach_locked(&pods->table, copy_one, &l);
+  struct mascri_pod_info **v = xcalloc(pods->table.n + 1, sizeof(*v));
+  size_t k = 0;
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&pods->table, &i));) {
+    v[k] = xmalloc0(sizeof(*v[k]));
+    mascri_pod_info_copy(v[k++], &mascri_pod_of(o)->info);
+  }
   mascri_objtable_unlock(&pods->table);
-  *out = l.v;
-  *n = l.n;
+  *out = v;
+  *n = k;
   return 0;
-}
-
-struct visit {
-  mascri_pod_visit_fn fn;
-  void *data;
-};
-
-static void visit_one(void *data, struct mascri_obj *o)
-{
-  const struct visit *v = data;
-  v->fn(v->data, &mascri_pod_of(o)->info);
 }
 
 void mascri_pods_foreach(struct mascri_pods *pods, mascri_pod_visit_fn fn, void *data)
 {
-  struct visit v = {fn, data};
   mascri_objtable_lock(&pods->table);
-  mascri_objtable_foreach_locked(&pods->table, visit_one, &v);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&pods->table, &i));)
+    fn(data, &mascri_pod_of(o)->info);
   mascri_objtable_unlock(&pods->table);
 }
 

@@ -134,6 +134,36 @@ static void creating_is_invisible(void **state)
   assert_ptr_equal(find(t, "aa", &err), &a->obj);
 }
 
+static size_t count_created(struct mascri_objtable *t)
+{
+  size_t n = 0, i = 0;
+  mascri_objtable_lock(t);
+  while (mascri_objtable_next_locked(t, &i))
+    n++;
+  mascri_objtable_unlock(t);
+  return n;
+}
+
+static void iteration(void **state)
+{
+  struct mascri_objtable *t = *state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  struct thing *a = add(t, "aa", '0', "a");
+  struct thing *b = thing_new("bb", '0', "b");
+  char *existing = NULL;
+  assert_int_equal(mascri_objtable_reserve(t, &b->obj, NULL, NULL, &existing, &err), 0);
+  struct thing *c = add(t, "cc", '0', "c");
+  /* Creation order, the one being created left out. */
+  size_t i = 0;
+  mascri_objtable_lock(t);
+  assert_ptr_equal(mascri_objtable_next_locked(t, &i), &a->obj);
+  assert_ptr_equal(mascri_objtable_next_locked(t, &i), &c->obj);
+  assert_null(mascri_objtable_next_locked(t, &i));
+  mascri_objtable_unlock(t);
+  mascri_objtable_settle(t, &b->obj, true);
+  assert_int_equal(count_created(t), 3);
+}
+
 static void name_taken(void **state)
 {
   struct mascri_objtable *t = *state;
@@ -294,6 +324,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(ambiguous_prefix, setup, teardown),
       cmocka_unit_test_setup_teardown(creating_is_invisible, setup, teardown),
+      cmocka_unit_test_setup_teardown(iteration, setup, teardown),
       cmocka_unit_test_setup_teardown(name_taken, setup, teardown),
       cmocka_unit_test_setup_teardown(refcount, setup, teardown),
       cmocka_unit_test_setup_teardown(reserve_waits_then_takes_over, setup, teardown),
