@@ -18,84 +18,11 @@
 #include "sandbox/ctr-internal.h"
 #include "sandbox/pod-spawn.h"
 
-static bool is_ctr_id(const char *s)
-{
-  size_t n = strlen(s);
-  return n == 64 && strspn(s, "0123456789abcdef") == n;
-}
-
-void mascri_ctrs_add_locked(struct mascri_containers *ctrs, struct ctr *c)
-{
-  ctrs->v = xrealloc(ctrs->v, (ctrs->n + 1) * sizeof(*ctrs->v));
-  ctrs->v[ctrs->n++] = c;
-}
-
-void mascri_ctrs_unlink_locked(struct mascri_containers *ctrs, struct ctr *c)
-{
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (ctrs->v[i] == c) {
-      memmove(ctrs->v + i, ctrs->v + i + 1, (ctrs->n - i - 1) * sizeof(*ctrs->v));
-      ctrs->n--;
-      return;
-    }
-}
-
-struct ctr *mascri_ctrs_find_locked(struct mascri_containers *ctrs, const char *id_or_prefix,
-                                    mascri_error_t *err)
-{
-  size_t len = id_or_prefix ? strlen(id_or_prefix) : 0;
-  struct ctr *found = NULL;
-  if (len == 0) {
-    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "container id is required");
-    return NULL;
-  }
-  for (size_t i = 0; i < ctrs->n; i++) {
-    struct ctr *c = ctrs->v[i];
-    if (c->creating || strncmp(c->info.id, id_or_prefix, len) != 0)
-      continue;
-    if (strcmp(c->info.id, id_or_prefix) == 0)
-      return c;
-    if (found) {
-      mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                             "container id prefix \"%s\" is ambiguous", id_or_prefix);
-      return NULL;
-    }
-    found = c;
-  }
-  if (!found)
-    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "container \"%s\" not found",
-                           id_or_prefix);
-  return found;
-}
-
 struct ctr *mascri_ctrs_acquire(struct mascri_containers *ctrs, const char *id_or_prefix,
                                 mascri_error_t *err)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  struct ctr *c = mascri_ctrs_find_locked(ctrs, id_or_prefix, err);
-  if (c)
-    c->refs++;
-  pthread_mutex_unlock(&ctrs->lock);
-  if (!c)
-    return NULL;
-  pthread_mutex_lock(&c->op);
-  if (c->removed) {
-    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "container \"%s\" not found",
-                           id_or_prefix);
-    mascri_ctrs_put(ctrs, c);
-    return NULL;
-  }
-  return c;
-}
-
-void mascri_ctrs_put(struct mascri_containers *ctrs, struct ctr *c)
-{
-  pthread_mutex_unlock(&c->op);
-  pthread_mutex_lock(&ctrs->lock);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&ctrs->lock);
-  if (last)
-    mascri_ctr_free(c);
+  struct mascri_obj *o = mascri_objtable_acquire(&ctrs->table, id_or_prefix, err);
+  return o ? mascri_ctr_of(o) : NULL;
 }
 
 void mascri_ctrs_emit(struct mascri_containers *ctrs, const struct ctr *c, mascri_ctr_event_t type)
@@ -110,10 +37,11 @@ static void set_str(char **dst, const char *s)
   *dst = s ? xstrdup(s) : NULL;
 }
 
-/* With ctrs->lock held. */
+/* With the table's lock held. */
 static bool refresh_locked(struct mascri_containers *ctrs, struct ctr *c)
 {
-  if (c->creating || (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING))
+  if (c->obj.creating ||
+      (c->info.state != MASCRI_CTR_CREATED && c->info.state != MASCRI_CTR_RUNNING))
     return false;
   _cleanup_error_ mascri_error_t err = NULL;
   _cleanup_free_ char *exit_file = mascri_ctr_exit_file(ctrs, c->info.id);
@@ -148,9 +76,9 @@ static bool refresh_locked(struct mascri_containers *ctrs, struct ctr *c)
 
 bool mascri_ctrs_refresh(struct mascri_containers *ctrs, struct ctr *c)
 {
-  pthread_mutex_lock(&ctrs->lock);
+  mascri_objtable_lock(&ctrs->table);
   bool changed = refresh_locked(ctrs, c);
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_unlock(&ctrs->table);
   if (changed)
     mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_STOPPED);
   return changed;
@@ -163,21 +91,29 @@ struct changed {
   size_t n;
 };
 
+/* With the table's lock held: refreshes c, keeps it (with a reference) when it changed. */
+static void collect_locked(struct mascri_containers *ctrs, struct ctr *c, struct changed *ch)
+{
+  if (!refresh_locked(ctrs, c))
+    return;
+  mascri_obj_ref_locked(&c->obj);
+  ch->v = xrealloc(ch->v, (ch->n + 1) * sizeof(*ch->v));
+  ch->v[ch->n++] = c;
+}
+
 /* Refreshes every live container (or only_id); collects those that changed. */
 static void refresh_collect(struct mascri_containers *ctrs, const char *only_id, struct changed *ch)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  for (size_t i = 0; i < ctrs->n; i++) {
-    struct ctr *c = ctrs->v[i];
-    if (only_id && strcmp(c->info.id, only_id) != 0)
-      continue;
-    if (refresh_locked(ctrs, c)) {
-      c->refs++;
-      ch->v = xrealloc(ch->v, (ch->n + 1) * sizeof(*ch->v));
-      ch->v[ch->n++] = c;
-    }
+  mascri_objtable_lock(&ctrs->table);
+  struct mascri_obj *o;
+  if (only_id) {
+    if ((o = mascri_objtable_get_locked(&ctrs->table, only_id)))
+      collect_locked(ctrs, mascri_ctr_of(o), ch);
+  } else {
+    for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+      collect_locked(ctrs, mascri_ctr_of(o), ch);
   }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_unlock(&ctrs->table);
 }
 
 /* Emits STOPPED for each changed container and drops the references. */
@@ -185,11 +121,7 @@ static void announce(struct mascri_containers *ctrs, struct changed *ch)
 {
   for (size_t i = 0; i < ch->n; i++) {
     mascri_ctrs_emit(ctrs, ch->v[i], MASCRI_CTR_EVENT_STOPPED);
-    pthread_mutex_lock(&ctrs->lock);
-    bool last = --ch->v[i]->refs == 0;
-    pthread_mutex_unlock(&ctrs->lock);
-    if (last)
-      mascri_ctr_free(ch->v[i]);
+    mascri_objtable_unref(&ctrs->table, &ch->v[i]->obj);
   }
   free(ch->v);
   *ch = (struct changed){0};
@@ -206,25 +138,22 @@ static void refresh_all(struct mascri_containers *ctrs)
 int mascri_containers_get(struct mascri_containers *ctrs, const char *id_or_prefix,
                           struct mascri_ctr_info **out, mascri_error_t *err)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  struct ctr *c = mascri_ctrs_find_locked(ctrs, id_or_prefix, err);
+  mascri_objtable_lock(&ctrs->table);
+  struct mascri_obj *o = mascri_objtable_find_locked(&ctrs->table, id_or_prefix, err);
+  struct ctr *c = o ? mascri_ctr_of(o) : NULL;
   bool changed = false;
   if (c) {
     changed = refresh_locked(ctrs, c);
     *out = xmalloc0(sizeof(**out));
     mascri_ctr_info_copy(*out, &c->info);
-    c->refs++;
+    mascri_obj_ref_locked(o);
   }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_unlock(&ctrs->table);
   if (!c)
     return -1;
   if (changed)
     mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_STOPPED);
-  pthread_mutex_lock(&ctrs->lock);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&ctrs->lock);
-  if (last)
-    mascri_ctr_free(c);
+  mascri_objtable_unref(&ctrs->table, o);
   return 0;
 }
 
@@ -242,7 +171,7 @@ static bool drain_exits_locked(struct mascri_containers *ctrs, struct changed *c
       struct inotify_event *ev = (struct inotify_event *)ptr;
       if (ev->mask & IN_Q_OVERFLOW)
         refresh_collect(ctrs, NULL, ch);
-      else if (ev->len > 0 && is_ctr_id(ev->name))
+      else if (ev->len > 0 && mascri_obj_is_id(ev->name))
         refresh_collect(ctrs, ev->name, ch);
       ptr += sizeof(*ev) + ev->len;
     }
@@ -269,16 +198,15 @@ int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_inf
 {
   (void)err;
   sync_exits(ctrs);
-  pthread_mutex_lock(&ctrs->lock);
-  struct mascri_ctr_info **v = xcalloc(ctrs->n + 1, sizeof(*v));
+  mascri_objtable_lock(&ctrs->table);
+  struct mascri_ctr_info **v = xcalloc(ctrs->table.n + 1, sizeof(*v));
   size_t k = 0;
-  for (size_t i = 0; i < ctrs->n; i++) {
-    if (ctrs->v[i]->creating)
-      continue;
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));) {
     v[k] = xmalloc0(sizeof(*v[k]));
-    mascri_ctr_info_copy(v[k++], &ctrs->v[i]->info);
+    mascri_ctr_info_copy(v[k++], &mascri_ctr_of(o)->info);
   }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_unlock(&ctrs->table);
   *out = v;
   *n = k;
   return 0;
@@ -287,11 +215,11 @@ int mascri_containers_list(struct mascri_containers *ctrs, struct mascri_ctr_inf
 void mascri_containers_foreach(struct mascri_containers *ctrs, mascri_ctr_visit_fn fn, void *data)
 {
   sync_exits(ctrs);
-  pthread_mutex_lock(&ctrs->lock);
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (!ctrs->v[i]->creating)
-      fn(data, &ctrs->v[i]->info);
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_lock(&ctrs->table);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    fn(data, &mascri_ctr_of(o)->info);
+  mascri_objtable_unlock(&ctrs->table);
 }
 
 char *mascri_ctr_runtime_cgroup_path(const struct mascri_containers *ctrs, const char *id)
@@ -380,7 +308,7 @@ static void restore_one(struct mascri_containers *ctrs, const char *id)
   if (!c->info.cgroup_path &&
       (c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING))
     c->info.cgroup_path = mascri_ctr_runtime_cgroup_path(ctrs, id); /* an older record */
-  mascri_ctrs_add_locked(ctrs, c);
+  mascri_objtable_add_locked(&ctrs->table, &c->obj);
   refresh_locked(ctrs, c);
 }
 
@@ -393,13 +321,15 @@ static void remove_runtime_orphans(struct mascri_containers *ctrs)
   _cleanup_error_ mascri_error_t err = NULL;
   if (mascri_container_list(&rt, &ids, &err) < 0)
     return;
-  for (size_t i = 0; ids[i]; i++) {
-    bool known = false;
-    for (size_t j = 0; j < ctrs->n && !known; j++)
-      known = strcmp(ctrs->v[j]->info.id, ids[i]) == 0;
-    if (!known)
+  for (size_t i = 0; ids[i]; i++)
+    if (!mascri_objtable_get_locked(&ctrs->table, ids[i]))
       remove_leftover(ctrs, ids[i]);
-  }
+}
+
+static int by_creation(const struct mascri_obj *a, const struct mascri_obj *b)
+{
+  int64_t x = mascri_ctr_of(a)->info.created_at, y = mascri_ctr_of(b)->info.created_at;
+  return x > y ? 1 : x < y ? -1 : 0;
 }
 
 static int restore(struct mascri_containers *ctrs, mascri_error_t *err)
@@ -409,19 +339,13 @@ static int restore(struct mascri_containers *ctrs, mascri_error_t *err)
   if (!d)
     return mascri_make_error(err, errno, "open %s", dir);
   struct dirent *de;
-  pthread_mutex_lock(&ctrs->lock);
+  mascri_objtable_lock(&ctrs->table);
   while ((de = readdir(d)) != NULL)
-    if (is_ctr_id(de->d_name))
+    if (mascri_obj_is_id(de->d_name))
       restore_one(ctrs, de->d_name);
   remove_runtime_orphans(ctrs);
-  for (size_t i = 1; i < ctrs->n; i++)
-    for (size_t j = i; j > 0 && ctrs->v[j - 1]->info.created_at > ctrs->v[j]->info.created_at;
-         j--) {
-      struct ctr *t = ctrs->v[j];
-      ctrs->v[j] = ctrs->v[j - 1];
-      ctrs->v[j - 1] = t;
-    }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_sort_locked(&ctrs->table, by_creation);
+  mascri_objtable_unlock(&ctrs->table);
   return 0;
 }
 
@@ -460,9 +384,8 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
   ctrs->usage_period_ms = cfg->usage_period_ms ? cfg->usage_period_ms : MASCRI_CTR_USAGE_PERIOD_MS;
   ctrs->monitor_fd = ctrs->watch_stop[0] = ctrs->watch_stop[1] = -1;
   ctrs->exits_fd = ctrs->usage_stop[0] = ctrs->usage_stop[1] = -1;
-  pthread_mutex_init(&ctrs->lock, NULL);
+  mascri_objtable_init(&ctrs->table, &mascri_ctr_kind);
   pthread_mutex_init(&ctrs->exits_lock, NULL);
-  pthread_cond_init(&ctrs->created, NULL);
   if (make_dirs(ctrs, err) < 0 ||
       mascri_monitor_seal(cfg->monitor_path, &ctrs->monitor_fd, err) < 0 ||
       restore(ctrs, err) < 0 || pipe2(ctrs->watch_stop, O_CLOEXEC) < 0) {
@@ -477,7 +400,7 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
     mascri_containers_close(ctrs);
     return -1;
   }
-  log_info("containers: %zu restored", ctrs->n);
+  log_info("containers: %zu restored", ctrs->table.n);
   *out = ctrs;
   return 0;
 }
@@ -498,13 +421,9 @@ void mascri_containers_close(struct mascri_containers *ctrs)
   if (ctrs->exits_fd >= 0)
     close(ctrs->exits_fd);
   pthread_mutex_destroy(&ctrs->exits_lock);
-  for (size_t i = 0; i < ctrs->n; i++)
-    mascri_ctr_free(ctrs->v[i]);
-  free(ctrs->v);
+  mascri_objtable_destroy(&ctrs->table);
   if (ctrs->monitor_fd >= 0)
     close(ctrs->monitor_fd);
-  pthread_mutex_destroy(&ctrs->lock);
-  pthread_cond_destroy(&ctrs->created);
   free(ctrs->monitor_exe);
   free(ctrs->root);
   free(ctrs->state);

@@ -75,63 +75,38 @@ static int stop_signal(const Runtime__V1__ContainerConfig *c, const struct mascr
   return sig > 0 ? sig : SIGTERM;
 }
 
-/* Reserves the name: a creating entry in the table. */
-static struct ctr *find_name_locked(struct mascri_containers *ctrs, const char *full_name)
-{
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (strcmp(ctrs->v[i]->info.full_name, full_name) == 0)
-      return ctrs->v[i];
-  return NULL;
-}
+/* What CreateContainer was asked, for a retry's comparison. */
+struct create_request {
+  const char *pod_id;
+  const Runtime__V1__ContainerConfig *config;
+};
 
-/* Whether x is what this same request made (kubelet retrying after its own timeout): a
+/* Whether holder is what this same request made (kubelet retrying after its own timeout): a
  * container still CREATED from an identical config in the same pod. */
-static bool same_request(const struct ctr *x, const char *pod_id,
-                         const Runtime__V1__ContainerConfig *c)
+static bool same_request(const struct mascri_obj *holder, const void *request)
 {
-  if (x->info.state != MASCRI_CTR_CREATED || !x->info.config || strcmp(x->info.pod_id, pod_id) != 0)
+  const struct ctr *x = mascri_ctr_of(holder);
+  const struct create_request *rq = request;
+  if (x->info.state != MASCRI_CTR_CREATED || !x->info.config ||
+      strcmp(x->info.pod_id, rq->pod_id) != 0)
     return false;
-  return mascri_pb_equal(&x->info.config->base, &c->base);
+  return mascri_pb_equal(&x->info.config->base, &rq->config->base);
 }
 
-/* Reserves the name; ALREADY_EXISTS naming the holder when it is taken. A creation of the
- * same name in flight is waited for instead: when it made the same container, NULL with
- * *existing = its id; when it failed, the name is ours. */
-static struct ctr *reserve(struct mascri_containers *ctrs, const struct mascri_pod_info *pod,
-                           const Runtime__V1__ContainerConfig *c, char **existing,
-                           mascri_error_t *err)
+/* The container as far as the request describes it, under a new id. */
+static struct ctr *new_ctr(const struct mascri_pod_info *pod, const Runtime__V1__ContainerConfig *c)
 {
-  char *full = xasprintf("k8s_%s_%s_%s_%s_%u", c->metadata->name, pod->name, pod->namespace_,
-                         pod->uid, c->metadata->attempt);
-  pthread_mutex_lock(&ctrs->lock);
-  struct ctr *q;
-  bool waited = false;
-  while ((q = find_name_locked(ctrs, full)) && q->creating) {
-    pthread_cond_wait(&ctrs->created, &ctrs->lock);
-    waited = true;
-  }
-  if (q) {
-    if (waited && same_request(q, pod->id, c))
-      *existing = xstrdup(q->info.id);
-    else
-      mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
-                             "container name \"%s\" is already in use by container %s", full,
-                             q->info.id);
-    pthread_mutex_unlock(&ctrs->lock);
-    free(full);
-    return NULL;
-  }
   struct ctr *x = mascri_ctr_alloc();
-  x->creating = true;
   x->info.id = mascri_pod_new_id();
-  x->info.full_name = full;
+  x->info.full_name = xasprintf("k8s_%s_%s_%s_%s_%u", c->metadata->name, pod->name, pod->namespace_,
+                                pod->uid, c->metadata->attempt);
   x->info.pod_id = xstrdup(pod->id);
   x->info.name = xstrdup(c->metadata->name);
   x->info.attempt = c->metadata->attempt;
   x->info.image_ref = xstrdup(c->image->image);
-  x->info.config = mascri_ctr_config_copy(c);
-  mascri_ctrs_add_locked(ctrs, x);
-  pthread_mutex_unlock(&ctrs->lock);
+  x->info.config = (Runtime__V1__ContainerConfig *)mascri_obj_message_copy(&c->base);
+  x->obj.id = x->info.id;
+  x->obj.name = x->info.full_name;
   return x;
 }
 
@@ -347,35 +322,39 @@ int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
     return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
                                   "pod sandbox %s is not ready", pod_id);
   }
+  /* ALREADY_EXISTS naming the holder; a CreateContainer of the name in flight is waited
+   * for. */
+  const struct create_request rq = {j.pod->id, config};
   char *existing = NULL;
-  j.c = reserve(ctrs, j.pod, config, &existing, err);
-  if (existing) {
-    log_info("CreateContainer of %s again: answering with the container it made, %s",
-             config->metadata->name, existing);
-    *id = existing;
+  j.c = new_ctr(j.pod, config);
+  int ret = mascri_objtable_reserve(&ctrs->table, &j.c->obj, same_request, &rq, &existing, err);
+  if (ret != 0) {
+    if (ret > 0)
+      log_info("CreateContainer of %s again: answering with the container it made, %s",
+               config->metadata->name, existing);
+    mascri_ctr_free(j.c);
     mascri_pod_info_free(j.pod);
+    if (ret < 0)
+      return -1;
+    *id = existing;
     return 0;
   }
-  int ret = j.c ? create_steps(&j, cancel, err) : -1;
-  if (j.c) {
-    if (ret < 0)
-      rollback(&j);
-    pthread_mutex_lock(&ctrs->lock);
-    j.c->creating = false;
-    if (ret < 0) {
-      mascri_ctrs_unlink_locked(ctrs, j.c);
-      j.c->removed = true;
-    }
-    pthread_cond_broadcast(&ctrs->created);
-    pthread_mutex_unlock(&ctrs->lock);
-    if (ret == 0) {
-      *id = xstrdup(j.c->info.id);
-      log_info("container %s (%s) created in pod %s", j.c->info.id, j.c->info.full_name, j.pod->id);
-      mascri_ctrs_emit(ctrs, j.c, MASCRI_CTR_EVENT_CREATED);
-    } else {
-      mascri_ctr_free(j.c);
-    }
+  ret = create_steps(&j, cancel, err);
+  if (ret < 0) {
+    rollback(&j);
+  } else {
+    *id = xstrdup(j.c->info.id);
+    log_info("container %s (%s) created in pod %s", j.c->info.id, j.c->info.full_name, j.pod->id);
   }
+  /* Our own reference keeps j.c through the event (a RemoveContainer may drop the table's
+   * meanwhile); a failed one goes with it. */
+  mascri_objtable_lock(&ctrs->table);
+  mascri_obj_ref_locked(&j.c->obj);
+  mascri_objtable_unlock(&ctrs->table);
+  mascri_objtable_settle(&ctrs->table, &j.c->obj, ret == 0);
+  if (ret == 0)
+    mascri_ctrs_emit(ctrs, j.c, MASCRI_CTR_EVENT_CREATED);
+  mascri_objtable_unref(&ctrs->table, &j.c->obj);
   mascri_pod_info_free(j.pod);
   mascri_image_info_free(j.image);
   free(j.dir);

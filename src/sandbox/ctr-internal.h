@@ -4,16 +4,21 @@
 #define MASCRI_SANDBOX_CTR_INTERNAL_H
 
 #include <pthread.h>
+#include <stddef.h>
 
 #include "sandbox/containers.h"
+#include "sandbox/objtable.h"
 
 struct ctr {
+  /* id: info.id, name: info.full_name; op serialises start/stop/remove/update */
+  struct mascri_obj obj;
   struct mascri_ctr_info info;
-  bool creating;      /* CreateContainer in progress: the name is reserved, nothing else */
-  pthread_mutex_t op; /* serialises start/stop/remove/update of this container */
-  unsigned refs;      /* the table's reference plus one per call in flight (ctrs->lock) */
-  bool removed;       /* unlinked from the table (under op) */
 };
+
+static inline struct ctr *mascri_ctr_of(const struct mascri_obj *o)
+{
+  return (struct ctr *)((char *)o - offsetof(struct ctr, obj));
+}
 
 struct mascri_containers {
   char *root, *state, *monitor_path, *runtime_root;
@@ -23,12 +28,9 @@ struct mascri_containers {
   struct mascri_pods *pods;
   mascri_ctr_event_fn on_event;
   void *event_data;
-  int monitor_fd;         /* sealed memfd copy of mascri-monitor, shared by every monitor */
-  char *monitor_exe;      /* "/proc/self/fd/<monitor_fd>" */
-  pthread_mutex_t lock;   /* the table and every entry's info fields */
-  pthread_cond_t created; /* broadcast when a CreateContainer in flight ends (with lock) */
-  struct ctr **v;
-  size_t n;
+  int monitor_fd;               /* sealed memfd copy of mascri-monitor, shared by every monitor */
+  char *monitor_exe;            /* "/proc/self/fd/<monitor_fd>" */
+  struct mascri_objtable table; /* its lock also guards every container's info fields */
   /* exit watcher */
   pthread_t watcher;
   bool watcher_running;
@@ -55,11 +57,13 @@ char *mascri_ctr_monitor_dir(const struct mascri_containers *ctrs, const char *i
 int mascri_ctr_record_write(const struct mascri_containers *ctrs, const struct ctr *c,
                             mascri_error_t *err);
 int mascri_ctr_record_read(const char *path, struct ctr **out, mascri_error_t *err);
+/* A zeroed container with one reference (the table's once added); the table's kind frees
+ * it. */
 struct ctr *mascri_ctr_alloc(void);
 void mascri_ctr_free(struct ctr *c);
+extern const struct mascri_objtable_kind mascri_ctr_kind;
 void mascri_ctr_info_copy(struct mascri_ctr_info *dst, const struct mascri_ctr_info *src);
 void mascri_ctr_info_clear(struct mascri_ctr_info *info);
-Runtime__V1__ContainerConfig *mascri_ctr_config_copy(const Runtime__V1__ContainerConfig *c);
 /* Reads the monitor's exit file into info (EXITED, exit code, finished_at, reason).
  * 1 when it exists and was read, 0 when absent. */
 int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, mascri_error_t *err);
@@ -69,17 +73,15 @@ int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, ma
  * at restore), NULL when the runtime has no state for it. */
 char *mascri_ctr_runtime_cgroup_path(const struct mascri_containers *ctrs, const char *id);
 
-/* containers.c, with ctrs->lock held */
-struct ctr *mascri_ctrs_find_locked(struct mascri_containers *ctrs, const char *id_or_prefix,
-                                    mascri_error_t *err);
-void mascri_ctrs_unlink_locked(struct mascri_containers *ctrs, struct ctr *c);
-void mascri_ctrs_add_locked(struct mascri_containers *ctrs, struct ctr *c);
-/* Finds and takes a reference (drop with mascri_ctrs_put). */
+/* Finds, takes a reference and the container's op lock (drop both with mascri_ctrs_put). */
 struct ctr *mascri_ctrs_acquire(struct mascri_containers *ctrs, const char *id_or_prefix,
                                 mascri_error_t *err);
-void mascri_ctrs_put(struct mascri_containers *ctrs, struct ctr *c);
+static inline void mascri_ctrs_put(struct mascri_containers *ctrs, struct ctr *c)
+{
+  mascri_objtable_put(&ctrs->table, &c->obj);
+}
 /* Moves a CREATED/RUNNING container to EXITED when its exit file appeared or its monitor
- * is gone (with c->op held or not: takes ctrs->lock). true when it changed. */
+ * is gone (with c->obj.op held or not: takes the table's lock). true when it changed. */
 bool mascri_ctrs_refresh(struct mascri_containers *ctrs, struct ctr *c);
 void mascri_ctrs_emit(struct mascri_containers *ctrs, const struct ctr *c, mascri_ctr_event_t type);
 

@@ -47,12 +47,12 @@ int mascri_containers_start(struct mascri_containers *ctrs, const char *id, masc
     mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
     ret = mascri_container_start(&rt, c->info.id, err);
     if (ret == 0) {
-      pthread_mutex_lock(&ctrs->lock);
+      mascri_objtable_lock(&ctrs->table);
       c->info.started_at = mascri_clock_realtime_ns();
       if (c->info.state == MASCRI_CTR_CREATED)
         c->info.state = MASCRI_CTR_RUNNING;
       ret = mascri_ctr_record_write(ctrs, c, err);
-      pthread_mutex_unlock(&ctrs->lock);
+      mascri_objtable_unlock(&ctrs->table);
     }
     if (ret == 0) {
       log_info("container %s started", c->info.id);
@@ -119,7 +119,7 @@ int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig,
   }
 }
 
-/* With c->op held. */
+/* With c->obj.op held (acquire). */
 static int stop_locked(struct mascri_containers *ctrs, struct ctr *c, int64_t timeout_s,
                        const volatile int *cancel, mascri_error_t *err)
 {
@@ -185,11 +185,7 @@ int mascri_containers_remove(struct mascri_containers *ctrs, const char *id, mas
     ret = mascri_rm_rf(dir, err);
   }
   if (ret == 0) {
-    pthread_mutex_lock(&ctrs->lock);
-    mascri_ctrs_unlink_locked(ctrs, c);
-    c->removed = true;
-    c->refs--; /* the table's */
-    pthread_mutex_unlock(&ctrs->lock);
+    mascri_objtable_remove(&ctrs->table, &c->obj);
     log_info("container %s removed", c->info.id);
     mascri_ctrs_emit(ctrs, c, MASCRI_CTR_EVENT_DELETED);
   }
@@ -200,11 +196,12 @@ int mascri_containers_remove(struct mascri_containers *ctrs, const char *id, mas
 static char **pod_container_ids(struct mascri_containers *ctrs, const char *pod_id)
 {
   char **ids = xcalloc(1, sizeof(char *));
-  pthread_mutex_lock(&ctrs->lock);
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (!ctrs->v[i]->creating && strcmp(ctrs->v[i]->info.pod_id, pod_id) == 0)
-      mascri_strv_append(&ids, ctrs->v[i]->info.id);
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_lock(&ctrs->table);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    if (strcmp(mascri_ctr_of(o)->info.pod_id, pod_id) == 0)
+      mascri_strv_append(&ids, o->id);
+  mascri_objtable_unlock(&ctrs->table);
   return ids;
 }
 
@@ -306,10 +303,10 @@ int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
     mascri_strv_free(r.unified_keys);
     mascri_strv_free(r.unified_values);
     if (ret == 0) {
-      pthread_mutex_lock(&ctrs->lock);
+      mascri_objtable_lock(&ctrs->table);
       record_resources(c, res);
       ret = mascri_ctr_record_write(ctrs, c, err);
-      pthread_mutex_unlock(&ctrs->lock);
+      mascri_objtable_unlock(&ctrs->table);
     }
   }
   mascri_ctrs_put(ctrs, c);

@@ -13,10 +13,7 @@
 
 #define RECORD_VERSION 1
 
-static const struct {
-  const char *key;
-  size_t off;
-} str_fields[] = {
+static const struct mascri_obj_str_field str_fields[] = {
     {"id", offsetof(struct mascri_ctr_info, id)},
     {"podId", offsetof(struct mascri_ctr_info, pod_id)},
     {"name", offsetof(struct mascri_ctr_info, name)},
@@ -30,9 +27,16 @@ static const struct {
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
+static const struct mascri_obj_info_desc info_desc = {
+    .size = sizeof(struct mascri_ctr_info),
+    .strs = str_fields,
+    .n_strs = N_STR_FIELDS,
+    .config_off = offsetof(struct mascri_ctr_info, config),
+};
+
 static char **str_field(struct mascri_ctr_info *info, size_t i)
 {
-  return (char **)((char *)info + str_fields[i].off);
+  return mascri_obj_info_str(info, &str_fields[i]);
 }
 
 static const struct {
@@ -146,6 +150,8 @@ static int record_parse(const char *buf, size_t len, struct ctr **out, mascri_er
     mascri_ctr_free(c);
     return mascri_make_error(err, 0, "container record: id, podId, fullName or config missing");
   }
+  c->obj.id = c->info.id;
+  c->obj.name = c->info.full_name;
   *out = c;
   return 0;
 }
@@ -210,33 +216,14 @@ int mascri_ctr_read_exit_file(const char *path, struct mascri_ctr_info *info, ma
   return 1;
 }
 
-Runtime__V1__ContainerConfig *mascri_ctr_config_copy(const Runtime__V1__ContainerConfig *c)
-{
-  if (!c)
-    return NULL;
-  size_t len = runtime__v1__container_config__get_packed_size(c);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  runtime__v1__container_config__pack(c, buf);
-  return runtime__v1__container_config__unpack(NULL, len, buf);
-}
-
 void mascri_ctr_info_copy(struct mascri_ctr_info *dst, const struct mascri_ctr_info *src)
 {
-  *dst = *src;
-  for (size_t i = 0; i < N_STR_FIELDS; i++) {
-    char **d = str_field(dst, i);
-    *d = *d ? xstrdup(*d) : NULL;
-  }
-  dst->config = mascri_ctr_config_copy(src->config);
+  mascri_obj_info_copy(&info_desc, dst, src);
 }
 
 void mascri_ctr_info_clear(struct mascri_ctr_info *info)
 {
-  for (size_t i = 0; i < N_STR_FIELDS; i++)
-    free(*str_field(info, i));
-  if (info->config)
-    runtime__v1__container_config__free_unpacked(info->config, NULL);
-  memset(info, 0, sizeof(*info));
+  mascri_obj_info_clear(&info_desc, info);
 }
 
 void mascri_ctr_info_free(struct mascri_ctr_info *info)
@@ -257,8 +244,7 @@ void mascri_ctr_info_list_free(struct mascri_ctr_info **v, size_t n)
 struct ctr *mascri_ctr_alloc(void)
 {
   struct ctr *c = xmalloc0(sizeof(*c));
-  pthread_mutex_init(&c->op, NULL);
-  c->refs = 1;
+  mascri_obj_init(&c->obj);
   return c;
 }
 
@@ -266,7 +252,18 @@ void mascri_ctr_free(struct ctr *c)
 {
   if (!c)
     return;
-  pthread_mutex_destroy(&c->op);
+  mascri_obj_destroy(&c->obj);
   mascri_ctr_info_clear(&c->info);
   free(c);
 }
+
+static void free_obj(struct mascri_obj *o)
+{
+  mascri_ctr_free(mascri_ctr_of(o));
+}
+
+const struct mascri_objtable_kind mascri_ctr_kind = {
+    .what = "container",
+    .name_taken = "is already in use by container",
+    .free = free_obj,
+};

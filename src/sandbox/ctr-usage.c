@@ -58,31 +58,22 @@ static char *rw_root(const struct mascri_containers *ctrs)
 
 static bool is_live(const struct ctr *c)
 {
-  return !c->creating &&
-         (c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING);
-}
-
-static void drop_ref(struct mascri_containers *ctrs, struct ctr *c)
-{
-  pthread_mutex_lock(&ctrs->lock);
-  bool last = --c->refs == 0;
-  pthread_mutex_unlock(&ctrs->lock);
-  if (last)
-    mascri_ctr_free(c);
+  return c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING;
 }
 
 /* One pass: every live container's upper directory, walked with no lock held. */
 static void measure_all(struct mascri_containers *ctrs)
 {
-  pthread_mutex_lock(&ctrs->lock);
-  struct ctr **v = xcalloc(ctrs->n + 1, sizeof(*v));
+  mascri_objtable_lock(&ctrs->table);
+  struct ctr **v = xcalloc(ctrs->table.n + 1, sizeof(*v));
   size_t n = 0;
-  for (size_t i = 0; i < ctrs->n; i++)
-    if (is_live(ctrs->v[i])) {
-      ctrs->v[i]->refs++;
-      v[n++] = ctrs->v[i];
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&ctrs->table, &i));)
+    if (is_live(mascri_ctr_of(o))) {
+      mascri_obj_ref_locked(o);
+      v[n++] = mascri_ctr_of(o);
     }
-  pthread_mutex_unlock(&ctrs->lock);
+  mascri_objtable_unlock(&ctrs->table);
   _cleanup_free_ char *root = rw_root(ctrs);
   for (size_t i = 0; i < n; i++) {
     _cleanup_free_ char *upper = xasprintf("%s/%s/upper", root, v[i]->info.id);
@@ -90,12 +81,12 @@ static void measure_all(struct mascri_containers *ctrs)
     int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0)
       du_dir(fd, &acc, 0);
-    pthread_mutex_lock(&ctrs->lock);
+    mascri_objtable_lock(&ctrs->table);
     v[i]->info.rw_bytes = acc.bytes;
     v[i]->info.rw_inodes = acc.inodes;
     v[i]->info.rw_at = mascri_clock_realtime_ns();
-    pthread_mutex_unlock(&ctrs->lock);
-    drop_ref(ctrs, v[i]);
+    mascri_objtable_unlock(&ctrs->table);
+    mascri_objtable_unref(&ctrs->table, &v[i]->obj);
   }
   free(v);
 }

@@ -13,10 +13,7 @@
 #define RECORD_VERSION 1
 
 /* Every string field of the record, by key. */
-static const struct {
-  const char *key;
-  size_t off;
-} str_fields[] = {
+static const struct mascri_obj_str_field str_fields[] = {
     {"id", offsetof(struct mascri_pod_info, id)},
     {"name", offsetof(struct mascri_pod_info, name)},
     {"namespace", offsetof(struct mascri_pod_info, namespace_)},
@@ -39,9 +36,16 @@ static const struct {
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
+static const struct mascri_obj_info_desc info_desc = {
+    .size = sizeof(struct mascri_pod_info),
+    .strs = str_fields,
+    .n_strs = N_STR_FIELDS,
+    .config_off = offsetof(struct mascri_pod_info, config),
+};
+
 static char **str_field(struct mascri_pod_info *info, size_t i)
 {
-  return (char **)((char *)info + str_fields[i].off);
+  return mascri_obj_info_str(info, &str_fields[i]);
 }
 
 char *mascri_pod_dir(const struct mascri_pods *pods, const char *id)
@@ -141,6 +145,8 @@ int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascr
     mascri_pod_free(p);
     return -1;
   }
+  p->obj.id = p->info.id;
+  p->obj.name = p->full_name;
   *out = p;
   return 0;
 }
@@ -168,33 +174,14 @@ int mascri_pod_record_read(const char *path, struct pod **out, mascri_error_t *e
   return 0;
 }
 
-static Runtime__V1__PodSandboxConfig *config_copy(const Runtime__V1__PodSandboxConfig *c)
-{
-  if (!c)
-    return NULL;
-  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(c);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  runtime__v1__pod_sandbox_config__pack(c, buf);
-  return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
-}
-
 void mascri_pod_info_copy(struct mascri_pod_info *dst, const struct mascri_pod_info *src)
 {
-  *dst = *src;
-  for (size_t i = 0; i < N_STR_FIELDS; i++) {
-    char **d = str_field(dst, i);
-    *d = *d ? xstrdup(*d) : NULL;
-  }
-  dst->config = config_copy(src->config);
+  mascri_obj_info_copy(&info_desc, dst, src);
 }
 
 void mascri_pod_info_clear(struct mascri_pod_info *info)
 {
-  for (size_t i = 0; i < N_STR_FIELDS; i++)
-    free(*str_field(info, i));
-  if (info->config)
-    runtime__v1__pod_sandbox_config__free_unpacked(info->config, NULL);
-  memset(info, 0, sizeof(*info));
+  mascri_obj_info_clear(&info_desc, info);
 }
 
 void mascri_pod_info_free(struct mascri_pod_info *info)
@@ -215,8 +202,7 @@ void mascri_pod_info_list_free(struct mascri_pod_info **v, size_t n)
 struct pod *mascri_pod_alloc(void)
 {
   struct pod *p = xmalloc0(sizeof(*p));
-  pthread_mutex_init(&p->op, NULL);
-  p->refs = 1;
+  mascri_obj_init(&p->obj);
   return p;
 }
 
@@ -224,8 +210,19 @@ void mascri_pod_free(struct pod *p)
 {
   if (!p)
     return;
-  pthread_mutex_destroy(&p->op);
+  mascri_obj_destroy(&p->obj);
   mascri_pod_info_clear(&p->info);
   free(p->full_name);
   free(p);
 }
+
+static void free_obj(struct mascri_obj *o)
+{
+  mascri_pod_free(mascri_pod_of(o));
+}
+
+const struct mascri_objtable_kind mascri_pod_kind = {
+    .what = "pod sandbox",
+    .name_taken = "is reserved for",
+    .free = free_obj,
+};

@@ -137,55 +137,23 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
   in->config = NULL;
 }
 
-static struct pod *find_name_locked(struct mascri_pods *pods, const char *full_name)
-{
-  for (size_t i = 0; i < pods->n; i++)
-    if (strcmp(pods->v[i]->full_name, full_name) == 0)
-      return pods->v[i];
-  return NULL;
-}
+/* What RunPodSandbox was asked, for a retry's comparison. */
+struct run_request {
+  const Runtime__V1__PodSandboxConfig *config;
+  const char *handler;
+};
 
-/* Whether q is what this same request would have made (kubelet retrying after its own
+/* Whether holder is what this same request would have made (kubelet retrying after its own
  * timeout): a ready pod from an identical config and handler. */
-static bool same_request(const struct pod *q, const Runtime__V1__PodSandboxConfig *config,
-                         const char *handler)
+static bool same_request(const struct mascri_obj *holder, const void *request)
 {
+  const struct pod *q = mascri_pod_of(holder);
+  const struct run_request *rq = request;
   if (!q->info.ready || !q->info.config ||
-      strcmp(q->info.runtime_handler ? q->info.runtime_handler : "", handler ? handler : "") != 0)
+      strcmp(q->info.runtime_handler ? q->info.runtime_handler : "",
+             rq->handler ? rq->handler : "") != 0)
     return false;
-  return mascri_pb_equal(&q->info.config->base, &config->base);
-}
-
-/* Reserves p's name; ALREADY_EXISTS naming the holder when it is taken. A creation of the
- * same name still in flight is waited for instead (so a request kubelet retried after its
- * own timeout never finds the name stuck): when it made the same pod, 1 and *existing =
- * its id; when it failed, the name is ours. */
-static int reserve(struct mascri_pods *pods, struct pod *p,
-                   const Runtime__V1__PodSandboxConfig *config, const char *handler,
-                   char **existing, mascri_error_t *err)
-{
-  pthread_mutex_lock(&pods->lock);
-  struct pod *q;
-  bool waited = false;
-  while ((q = find_name_locked(pods, p->full_name)) && q->creating) {
-    pthread_cond_wait(&pods->created, &pods->lock);
-    waited = true;
-  }
-  if (q) {
-    int r = 1;
-    if (waited && same_request(q, config, handler))
-      *existing = xstrdup(q->info.id);
-    else
-      r = mascri_make_error_kind(err, MASCRI_ERR_ALREADY_EXISTS, 0,
-                                 "pod sandbox name \"%s\" is reserved for %s", p->full_name,
-                                 q->info.id);
-    pthread_mutex_unlock(&pods->lock);
-    return r;
-  }
-  pods->v = xrealloc(pods->v, (pods->n + 1) * sizeof(*pods->v));
-  pods->v[pods->n++] = p;
-  pthread_mutex_unlock(&pods->lock);
-  return 0;
+  return mascri_pb_equal(&q->info.config->base, &rq->config->base);
 }
 
 static int cgroup_for(struct mascri_pods *pods, const char *path, mascri_cgroup_t *cg,
@@ -376,14 +344,6 @@ static int pin(struct pod *p, const struct pod_plan *pl, const char *ns_dir, mas
   return mascri_ns_pin(p->info.pause_pid, ns_dir, names, err);
 }
 
-static Runtime__V1__PodSandboxConfig *config_dup(const Runtime__V1__PodSandboxConfig *c)
-{
-  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(c);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  runtime__v1__pod_sandbox_config__pack(c, buf);
-  return runtime__v1__pod_sandbox_config__unpack(NULL, len, buf);
-}
-
 /* The cgroups make_pod_cgroup makes (innermost first), noted in the pod directory before any
  * of them exists: a crash before the pod record leaves what the restart needs to remove
  * them (mascri_pods_remove_noted_cgroups). No fsync: they do not outlive the kernel. */
@@ -445,7 +405,7 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
   }
   if (mascri_pod_files_hosts(dir, in, err) < 0)
     return -1;
-  in->config = config_dup(c);
+  in->config = (Runtime__V1__PodSandboxConfig *)mascri_obj_message_copy(&c->base);
   in->ready = true;
   return mascri_pod_record_write(pods, p, err);
 }
@@ -486,10 +446,14 @@ int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfi
     return -1;
   struct pod *p = mascri_pod_alloc();
   p->full_name = full;
-  p->creating = true;
   p->info.id = mascri_pod_new_id();
+  p->obj.id = p->info.id;
+  p->obj.name = p->full_name;
+  /* ALREADY_EXISTS naming the holder; a RunPodSandbox of the name in flight is waited for
+   * (so a request kubelet retried after its own timeout never finds the name stuck). */
+  const struct run_request rq = {config, runtime_handler};
   char *existing = NULL;
-  int res = reserve(pods, p, config, runtime_handler, &existing, err);
+  int res = mascri_objtable_reserve(&pods->table, &p->obj, same_request, &rq, &existing, err);
   if (res != 0) {
     if (res > 0)
       log_info("RunPodSandbox of %s again: answering with the pod it made, %s", full, existing);
@@ -508,71 +472,41 @@ int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfi
   }
   if (ret < 0) {
     release(pods, p, pl.net_done, false);
-    pthread_mutex_lock(&pods->lock);
-    mascri_pods_unlink_locked(pods, p);
-    pthread_cond_broadcast(&pods->created);
-    pthread_mutex_unlock(&pods->lock);
-    mascri_pod_free(p);
   } else {
     log_info("pod %s (%s) is ready, pause pid %d", p->info.id, p->full_name,
              (int)p->info.pause_pid);
-    pthread_mutex_lock(&pods->lock);
-    p->creating = false;
     *id = xstrdup(p->info.id);
-    pthread_cond_broadcast(&pods->created);
-    pthread_mutex_unlock(&pods->lock);
   }
+  mascri_objtable_settle(&pods->table, &p->obj, ret == 0);
   plan_clear(&pl);
   return ret;
 }
 
-/* With p->op held: p stays valid and is not removed meanwhile. */
+/* With p->obj.op held (acquire): p stays valid and is not removed meanwhile. */
 static int stop_locked(struct mascri_pods *pods, struct pod *p, mascri_error_t *err)
 {
   struct pod tmp = {.own_cgroup_parent = p->own_cgroup_parent};
-  pthread_mutex_lock(&pods->lock);
+  mascri_objtable_lock(&pods->table);
   mascri_pod_info_copy(&tmp.info, &p->info);
-  pthread_mutex_unlock(&pods->lock);
+  mascri_objtable_unlock(&pods->table);
   release(pods, &tmp, true, true);
   mascri_pod_info_clear(&tmp.info);
-  pthread_mutex_lock(&pods->lock);
+  mascri_objtable_lock(&pods->table);
   bool changed = p->info.ready || p->info.ipv4 || p->info.ipv6;
   p->info.ready = false;
   free(p->info.ipv4);
   free(p->info.ipv6);
   p->info.ipv4 = p->info.ipv6 = NULL;
   int ret = changed ? mascri_pod_record_write(pods, p, err) : 0;
-  pthread_mutex_unlock(&pods->lock);
+  mascri_objtable_unlock(&pods->table);
   return ret;
 }
 
 /* Finds the pod, takes a reference and its op mutex. */
 static struct pod *acquire(struct mascri_pods *pods, const char *id, mascri_error_t *err)
 {
-  pthread_mutex_lock(&pods->lock);
-  struct pod *p = mascri_pods_find_locked(pods, id, err);
-  if (p)
-    p->refs++;
-  pthread_mutex_unlock(&pods->lock);
-  if (!p)
-    return NULL;
-  pthread_mutex_lock(&p->op);
-  return p;
-}
-
-static void put(struct mascri_pods *pods, struct pod *p)
-{
-  pthread_mutex_unlock(&p->op);
-  pthread_mutex_lock(&pods->lock);
-  bool last = --p->refs == 0;
-  pthread_mutex_unlock(&pods->lock);
-  if (last)
-    mascri_pod_free(p);
-}
-
-static int gone(const char *id, mascri_error_t *err)
-{
-  return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod sandbox \"%s\" not found", id);
+  struct mascri_obj *o = mascri_objtable_acquire(&pods->table, id, err);
+  return o ? mascri_pod_of(o) : NULL;
 }
 
 int mascri_pods_stop(struct mascri_pods *pods, const char *id_or_prefix, mascri_error_t *err)
@@ -580,8 +514,8 @@ int mascri_pods_stop(struct mascri_pods *pods, const char *id_or_prefix, mascri_
   struct pod *p = acquire(pods, id_or_prefix, err);
   if (!p)
     return -1;
-  int ret = p->removed ? gone(id_or_prefix, err) : stop_locked(pods, p, err);
-  put(pods, p);
+  int ret = stop_locked(pods, p, err);
+  mascri_objtable_put(&pods->table, &p->obj);
   return ret;
 }
 
@@ -590,16 +524,12 @@ int mascri_pods_remove(struct mascri_pods *pods, const char *id_or_prefix, mascr
   struct pod *p = acquire(pods, id_or_prefix, err);
   if (!p)
     return -1;
-  int ret = p->removed ? gone(id_or_prefix, err) : stop_locked(pods, p, err);
+  int ret = stop_locked(pods, p, err);
   if (ret == 0) {
     release(pods, p, false, false);
     log_info("pod %s removed", p->info.id);
-    pthread_mutex_lock(&pods->lock);
-    mascri_pods_unlink_locked(pods, p);
-    p->removed = true;
-    p->refs--; /* the table's */
-    pthread_mutex_unlock(&pods->lock);
+    mascri_objtable_remove(&pods->table, &p->obj);
   }
-  put(pods, p);
+  mascri_objtable_put(&pods->table, &p->obj);
   return ret;
 }

@@ -2,28 +2,28 @@
 #ifndef MASCRI_SANDBOX_PODS_INTERNAL_H
 #define MASCRI_SANDBOX_PODS_INTERNAL_H
 
-#include <pthread.h>
+#include <stddef.h>
 
+#include "sandbox/objtable.h"
 #include "sandbox/pods.h"
 
 struct pod {
+  struct mascri_obj obj; /* id: info.id, name: full_name; op serialises stop/remove */
   struct mascri_pod_info info;
-  bool creating;          /* RunPodSandbox in progress: the name is reserved, nothing else */
   bool own_cgroup_parent; /* cgroup_parent was made by us (no linux.cgroup_parent) */
   char *full_name;        /* k8s_POD_... */
-  pthread_mutex_t op;     /* serialises stop/remove of this pod */
-  unsigned refs;          /* the table's reference plus one per call in flight (pods->lock) */
-  bool removed;           /* unlinked from the table (under op) */
 };
+
+static inline struct pod *mascri_pod_of(const struct mascri_obj *o)
+{
+  return (struct pod *)((char *)o - offsetof(struct pod, obj));
+}
 
 struct mascri_pods {
   char *root, *state, *pause_path, *cgroup_parent;
   mascri_cgroup_manager_t cgroup_manager;
   struct mascri_network *net;
-  pthread_mutex_t lock;   /* the table and every entry's fields */
-  pthread_cond_t created; /* broadcast when a RunPodSandbox in flight ends (with lock) */
-  struct pod **v;
-  size_t n;
+  struct mascri_objtable table; /* its lock also guards every pod's info */
 };
 
 /* pod-record.c */
@@ -34,16 +34,12 @@ int mascri_pod_record_write(const struct mascri_pods *pods, const struct pod *p,
 int mascri_pod_record_read(const char *path, struct pod **out, mascri_error_t *err);
 char *mascri_pod_record_json(const struct pod *p, size_t *len);
 int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascri_error_t *err);
-/* A zeroed pod with its mutex initialised and one reference (the table's). */
+/* A zeroed pod with one reference (the table's once added); the table's kind frees it. */
 struct pod *mascri_pod_alloc(void);
+extern const struct mascri_objtable_kind mascri_pod_kind;
 void mascri_pod_free(struct pod *p);
 void mascri_pod_info_clear(struct mascri_pod_info *info);
 void mascri_pod_info_copy(struct mascri_pod_info *dst, const struct mascri_pod_info *src);
-
-/* pods.c, with pods->lock held */
-struct pod *mascri_pods_find_locked(struct mascri_pods *pods, const char *id_or_prefix,
-                                    mascri_error_t *err);
-void mascri_pods_unlink_locked(struct mascri_pods *pods, struct pod *p);
 
 /* pod-run.c: removes the cgroups a RunPodSandbox noted in pod_dir before making them (the
  * leftovers of one a crash interrupted). */

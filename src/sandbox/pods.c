@@ -14,12 +14,6 @@
 #include "sandbox/pod-spawn.h"
 #include "sandbox/pods-internal.h"
 
-static bool is_pod_id(const char *s)
-{
-  size_t n = strlen(s);
-  return n == 64 && strspn(s, "0123456789abcdef") == n;
-}
-
 int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err)
 {
   _cleanup_free_ char *dir = xasprintf("%s/pods", root);
@@ -35,7 +29,7 @@ int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err)
   }
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
-    if (!is_pod_id(de->d_name))
+    if (!mascri_obj_is_id(de->d_name))
       continue;
     _cleanup_free_ char *rec = xasprintf("%s/%s/pod.json", dir, de->d_name);
     if (mascri_path_exists(rec))
@@ -43,12 +37,6 @@ int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err)
   }
   *ids = out;
   return 0;
-}
-
-static void add_locked(struct mascri_pods *pods, struct pod *p)
-{
-  pods->v = xrealloc(pods->v, (pods->n + 1) * sizeof(*pods->v));
-  pods->v[pods->n++] = p;
 }
 
 static void restore_one(struct mascri_pods *pods, const char *path)
@@ -66,7 +54,7 @@ static void restore_one(struct mascri_pods *pods, const char *path)
     if (mascri_pod_record_write(pods, p, &err) < 0)
       log_warning("%s", mascri_error_message(&err));
   }
-  add_locked(pods, p);
+  mascri_objtable_add_locked(&pods->table, &p->obj);
 }
 
 /* Leftovers of a RunPodSandbox that a crash interrupted: pins and pod directories without
@@ -79,7 +67,7 @@ static void remove_orphans(struct mascri_pods *pods, const char *sub, char *cons
   _cleanup_closedir_ DIR *d = opendir(dir);
   struct dirent *de;
   while (d && (de = readdir(d)) != NULL) {
-    if (!is_pod_id(de->d_name) || mascri_strv_contains(ids, de->d_name))
+    if (!mascri_obj_is_id(de->d_name) || mascri_strv_contains(ids, de->d_name))
       continue;
     _cleanup_error_ mascri_error_t err = NULL;
     _cleanup_free_ char *path = mascri_path_join(dir, de->d_name);
@@ -98,6 +86,13 @@ static void remove_orphans(struct mascri_pods *pods, const char *sub, char *cons
   }
 }
 
+static int by_creation(const struct mascri_obj *a, const struct mascri_obj *b)
+{
+  int64_t x = mascri_pod_of(a)->info.created_at, y = mascri_pod_of(b)->info.created_at;
+  return x > y ? 1 : x < y ? -1 : 0;
+}
+
+/* Before the table is shared: its lock is not taken. */
 static int restore(struct mascri_pods *pods, mascri_error_t *err)
 {
   _cleanup_strv_ char **ids = NULL;
@@ -110,13 +105,7 @@ static int restore(struct mascri_pods *pods, mascri_error_t *err)
   remove_orphans(pods, "ns", ids);
   remove_orphans(pods, "pods", ids);
   /* Creation order, as ListPodSandbox shows it. */
-  for (size_t i = 1; i < pods->n; i++)
-    for (size_t j = i; j > 0 && pods->v[j - 1]->info.created_at > pods->v[j]->info.created_at;
-         j--) {
-      struct pod *t = pods->v[j];
-      pods->v[j] = pods->v[j - 1];
-      pods->v[j - 1] = t;
-    }
+  mascri_objtable_sort_locked(&pods->table, by_creation);
   return 0;
 }
 
@@ -133,8 +122,7 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   pods->cgroup_parent = xstrdup(cfg->cgroup_parent ? cfg->cgroup_parent : "mascri");
   pods->cgroup_manager = cfg->cgroup_manager;
   pods->net = cfg->net;
-  pthread_mutex_init(&pods->lock, NULL);
-  pthread_cond_init(&pods->created, NULL);
+  mascri_objtable_init(&pods->table, &mascri_pod_kind);
   _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
   _cleanup_free_ char *ns_dir = xasprintf("%s/ns", pods->state);
   if (mascri_mkdir_p(pods_dir, 0700, err) < 0 || mascri_ns_dir_make_private(ns_dir, err) < 0 ||
@@ -142,7 +130,7 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
     mascri_pods_close(pods);
     return -1;
   }
-  log_info("pods: %zu restored", pods->n);
+  log_info("pods: %zu restored", pods->table.n);
   *out = pods;
   return 0;
 }
@@ -151,11 +139,7 @@ void mascri_pods_close(struct mascri_pods *pods)
 {
   if (!pods)
     return;
-  for (size_t i = 0; i < pods->n; i++)
-    mascri_pod_free(pods->v[i]);
-  free(pods->v);
-  pthread_mutex_destroy(&pods->lock);
-  pthread_cond_destroy(&pods->created);
+  mascri_objtable_destroy(&pods->table);
   free(pods->root);
   free(pods->state);
   free(pods->pause_path);
@@ -163,54 +147,23 @@ void mascri_pods_close(struct mascri_pods *pods)
   free(pods);
 }
 
-struct pod *mascri_pods_find_locked(struct mascri_pods *pods, const char *id_or_prefix,
-                                    mascri_error_t *err)
+static struct pod *find_locked(struct mascri_pods *pods, const char *id_or_prefix,
+                               mascri_error_t *err)
 {
-  size_t len = id_or_prefix ? strlen(id_or_prefix) : 0;
-  struct pod *found = NULL;
-  if (len == 0) {
-    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "pod sandbox id is required");
-    return NULL;
-  }
-  for (size_t i = 0; i < pods->n; i++) {
-    struct pod *p = pods->v[i];
-    if (p->creating || strncmp(p->info.id, id_or_prefix, len) != 0)
-      continue;
-    if (strcmp(p->info.id, id_or_prefix) == 0)
-      return p;
-    if (found) {
-      mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                             "pod sandbox id prefix \"%s\" is ambiguous", id_or_prefix);
-      return NULL;
-    }
-    found = p;
-  }
-  if (!found)
-    mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod sandbox \"%s\" not found",
-                           id_or_prefix);
-  return found;
-}
-
-void mascri_pods_unlink_locked(struct mascri_pods *pods, struct pod *p)
-{
-  for (size_t i = 0; i < pods->n; i++)
-    if (pods->v[i] == p) {
-      memmove(pods->v + i, pods->v + i + 1, (pods->n - i - 1) * sizeof(*pods->v));
-      pods->n--;
-      return;
-    }
+  struct mascri_obj *o = mascri_objtable_find_locked(&pods->table, id_or_prefix, err);
+  return o ? mascri_pod_of(o) : NULL;
 }
 
 int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
                     struct mascri_pod_info **out, mascri_error_t *err)
 {
-  pthread_mutex_lock(&pods->lock);
-  struct pod *p = mascri_pods_find_locked(pods, id_or_prefix, err);
+  mascri_objtable_lock(&pods->table);
+  struct pod *p = find_locked(pods, id_or_prefix, err);
   if (p) {
     *out = xmalloc0(sizeof(**out));
     mascri_pod_info_copy(*out, &p->info);
   }
-  pthread_mutex_unlock(&pods->lock);
+  mascri_objtable_unlock(&pods->table);
   return p ? 0 : -1;
 }
 
@@ -218,16 +171,15 @@ int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, si
                      mascri_error_t *err)
 {
   (void)err;
-  pthread_mutex_lock(&pods->lock);
-  struct mascri_pod_info **v = xcalloc(pods->n + 1, sizeof(*v));
+  mascri_objtable_lock(&pods->table);
+  struct mascri_pod_info **v = xcalloc(pods->table.n + 1, sizeof(*v));
   size_t k = 0;
-  for (size_t i = 0; i < pods->n; i++) {
-    if (pods->v[i]->creating)
-      continue;
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&pods->table, &i));) {
     v[k] = xmalloc0(sizeof(*v[k]));
-    mascri_pod_info_copy(v[k++], &pods->v[i]->info);
+    mascri_pod_info_copy(v[k++], &mascri_pod_of(o)->info);
   }
-  pthread_mutex_unlock(&pods->lock);
+  mascri_objtable_unlock(&pods->table);
   *out = v;
   *n = k;
   return 0;
@@ -235,11 +187,11 @@ int mascri_pods_list(struct mascri_pods *pods, struct mascri_pod_info ***out, si
 
 void mascri_pods_foreach(struct mascri_pods *pods, mascri_pod_visit_fn fn, void *data)
 {
-  pthread_mutex_lock(&pods->lock);
-  for (size_t i = 0; i < pods->n; i++)
-    if (!pods->v[i]->creating)
-      fn(data, &pods->v[i]->info);
-  pthread_mutex_unlock(&pods->lock);
+  mascri_objtable_lock(&pods->table);
+  struct mascri_obj *o;
+  for (size_t i = 0; (o = mascri_objtable_next_locked(&pods->table, &i));)
+    fn(data, &mascri_pod_of(o)->info);
+  mascri_objtable_unlock(&pods->table);
 }
 
 int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_info *info,
