@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "runtime/cgroup.h"
 #include "sandbox/pods.h"
 
 struct pod {
@@ -19,6 +20,7 @@ struct pod {
 struct mascri_pods {
   char *root, *state, *pause_path, *cgroup_parent;
   mascri_cgroup_manager_t cgroup_manager;
+  const mascri_cgroup_ops_t *cgroup_ops; /* cgroup_manager's */
   struct mascri_network *net;
   pthread_mutex_t lock;   /* the table and every entry's fields */
   pthread_cond_t created; /* broadcast when a RunPodSandbox in flight ends (with lock) */
