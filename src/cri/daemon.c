@@ -23,6 +23,7 @@
 #include "cri/methods.h"
 #include "cri/server.h"
 #include "image/registry-config.h"
+#include "runtime/cgroup.h"
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
 
@@ -61,8 +62,7 @@ static void apply_defaults(struct mascri_daemon *d)
   if (c->runtime_root == NULL)
     c->runtime_root = own(d, mascri_path_join(c->state, "oci"));
   if (c->cgroup_parent == NULL)
-    c->cgroup_parent =
-        c->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD ? "mascri.slice" : "mascri";
+    c->cgroup_parent = mascri_cgroup_ops_of(c->cgroup_manager)->daemon_parent;
   if (c->net.state_dir == NULL)
     c->net.state_dir = own(d, mascri_path_join(c->root, "ipam"));
   if (c->net.cni_cache_dir == NULL)

@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/xalloc.h"
+#include "runtime/cgroup.h"
 #include "cri/daemon.h"
 #include "cri/rpc.h"
 #include "mascri-config.h"
@@ -36,11 +37,6 @@ static Runtime__V1__RuntimeCondition *condition(const char *type, bool status, c
   return c;
 }
 
-static const char *cgroup_manager_name(mascri_cgroup_manager_t m)
-{
-  return m == MASCRI_CGROUP_MANAGER_SYSTEMD ? "systemd" : "cgroupfs";
-}
-
 /* Status's verbose "config": the daemon's effective configuration as JSON. */
 static char *config_json(const struct mascri_daemon *d)
 {
@@ -53,7 +49,7 @@ static char *config_json(const struct mascri_daemon *d)
   mascri_json_gen_kv_string(g, "socket", c->socket_path);
   mascri_json_gen_kv_string(g, "pauseBinary", c->pause_path);
   mascri_json_gen_kv_string(g, "monitorBinary", c->monitor_path);
-  mascri_json_gen_kv_string(g, "cgroupManager", cgroup_manager_name(c->cgroup_manager));
+  mascri_json_gen_kv_string(g, "cgroupManager", mascri_cgroup_ops_of(c->cgroup_manager)->name);
   mascri_json_gen_kv_string(g, "cgroupParent", c->cgroup_parent);
   mascri_json_gen_kv_string(g, "network", mascri_network_mode_name(mascri_network_mode(d->net)));
   mascri_json_gen_kv_string(g, "bridge", c->net.bridge ? c->net.bridge : "mascri0");

@@ -1,4 +1,4 @@
-/* Freezing, statistics and the systemd probe for a container's cgroup. */
+/* Freezing, killing and statistics of a container's cgroup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -1,6 +1,7 @@
-/* The systemd cgroup manager: a transient scope per container, created over sd-bus
- * (org.freedesktop.systemd1.Manager.StartTransientUnit) with the container's pid in it;
- * resources are then written through cgroupfs below the scope (Delegate=yes).
+/* The systemd cgroup manager: a transient scope per container (and per pod, for pause),
+ * created over sd-bus (org.freedesktop.systemd1.Manager.StartTransientUnit) with its first
+ * process in it, in a slice; resources are then written through cgroupfs below the scope
+ * (Delegate=yes). Stopping the unit removes the scope; systemd removes an empty one itself.
  *
  * libsystemd is loaded with dlopen() the first time it is needed, so the runtime binaries
  * do not pay for loading it (and its dependencies) on every container start. */
@@ -9,10 +10,12 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
 
@@ -154,8 +157,10 @@ static int build_start_call(const sdbus_api_t *api, sd_bus *bus, sd_bus_message 
   return ret;
 }
 
-int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
-                                      const mascri_spec_resources_t *res, mascri_error_t *err)
+/* Creates the transient scope unit holding pid in slice, with the resource properties
+ * systemd knows (res may be NULL). */
+static int start_scope(const char *slice, const char *unit, pid_t pid,
+                       const mascri_spec_resources_t *res, mascri_error_t *err)
 {
   const sdbus_api_t *api = NULL;
   sd_bus *bus = NULL;
@@ -179,7 +184,8 @@ int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t
   return ret;
 }
 
-int mascri_cgroup_systemd_stop_unit(const char *unit, mascri_error_t *err)
+/* StopUnit (a scope or slice); a unit that does not exist is fine. */
+static int stop_unit(const char *unit, mascri_error_t *err)
 {
   const sdbus_api_t *api = NULL;
   sd_bus *bus = NULL;
@@ -216,7 +222,9 @@ static char *v2_cgroup_of(pid_t pid)
   return NULL;
 }
 
-int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t *err)
+/* systemd moves pid when the start job runs, after StartTransientUnit returns: waits (10 s
+ * at most) until pid's v2 cgroup is path. */
+static int wait_scope(const char *path, pid_t pid, mascri_error_t *err)
 {
   for (int i = 0; i < 10000; i++) {
     _cleanup_free_ char *cur = v2_cgroup_of(pid);
@@ -231,3 +239,166 @@ int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t
                                 "systemd did not move process %d into %s within 10 s", (int)pid,
                                 path);
 }
+
+/* "a-b.slice" → "/a.slice/a-b.slice" */
+static char *expand_slice(const char *slice)
+{
+  if (strcmp(slice, "-.slice") == 0 || slice[0] == '\0')
+    return xstrdup("");
+  _cleanup_free_ char *base = xstrndup(slice, strlen(slice) - strlen(".slice"));
+  char *res = xstrdup("");
+  /* Walk the dash-separated prefixes. */
+  for (size_t i = 0; base[i] != '\0'; i++) {
+    if (base[i + 1] == '-' || base[i + 1] == '\0') {
+      char *next = xasprintf("%s/%.*s.slice", res, (int)(i + 1), base);
+      free(res);
+      res = next;
+    }
+  }
+  return res;
+}
+
+char *mascri_cgroup_systemd_slice_path(const char *slice)
+{
+  size_t n = strlen(slice);
+  if (n < 7 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
+    return NULL;
+  return expand_slice(slice);
+}
+
+/* cgroupsPath "slice:prefix:name" → "/<slice's path>/prefix-name.scope" */
+static int resolve_path(const char *cgroups_path, const char *id, char **out, mascri_error_t *err)
+{
+  _cleanup_strv_ char **parts =
+      cgroups_path && cgroups_path[0] ? mascri_strv_split(cgroups_path, ':') : NULL;
+  const char *slice = parts ? parts[0] : "system.slice";
+  const char *prefix = parts && parts[1] ? parts[1] : "mascri";
+  const char *name = parts && parts[1] && parts[2] ? parts[2] : id;
+  if (parts && mascri_strv_length(parts) != 3)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.cgroupsPath: expected \"slice:prefix:name\" with "
+                                  "the systemd cgroup manager, got \"%s\"",
+                                  cgroups_path);
+  if (slice[0] == '\0')
+    slice = "system.slice";
+  if (strchr(slice, '/') || strchr(name, '/') || strchr(prefix, '/') || strlen(slice) < 7 ||
+      strcmp(slice + strlen(slice) - 6, ".slice") != 0)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.cgroupsPath: invalid systemd path \"%s\"", cgroups_path);
+  _cleanup_free_ char *sl = expand_slice(slice);
+  const char *suffix =
+      strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".scope") == 0 ? "" : ".scope";
+  *out = prefix[0] ? xasprintf("%s/%s-%s%s", sl, prefix, name, suffix)
+                   : xasprintf("%s/%s%s", sl, name, suffix);
+  return 0;
+}
+
+/* The scope needs its first process: create only checks that systemd is there. */
+static int create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r, bool with_default_devices,
+                  mascri_error_t *err)
+{
+  (void)cg, (void)r, (void)with_default_devices;
+  if (!mascri_cgroup_systemd_running())
+    return mascri_make_error_kind(err, MASCRI_ERR_UNAVAILABLE, 0,
+                                  "the systemd cgroup manager: systemd is not running as PID 1 "
+                                  "on this host; use the cgroupfs manager");
+  return 0;
+}
+
+/* The unit's name, the last component of a cgroup path. */
+static const char *unit_of(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* The slice a scope's cgroup path is in ("-.slice", the root slice, at the top). */
+static char *slice_of(const char *path)
+{
+  const char *end = strrchr(path, '/');
+  const char *start = end;
+  while (start && start > path && start[-1] != '/')
+    start--;
+  return end && end > path ? xstrndup(start, (size_t)(end - start)) : xstrdup("-.slice");
+}
+
+/* The scope is made with pid in it (systemd moves it when the start job runs); then the
+ * files systemd does not write: resources and devices through cgroupfs, and on a hybrid
+ * host the v1 hierarchies, which take a cgroup.procs write. On the v2 one pid is already
+ * where wait_scope saw it. */
+static int enter(mascri_cgroup_t *cg, const mascri_spec_resources_t *r, bool with_default_devices,
+                 pid_t pid, bool born_in_v2, mascri_error_t *err)
+{
+  (void)born_in_v2; /* nothing is cloned into a scope that does not exist yet */
+  _cleanup_free_ char *slice = slice_of(cg->path);
+  if (start_scope(slice, unit_of(cg->path), pid, r, err) < 0 || wait_scope(cg->path, pid, err) < 0)
+    return -1;
+  if ((r || with_default_devices || cg->layout.mode != MASCRI_CGROUP_V2) &&
+      mascri_cgroup_create(cg, r, with_default_devices, err) < 0)
+    return -1;
+  return mascri_cgroup_enter_v1(cg, pid, err);
+}
+
+/* Stops the unit (a scope, or a pod's own slice), so none is left behind; systemd removes
+ * its cgroup on the v2 hierarchy. On a hybrid host the v1 directories are ours to remove. */
+static int destroy(const mascri_cgroup_t *cg, mascri_error_t *err)
+{
+  int ret = stop_unit(unit_of(cg->path), err);
+  if (cg->layout.mode == MASCRI_CGROUP_V2)
+    return ret;
+  _cleanup_error_ mascri_error_t e = NULL;
+  if (mascri_cgroup_destroy(cg, &e) < 0 && ret == 0) {
+    mascri_error_move(err, &e);
+    ret = -1;
+  }
+  return ret;
+}
+
+static char *pod_parent(const char *config_parent, const char *daemon_parent, const char *pod_id)
+{
+  if (config_parent && config_parent[0])
+    return xstrdup(config_parent);
+  size_t n = strlen(daemon_parent);
+  if (n > 6 && strcmp(daemon_parent + n - 6, ".slice") == 0)
+    n -= 6;
+  return xasprintf("%.*s-pod%s.slice", (int)n, daemon_parent, pod_id);
+}
+
+/* Pause gets a transient scope, mascri-<id>.scope, in the pod's slice (kubelet's
+ * kubepods-...-pod<uid>.slice). */
+static int pod_path(const char *pod_parent, const char *pod_id, char **out, mascri_error_t *err)
+{
+  _cleanup_free_ char *slice = mascri_cgroup_systemd_slice_path(pod_parent);
+  if (!slice)
+    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                  "linux.cgroup_parent \"%s\" is not a systemd slice name "
+                                  "(NAME.slice): mascrid uses the systemd cgroup manager, so "
+                                  "kubelet's cgroupDriver must be systemd too",
+                                  pod_parent);
+  *out = xasprintf("%s/mascri-%s.scope", slice, pod_id);
+  return 0;
+}
+
+static char *container_cgroups_path(const char *pod_parent, const char *id)
+{
+  const char *parent = pod_parent ? pod_parent : "/mascri";
+  const char *slice = unit_of(parent);
+  size_t n = strlen(slice);
+  if (n < 6 || strcmp(slice + n - 6, ".slice") != 0)
+    slice = "mascri.slice";
+  return xasprintf("%s:mascri:%s", slice, id);
+}
+
+const mascri_cgroup_ops_t mascri_cgroup_systemd_ops = {
+    .name = "systemd",
+    .daemon_parent = "mascri.slice",
+    .removes_empty_cgroups = true,
+    .resolve_path = resolve_path,
+    .create = create,
+    .enter = enter,
+    .destroy = destroy,
+    .pod_parent = pod_parent,
+    .parent_path = mascri_cgroup_systemd_slice_path,
+    .pod_path = pod_path,
+    .container_cgroups_path = container_cgroups_path,
+};

@@ -1,5 +1,6 @@
-/* A container's cgroup with the cgroupfs manager (the systemd manager creates a scope
- * first, then uses the same file operations): create, apply, enter, freeze, destroy. */
+/* The file operations on a container's cgroup that both managers use (the systemd manager
+ * makes the scope first, then uses them too): create, apply, enter, destroy; and the
+ * choice of a manager's table. */
 #include "runtime/cgroup-devices.h"
 #include "runtime/cgroup.h"
 
@@ -34,77 +35,16 @@ char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller)
   return mascri_path_join(mnt, cg->path);
 }
 
-static bool path_is_safe(const char *p)
+const mascri_cgroup_ops_t *mascri_cgroup_ops_of(mascri_cgroup_manager_t manager)
 {
-  if (strstr(p, "/../") || strncmp(p, "../", 3) == 0 || strcmp(p, "..") == 0)
-    return false;
-  size_t n = strlen(p);
-  return !(n >= 3 && strcmp(p + n - 3, "/..") == 0);
-}
-
-/* "a-b.slice" → "/a.slice/a-b.slice" */
-static char *expand_slice(const char *slice)
-{
-  if (strcmp(slice, "-.slice") == 0 || slice[0] == '\0')
-    return xstrdup("");
-  _cleanup_free_ char *base = xstrndup(slice, strlen(slice) - strlen(".slice"));
-  char *res = xstrdup("");
-  /* Walk the dash-separated prefixes. */
-  for (size_t i = 0; base[i] != '\0'; i++) {
-    if (base[i + 1] == '-' || base[i + 1] == '\0') {
-      char *next = xasprintf("%s/%.*s.slice", res, (int)(i + 1), base);
-      free(res);
-      res = next;
-    }
-  }
-  return res;
-}
-
-char *mascri_cgroup_systemd_slice_path(const char *slice)
-{
-  size_t n = strlen(slice);
-  if (n < 7 || strcmp(slice + n - 6, ".slice") != 0 || strchr(slice, '/'))
-    return NULL;
-  return expand_slice(slice);
+  return manager == MASCRI_CGROUP_MANAGER_SYSTEMD ? &mascri_cgroup_systemd_ops
+                                                  : &mascri_cgroup_cgroupfs_ops;
 }
 
 int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgroups_path,
                                const char *id, char **out, mascri_error_t *err)
 {
-  if (manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
-    /* slice:prefix:name */
-    _cleanup_strv_ char **parts =
-        cgroups_path && cgroups_path[0] ? mascri_strv_split(cgroups_path, ':') : NULL;
-    const char *slice = parts ? parts[0] : "system.slice";
-    const char *prefix = parts && parts[1] ? parts[1] : "mascri";
-    const char *name = parts && parts[1] && parts[2] ? parts[2] : id;
-    if (parts && mascri_strv_length(parts) != 3)
-      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "linux.cgroupsPath: expected \"slice:prefix:name\" with "
-                                    "the systemd cgroup manager, got \"%s\"",
-                                    cgroups_path);
-    if (slice[0] == '\0')
-      slice = "system.slice";
-    if (strchr(slice, '/') || strchr(name, '/') || strchr(prefix, '/') || strlen(slice) < 7 ||
-        strcmp(slice + strlen(slice) - 6, ".slice") != 0)
-      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "linux.cgroupsPath: invalid systemd path \"%s\"", cgroups_path);
-    _cleanup_free_ char *sl = expand_slice(slice);
-    const char *suffix =
-        strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".scope") == 0 ? "" : ".scope";
-    *out = prefix[0] ? xasprintf("%s/%s-%s%s", sl, prefix, name, suffix)
-                     : xasprintf("%s/%s%s", sl, name, suffix);
-    return 0;
-  }
-  if (!cgroups_path || cgroups_path[0] == '\0') {
-    *out = xasprintf("/mascri/%s", id);
-    return 0;
-  }
-  if (!path_is_safe(cgroups_path))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.cgroupsPath: \"..\" is not allowed: \"%s\"", cgroups_path);
-  *out = cgroups_path[0] == '/' ? xstrdup(cgroups_path) : xasprintf("/%s", cgroups_path);
-  return 0;
+  return mascri_cgroup_ops_of(manager)->resolve_path(cgroups_path, id, out, err);
 }
 
 static bool cpuset_value_empty(const char *v, size_t len)
@@ -319,6 +259,11 @@ int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *er
   if (write_procs(cg->layout.v2_mount, cg->path, buf, (size_t)len, err) < 0)
     return mascri_error_wrap(err, "move %d into cgroup", (int)pid);
   return 0;
+}
+
+int mascri_cgroup_join(const mascri_cgroup_t *cg, pid_t pid, bool born_in_v2, mascri_error_t *err)
+{
+  return born_in_v2 ? mascri_cgroup_enter_v1(cg, pid, err) : mascri_cgroup_enter(cg, pid, err);
 }
 
 int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err)

@@ -1,7 +1,9 @@
-/* cgroups: the host's layout (v1, v2 or hybrid) and a container's cgroup. Both managers use
- * the same file operations below; the systemd manager (mascri_cgroup_systemd_*, in
- * cgroup-systemd.c) only creates and stops the scope, and its callers branch on
- * mascri_cgroup_t.manager for that (there is no per-manager table of operations yet). */
+/* cgroups: the host's layout (v1, v2 or hybrid) and a container's cgroup. What differs
+ * between the two managers (where the cgroup lives, how it is made with its first process,
+ * how it goes) is a table of operations, mascri_cgroup_ops_t, one backend file each:
+ * cgroup-cgroupfs.c and cgroup-systemd.c (a transient scope over sd-bus). Callers pick the
+ * table once (mascri_cgroup_ops_of) and call through it; everything else (resources,
+ * freeze, kill, stats, pids) is the same cgroupfs file work for both, below. */
 #ifndef MASCRI_RUNTIME_CGROUP_H
 #define MASCRI_RUNTIME_CGROUP_H
 
@@ -82,7 +84,40 @@ typedef struct mascri_cgroup {
   mascri_cgroup_manager_t manager;
 } mascri_cgroup_t;
 
-/* cgroupsPath (or the default for id) → a relative path; systemd "slice:prefix:name". */
+/* What differs between the cgroup managers. Paths are cgroup paths like mascri_cgroup_t's;
+ * a pod's cgroup parent is what CRI's linux.cgroup_parent names (a directory, or a slice). */
+typedef struct mascri_cgroup_ops {
+  const char *name;           /* "cgroupfs", "systemd" (as the CRI's status reports it) */
+  const char *daemon_parent;  /* the daemon's default parent of pods: "mascri", "mascri.slice" */
+  bool removes_empty_cgroups; /* the manager removes a cgroup once its processes are gone */
+  /* cgroupsPath (or the default for id) → the cgroup path; systemd "slice:prefix:name". */
+  int (*resolve_path)(const char *cgroups_path, const char *id, char **out, mascri_error_t *err);
+  /* Before the first process exists: 1 when the cgroup exists now (clone the process into
+   * it: mascri_cgroup_open_v2), 0 when it comes with its first process (enter). */
+  int (*create)(mascri_cgroup_t *cg, const mascri_spec_resources_t *r, bool with_default_devices,
+                mascri_error_t *err);
+  /* Puts the first process in the cgroup (born_in_v2: the clone placed it on the v2
+   * hierarchy) and, when create did not, makes the cgroup with r around it. */
+  int (*enter)(mascri_cgroup_t *cg, const mascri_spec_resources_t *r, bool with_default_devices,
+               pid_t pid, bool born_in_v2, mascri_error_t *err);
+  /* Removes the cgroup, which holds no process any more (mascri_cgroup_kill). */
+  int (*destroy)(const mascri_cgroup_t *cg, mascri_error_t *err);
+  /* A pod's cgroup parent: config_parent when set, else one of its own below daemon_parent
+   * (mascri.slice → mascri-pod<id>.slice, as kubelet makes one per pod). */
+  char *(*pod_parent)(const char *config_parent, const char *daemon_parent, const char *pod_id);
+  /* The cgroup path of a pod's cgroup parent; NULL when it names none. */
+  char *(*parent_path)(const char *pod_parent);
+  /* The cgroup path of a pod's own cgroup (pause's) below its parent. */
+  int (*pod_path)(const char *pod_parent, const char *pod_id, char **out, mascri_error_t *err);
+  /* The cgroupsPath of a container of the pod (for resolve_path). */
+  char *(*container_cgroups_path)(const char *pod_parent, const char *id);
+} mascri_cgroup_ops_t;
+
+extern const mascri_cgroup_ops_t mascri_cgroup_cgroupfs_ops;
+extern const mascri_cgroup_ops_t mascri_cgroup_systemd_ops;
+const mascri_cgroup_ops_t *mascri_cgroup_ops_of(mascri_cgroup_manager_t manager);
+
+/* resolve_path of manager's table. */
 int mascri_cgroup_resolve_path(mascri_cgroup_manager_t manager, const char *cgroups_path,
                                const char *id, char **out, mascri_error_t *err);
 
@@ -99,6 +134,8 @@ int mascri_cgroup_apply(const mascri_cgroup_t *cg, const mascri_spec_resources_t
  * hierarchies, and on a pure v2 host nothing. */
 int mascri_cgroup_enter(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
 int mascri_cgroup_enter_v1(const mascri_cgroup_t *cg, pid_t pid, mascri_error_t *err);
+/* mascri_cgroup_enter_v1 when born_in_v2, else mascri_cgroup_enter: joins an existing cgroup. */
+int mascri_cgroup_join(const mascri_cgroup_t *cg, pid_t pid, bool born_in_v2, mascri_error_t *err);
 /* An O_DIRECTORY fd of the cgroup's directory on the v2 hierarchy (layout.v2_mount set). */
 int mascri_cgroup_open_v2(const mascri_cgroup_t *cg, mascri_error_t *err);
 /* clone(2) with fork semantics and extra namespace flags (async-signal-safe: usable in the
@@ -132,18 +169,10 @@ int mascri_cgroup_usage(const mascri_cgroup_t *cg, unsigned what, mascri_contain
 char *mascri_cgroup_dir(const mascri_cgroup_t *cg, const char *controller);
 void mascri_cgroup_clear(mascri_cgroup_t *cg);
 
-/* systemd: creates a transient scope holding pid in slice over sd-bus, with the resource
- * properties systemd knows (r may be NULL). UNAVAILABLE when systemd is not PID 1 / not
- * reachable. systemd moves pid when the start job runs, after the call returns:
- * mascri_cgroup_systemd_wait_scope waits for that. */
-int mascri_cgroup_systemd_start_scope(const char *slice, const char *unit, pid_t pid,
-                                      const mascri_spec_resources_t *r, mascri_error_t *err);
-/* Waits (10 s at most) until pid's v2 cgroup is path (a cgroup path like mascri_cgroup_t's). */
-int mascri_cgroup_systemd_wait_scope(const char *path, pid_t pid, mascri_error_t *err);
-/* StopUnit (a scope or slice); a unit that does not exist is fine. */
-int mascri_cgroup_systemd_stop_unit(const char *unit, mascri_error_t *err);
-/* "a-b.slice" -> "/a.slice/a-b.slice" (the slice's cgroup path); NULL when not a slice name. */
+/* systemd (cgroup-systemd.c): "a-b.slice" -> "/a.slice/a-b.slice" (the slice's cgroup path);
+ * NULL when not a slice name. */
 char *mascri_cgroup_systemd_slice_path(const char *slice);
+/* Whether systemd is the init system (what sd_booted() checks). */
 bool mascri_cgroup_systemd_running(void);
 
 #endif

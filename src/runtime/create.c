@@ -33,6 +33,7 @@ typedef struct create_ctx {
   char *bundle;
   char *rootfs;
   mascri_cgroup_t cg;
+  const mascri_cgroup_ops_t *cgroup_ops; /* the manager's */
   bool cgroup_created;
   int cgroup_v2_fd; /* the cgroup on the v2 hierarchy, to clone the init into */
   bool born_in_v2;  /* the clone placed the init there */
@@ -52,7 +53,7 @@ static void ctx_cleanup(create_ctx_t *c, bool failed)
     while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
       ;
   }
-  if (failed && c->cgroup_created && mascri_cgroup_destroy(&c->cg, &e) < 0)
+  if (failed && c->cgroup_created && c->cgroup_ops->destroy(&c->cg, &e) < 0)
     mascri_error_release(&e);
   if (failed && c->dir && mascri_rm_rf(c->dir, &e) < 0)
     mascri_error_release(&e);
@@ -117,24 +118,22 @@ static int resolve_paths(create_ctx_t *c, mascri_error_t *err)
   return 0;
 }
 
+/* The cgroup, made now when the manager can (the init is then cloned into it on the v2
+ * hierarchy), else with the init in it (place_child). */
 static int setup_cgroup(create_ctx_t *c, mascri_error_t *err)
 {
   const mascri_spec_linux_t *l = c->spec->linux_;
   c->cg.manager = c->rt ? c->rt->cgroup_manager : MASCRI_CGROUP_MANAGER_CGROUPFS;
-  if (c->cg.manager == MASCRI_CGROUP_MANAGER_SYSTEMD && !mascri_cgroup_systemd_running())
-    return mascri_make_error_kind(err, MASCRI_ERR_UNAVAILABLE, 0,
-                                  "--systemd-cgroup: systemd is not running as PID 1 on this "
-                                  "host; use the cgroupfs manager");
+  c->cgroup_ops = mascri_cgroup_ops_of(c->cg.manager);
   if (mascri_cgroup_layout_probe(&c->cg.layout, err) < 0 ||
-      mascri_cgroup_resolve_path(c->cg.manager, l ? l->cgroups_path : NULL, c->opts->id,
-                                 &c->cg.path, err) < 0)
+      c->cgroup_ops->resolve_path(l ? l->cgroups_path : NULL, c->opts->id, &c->cg.path, err) < 0)
     return -1;
-  if (c->cg.manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
-    return 0; /* the scope is created with the pid in it, after the clone */
-  c->cgroup_created = true;
-  if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
+  c->cgroup_created = true; /* from here on, a failure removes what was made */
+  int made = c->cgroup_ops->create(&c->cg, l ? l->resources : NULL, true, err);
+  if (made < 0)
     return -1;
-  c->cgroup_v2_fd = container_cgroup_v2_fd(&c->cg);
+  if (made > 0)
+    c->cgroup_v2_fd = container_cgroup_v2_fd(&c->cg);
   return 0;
 }
 
@@ -287,21 +286,8 @@ static int place_child(create_ctx_t *c, mascri_error_t *err)
 {
   if (c->userns_new && container_write_id_maps(c->pid, c->spec->linux_, err) < 0)
     return -1;
-  if (c->cg.manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
-    _cleanup_free_ char *slice = xstrdup(c->cg.path + 1);
-    char *unit = strrchr(slice, '/');
-    *unit++ = '\0';
-    char *parent = strrchr(slice, '/') ? strrchr(slice, '/') + 1 : slice;
-    const mascri_spec_linux_t *l = c->spec->linux_;
-    if (mascri_cgroup_systemd_start_scope(parent, unit, c->pid, l ? l->resources : NULL, err) < 0 ||
-        mascri_cgroup_systemd_wait_scope(c->cg.path, c->pid, err) < 0)
-      return -1;
-    c->cgroup_created = true;
-    if (mascri_cgroup_create(&c->cg, l ? l->resources : NULL, true, err) < 0)
-      return -1;
-  }
-  if ((c->born_in_v2 ? mascri_cgroup_enter_v1(&c->cg, c->pid, err)
-                     : mascri_cgroup_enter(&c->cg, c->pid, err)) < 0)
+  const mascri_spec_linux_t *l = c->spec->linux_;
+  if (c->cgroup_ops->enter(&c->cg, l ? l->resources : NULL, true, c->pid, c->born_in_v2, err) < 0)
     return -1;
   char pid[24]; /* the init's pid as the host sees it, for the hooks' state */
   snprintf(pid, sizeof(pid), "%d", (int)c->pid);

@@ -210,8 +210,7 @@ pid_t mascri_container_exec(const mascri_runtime_t *rt, const char *id,
   for (int t = 0; t < MASCRI_NS_COUNT; t++)
     if (fds[t] >= 0)
       close(fds[t]);
-  if (r >= 0 && in_cgroup &&
-      (born_in_v2 ? mascri_cgroup_enter_v1(&cg, pid, err) : mascri_cgroup_enter(&cg, pid, err)) < 0)
+  if (r >= 0 && in_cgroup && mascri_cgroup_join(&cg, pid, born_in_v2, err) < 0)
     r = -1;
   if (r >= 0)
     r = sync_send(sync[0], SYNC_GO, NULL, -1, err);

@@ -173,13 +173,8 @@ int mascri_container_delete(const mascri_runtime_t *rt, const char *id, bool for
   _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
   if (rec.cgroup_path[0] && container_cgroup(&rec, &cg, err) == 0) {
     kill_all_and_wait(&cg);
-    if (mascri_cgroup_destroy(&cg, err) < 0)
+    if (mascri_cgroup_ops_of(cg.manager)->destroy(&cg, err) < 0)
       mascri_log_error_release(MASCRI_LOG_WARNING, err, "delete container %s", id);
-    if (rec.cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
-      const char *unit = strrchr(rec.cgroup_path, '/');
-      if (unit && mascri_cgroup_systemd_stop_unit(unit + 1, err) < 0)
-        mascri_error_release(err);
-    }
   }
   mascri_error_release(err);
   _cleanup_spec_ mascri_spec_t *spec = NULL;

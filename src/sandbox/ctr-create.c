@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime/cgroup.h"
 #include "sandbox/ctr-internal.h"
 #include "sandbox/ctr-spec.h"
 #include "sandbox/pod-spawn.h"
@@ -113,16 +114,8 @@ static struct ctr *new_ctr(const struct mascri_pod_info *pod, const Runtime__V1_
 static char *cgroups_path(const struct mascri_containers *ctrs, const struct mascri_pod_info *pod,
                           const char *id)
 {
-  const char *parent = pod->cgroup_parent ? pod->cgroup_parent : "/mascri";
-  if (ctrs->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
-    const char *slash = strrchr(parent, '/');
-    const char *slice = slash ? slash + 1 : parent;
-    size_t n = strlen(slice);
-    if (n < 6 || strcmp(slice + n - 6, ".slice") != 0)
-      slice = "mascri.slice";
-    return xasprintf("%s:mascri:%s", slice, id);
-  }
-  return xasprintf("%s/mascri-%s", parent, id);
+  return mascri_cgroup_ops_of(ctrs->cgroup_manager)
+      ->container_cgroups_path(pod->cgroup_parent ? pod->cgroup_parent : "/mascri", id);
 }
 
 /* Makes the directories of rel (a normal relative path) below dirfd, one component at a

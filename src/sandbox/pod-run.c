@@ -92,16 +92,6 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
   return 0;
 }
 
-/* The systemd manager's slice for a pod whose config names none: one per pod below the
- * daemon's (mascri.slice -> mascri-pod<id>.slice), as kubelet makes one per pod. */
-static char *own_slice(const char *parent, const char *id)
-{
-  size_t n = strlen(parent);
-  if (n > 6 && strcmp(parent + n - 6, ".slice") == 0)
-    n -= 6;
-  return xasprintf("%.*s-pod%s.slice", (int)n, parent, id);
-}
-
 static void fill_info(struct mascri_pods *pods, struct pod *p,
                       const Runtime__V1__PodSandboxConfig *c, const char *handler,
                       const struct pod_plan *pl)
@@ -127,13 +117,7 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
   in->pidns_path = pl->new_pid ? mascri_path_join(ns, "pid") : NULL;
   const char *parent = c->linux && c->linux->cgroup_parent ? c->linux->cgroup_parent : "";
   p->own_cgroup_parent = parent[0] == '\0';
-  if (pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
-    in->cgroup_parent = parent[0] ? xstrdup(parent) : own_slice(pods->cgroup_parent, in->id);
-  else if (parent[0])
-    in->cgroup_parent = xasprintf("%s%s", parent[0] == '/' ? "" : "/", parent);
-  else
-    in->cgroup_parent = xasprintf("%s%s/pod-%s", pods->cgroup_parent[0] == '/' ? "" : "/",
-                                  pods->cgroup_parent, in->id);
+  in->cgroup_parent = pods->cgroup_ops->pod_parent(parent, pods->cgroup_parent, in->id);
   in->config = NULL;
 }
 
@@ -166,105 +150,43 @@ static int cgroup_for(struct mascri_pods *pods, const char *path, mascri_cgroup_
   return 0;
 }
 
-/* The systemd manager: pause gets a transient scope, mascri-<id>.scope, in the pod's slice
- * (kubelet's kubepods-...-pod<uid>.slice). The scope needs a pid: it is made once pause
- * exists (place_pause). */
-static int plan_pod_scope(struct mascri_pods *pods, struct mascri_pod_info *in, mascri_cgroup_t *cg,
-                          mascri_error_t *err)
-{
-  _cleanup_free_ char *slice = mascri_cgroup_systemd_slice_path(in->cgroup_parent);
-  if (!slice)
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.cgroup_parent \"%s\" is not a systemd slice name "
-                                  "(NAME.slice): mascrid uses the systemd cgroup manager, so "
-                                  "kubelet's cgroupDriver must be systemd too",
-                                  in->cgroup_parent);
-  _cleanup_free_ char *path = xasprintf("%s/mascri-%s.scope", slice, in->id);
-  if (cgroup_for(pods, path, cg, err) < 0)
-    return -1;
-  in->pause_cgroup = TAKE_PTR(path);
-  return 0;
-}
-
-/* The pod's cgroup, made before pause exists so that pause can be born in it on the v2
- * hierarchy (the systemd manager: plan_pod_scope). */
+/* The pod's cgroup, made before pause exists when the manager can, so that pause can be
+ * born in it on the v2 hierarchy (*made); else it is made with pause in it (place_pause). */
 static int make_pod_cgroup(struct mascri_pods *pods, struct mascri_pod_info *in,
-                           mascri_cgroup_t *cg, mascri_error_t *err)
+                           mascri_cgroup_t *cg, bool *made, mascri_error_t *err)
 {
   *cg = (mascri_cgroup_t){0};
-  if (pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
-    return plan_pod_scope(pods, in, cg, err);
-  _cleanup_free_ char *path = xasprintf("%s/mascri-%s", in->cgroup_parent, in->id);
-  if (cgroup_for(pods, path, cg, err) < 0)
+  _cleanup_free_ char *path = NULL;
+  if (pods->cgroup_ops->pod_path(in->cgroup_parent, in->id, &path, err) < 0 ||
+      cgroup_for(pods, path, cg, err) < 0)
     return -1;
-  if (mascri_cgroup_create(cg, NULL, false, err) < 0)
+  int r = pods->cgroup_ops->create(cg, NULL, false, err);
+  if (r < 0)
     return mascri_error_wrap(err, "pod cgroup %s", path);
+  *made = r > 0;
   in->pause_cgroup = TAKE_PTR(path);
   return 0;
 }
 
-/* The systemd manager: the scope is made with pause in it; systemd moves it when the start
- * job runs. On a hybrid host the v1 hierarchies still take a cgroup.procs write. */
-static int start_pause_scope(const mascri_cgroup_t *cg, struct mascri_pod_info *in,
-                             mascri_error_t *err)
+/* Puts pause in the pod cgroup (in_v2: it was born there on the v2 hierarchy). */
+static int place_pause(struct mascri_pods *pods, mascri_cgroup_t *cg, struct mascri_pod_info *in,
+                       bool in_v2, mascri_error_t *err)
 {
-  const char *unit = strrchr(in->pause_cgroup, '/') + 1;
-  if (mascri_cgroup_systemd_start_scope(in->cgroup_parent, unit, in->pause_pid, NULL, err) < 0 ||
-      mascri_cgroup_systemd_wait_scope(in->pause_cgroup, in->pause_pid, err) < 0)
-    return mascri_error_wrap(err, "pod scope %s", unit);
-  if (cg->layout.mode != MASCRI_CGROUP_V2 &&
-      (mascri_cgroup_create((mascri_cgroup_t *)cg, NULL, false, err) < 0 ||
-       mascri_cgroup_enter_v1(cg, in->pause_pid, err) < 0))
+  if (!in->pause_cgroup)
+    return 0;
+  if (pods->cgroup_ops->enter(cg, NULL, false, in->pause_pid, in_v2, err) < 0)
     return mascri_error_wrap(err, "pod cgroup %s", in->pause_cgroup);
   return 0;
 }
 
-/* Moves pause into the pod cgroup: into the v1 hierarchies only when it was born in the v2
- * one. */
-static int place_pause(const mascri_cgroup_t *cg, struct mascri_pod_info *in, bool in_v2,
-                       mascri_error_t *err)
-{
-  if (!in->pause_cgroup)
-    return 0;
-  if (cg->manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
-    return start_pause_scope(cg, in, err);
-  int r = in_v2 ? mascri_cgroup_enter_v1(cg, in->pause_pid, err)
-                : mascri_cgroup_enter(cg, in->pause_pid, err);
-  return r < 0 ? mascri_error_wrap(err, "pod cgroup %s", in->pause_cgroup) : 0;
-}
-
-/* The systemd manager: stops the unit (a pod scope, or the pod's own slice: path is the
- * slice's name then), so none is left behind; systemd removes its cgroup. On a hybrid host
- * the v1 directories are ours to remove. */
-static void stop_unit(struct mascri_pods *pods, const char *path)
-{
-  _cleanup_error_ mascri_error_t err = NULL;
-  const char *unit = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-  if (mascri_cgroup_systemd_stop_unit(unit, &err) < 0)
-    log_warning("%s", mascri_error_message(&err));
-  _cleanup_free_ char *cg_path =
-      strchr(path, '/') ? xstrdup(path) : mascri_cgroup_systemd_slice_path(path);
-  mascri_cgroup_t cg;
-  if (!cg_path || cgroup_for(pods, cg_path, &cg, &err) < 0)
-    return;
-  if (cg.layout.mode != MASCRI_CGROUP_V2 && mascri_cgroup_destroy(&cg, &err) < 0)
-    log_warning("%s", mascri_error_message(&err));
-  mascri_cgroup_clear(&cg);
-}
-
+/* Removes a cgroup (and with the systemd manager its unit); errors are logged. */
 static void destroy_cgroup(struct mascri_pods *pods, const char *path)
 {
   _cleanup_error_ mascri_error_t err = NULL;
   mascri_cgroup_t cg;
-  if (!path)
+  if (!path || cgroup_for(pods, path, &cg, &err) < 0)
     return;
-  if (pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD) {
-    stop_unit(pods, path);
-    return;
-  }
-  if (cgroup_for(pods, path, &cg, &err) < 0)
-    return;
-  if (mascri_cgroup_destroy(&cg, &err) < 0)
+  if (pods->cgroup_ops->destroy(&cg, &err) < 0)
     log_warning("%s", mascri_error_message(&err));
   mascri_cgroup_clear(&cg);
 }
@@ -350,7 +272,7 @@ static int pin(struct pod *p, const struct pod_plan *pl, const char *ns_dir, mas
 static int note_cgroups(struct mascri_pods *pods, const struct pod *p, const char *dir,
                         mascri_error_t *err)
 {
-  if (pods->cgroup_manager != MASCRI_CGROUP_MANAGER_CGROUPFS)
+  if (pods->cgroup_ops->removes_empty_cgroups)
     return 0;
   const struct mascri_pod_info *in = &p->info;
   _cleanup_free_ char *file = mascri_path_join(dir, POD_CGROUPS_FILE);
@@ -374,12 +296,10 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
       note_cgroups(pods, p, dir, err) < 0)
     return -1;
   _cleanup_(mascri_cgroup_clear) mascri_cgroup_t cg = {0};
-  if (make_pod_cgroup(pods, in, &cg, err) < 0)
+  bool made = false;
+  if (make_pod_cgroup(pods, in, &cg, &made, err) < 0)
     return -1;
-  _cleanup_free_ char *cgroup_v2_dir =
-      in->pause_cgroup && cg.layout.v2_mount && cg.manager == MASCRI_CGROUP_MANAGER_CGROUPFS
-          ? mascri_cgroup_dir(&cg, NULL)
-          : NULL;
+  _cleanup_free_ char *cgroup_v2_dir = made ? mascri_cgroup_dir(&cg, NULL) : NULL;
   struct mascri_pause_spec spec = {
       .pause_path = pods->pause_path,
       .pod_id = in->id,
@@ -396,7 +316,7 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
   bool in_v2 = false;
   if (mascri_pause_spawn(&spec, &in->pause_pid, &in->pause_start_time, &in_v2, err) < 0)
     return -1;
-  if (place_pause(&cg, in, in_v2, err) < 0 || pin(p, pl, ns_dir, err) < 0)
+  if (place_pause(pods, &cg, in, in_v2, err) < 0 || pin(p, pl, ns_dir, err) < 0)
     return -1;
   if (!pl->host_net) {
     if (setup_network(pods, c, in, err) < 0)
@@ -432,8 +352,10 @@ static void release(struct mascri_pods *pods, struct pod *p, bool net, bool keep
   _cleanup_free_ char *dir = mascri_pod_dir(pods, in->id);
   if (mascri_ns_unpin_all(ns_dir, &err) < 0 || mascri_rm_rf(dir, &err) < 0)
     log_warning("pod %s: %s", in->id, mascri_error_message(&err));
-  if (p->own_cgroup_parent)
-    destroy_cgroup(pods, in->cgroup_parent);
+  if (p->own_cgroup_parent) {
+    _cleanup_free_ char *parent = pods->cgroup_ops->parent_path(in->cgroup_parent);
+    destroy_cgroup(pods, parent);
+  }
 }
 
 int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *config,

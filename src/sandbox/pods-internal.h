@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "runtime/cgroup.h"
 #include "sandbox/objtable.h"
 #include "sandbox/pods.h"
 
@@ -22,6 +23,7 @@ static inline struct pod *mascri_pod_of(const struct mascri_obj *o)
 struct mascri_pods {
   char *root, *state, *pause_path, *cgroup_parent;
   mascri_cgroup_manager_t cgroup_manager;
+  const mascri_cgroup_ops_t *cgroup_ops; /* cgroup_manager's */
   struct mascri_network *net;
   struct mascri_objtable table; /* its lock also guards every pod's info */
 };

@@ -121,6 +121,7 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   pods->pause_path = xstrdup(cfg->pause_path);
   pods->cgroup_parent = xstrdup(cfg->cgroup_parent ? cfg->cgroup_parent : "mascri");
   pods->cgroup_manager = cfg->cgroup_manager;
+  pods->cgroup_ops = mascri_cgroup_ops_of(cfg->cgroup_manager);
   pods->net = cfg->net;
   mascri_objtable_init(&pods->table, &mascri_pod_kind);
   _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
@@ -198,10 +199,9 @@ int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_i
                              mascri_container_stats_t *out, mascri_error_t *err)
 {
   /* The pod's own cgroup parent: a directory, or with the systemd manager the pod's slice */
-  char *path = !info->pause_cgroup || !info->cgroup_parent ? NULL
-               : pods->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD
-                   ? mascri_cgroup_systemd_slice_path(info->cgroup_parent)
-                   : xstrdup(info->cgroup_parent);
+  char *path = !info->pause_cgroup || !info->cgroup_parent
+                   ? NULL
+                   : pods->cgroup_ops->parent_path(info->cgroup_parent);
   if (!path)
     return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s has no cgroup", info->id);
   const mascri_cgroup_layout_t *layout = mascri_cgroup_layout_host(err);

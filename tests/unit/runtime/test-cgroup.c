@@ -230,6 +230,51 @@ static void systemd_slice_paths(void **state)
   assert_null(mascri_cgroup_systemd_slice_path("a/b.slice"));
 }
 
+/* Where each manager puts a pod and its containers (the paths pod-run.c and ctr-create.c use). */
+static void manager_pod_paths(void **state)
+{
+  (void)state;
+  const mascri_cgroup_ops_t *fs = mascri_cgroup_ops_of(MASCRI_CGROUP_MANAGER_CGROUPFS);
+  const mascri_cgroup_ops_t *sd = mascri_cgroup_ops_of(MASCRI_CGROUP_MANAGER_SYSTEMD);
+  assert_string_equal(fs->name, "cgroupfs");
+  assert_string_equal(sd->name, "systemd");
+  assert_false(fs->removes_empty_cgroups);
+  assert_true(sd->removes_empty_cgroups);
+  _cleanup_error_ mascri_error_t err = NULL;
+  char *p = fs->pod_parent("", "mascri", "p1");
+  assert_string_equal(p, "/mascri/pod-p1");
+  free(p);
+  p = fs->pod_parent("kubepods/pod1", "mascri", "p1");
+  assert_string_equal(p, "/kubepods/pod1");
+  free(p);
+  p = sd->pod_parent("", "mascri.slice", "p1");
+  assert_string_equal(p, "mascri-podp1.slice");
+  free(p);
+  p = sd->pod_parent("kubepods-pod1.slice", "mascri.slice", "p1");
+  assert_string_equal(p, "kubepods-pod1.slice");
+  free(p);
+  assert_int_equal(fs->pod_path("/kubepods/pod1", "p1", &p, &err), 0);
+  assert_string_equal(p, "/kubepods/pod1/mascri-p1");
+  free(p);
+  assert_int_equal(sd->pod_path("kubepods-pod1.slice", "p1", &p, &err), 0);
+  assert_string_equal(p, "/kubepods.slice/kubepods-pod1.slice/mascri-p1.scope");
+  free(p);
+  assert_true(sd->pod_path("/kubepods/pod1", "p1", &p, &err) < 0);
+  assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  p = sd->parent_path("kubepods-pod1.slice");
+  assert_string_equal(p, "/kubepods.slice/kubepods-pod1.slice");
+  free(p);
+  p = fs->container_cgroups_path("/kubepods/pod1", "c1");
+  assert_string_equal(p, "/kubepods/pod1/mascri-c1");
+  free(p);
+  p = sd->container_cgroups_path("kubepods-pod1.slice", "c1");
+  assert_string_equal(p, "kubepods-pod1.slice:mascri:c1");
+  free(p);
+  p = sd->container_cgroups_path("/kubepods/pod1", "c1");
+  assert_string_equal(p, "mascri.slice:mascri:c1");
+  free(p);
+}
+
 static void conversions_and_paths(void **state)
 {
   assert_int_equal(mascri_cgroup_shares_to_weight(2), 1);
@@ -345,6 +390,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(v2_kill, setup_v2, teardown),
       cmocka_unit_test(conversions_and_paths),
       cmocka_unit_test(systemd_slice_paths),
+      cmocka_unit_test(manager_pod_paths),
   };
   return cmocka_run_group_tests_name("runtime-cgroup", tests, NULL, NULL);
 }
