@@ -434,6 +434,19 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
   return 0;
 }
 
+/* A response that ended while the client was still sending its request (refused, unknown,
+ * stalled): RST_STREAM NO_ERROR tells it to stop (RFC 9113 8.1, as grpc-go's server does).
+ * Without it the stream, and its call, stayed until the client ended the request or the
+ * connection closed, and the connection never counted as idle. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+  return 0;
+}
+
 static ssize_t on_send(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
                        void *user_data)
 {
@@ -461,6 +474,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 
   struct conn *c = xmalloc0(sizeof(*c));
   c->srv = srv;
