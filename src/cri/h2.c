@@ -421,6 +421,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *user_data)
 {
+  struct conn *c = user_data;
+  c->srv->streams_closed = true;
   struct call *call = nghttp2_session_get_stream_user_data(session, stream_id);
   if (call == NULL)
     return 0;
