@@ -28,6 +28,7 @@
 #define MAX_RECV 1024
 #define STALL_MS 1000
 #define PREFACE_MS 300
+#define IDLE_MS 500
 #define WAIT_MS 3000 /* the longest a test waits for an answer */
 
 /* --- the server side --- */
@@ -116,6 +117,7 @@ static int setup(void **state)
       .shutdown_wait_ms = 500,
       .preface_timeout_ms = PREFACE_MS,
       .request_stall_ms = STALL_MS,
+      .idle_timeout_ms = IDLE_MS,
   };
   if (mascri_server_new(&cfg, lookup, f, &f->srv, &err) < 0)
     fail_msg("server: %s", mascri_error_message(&err));
@@ -549,6 +551,48 @@ static void stalled_request_does_not_block_others(void **state)
   client_free(c);
 }
 
+static bool never(void *arg)
+{
+  return false;
+}
+
+/* Once its stalled request is answered, nothing of it is left on the connection: the
+ * stream is reset, and the connection, without calls, is closed when idle. */
+static void answered_stall_leaves_connection_idle(void **state)
+{
+  struct fixture *f = *state;
+  struct req stalled;
+  struct client *c = client_new(f);
+  assert_true(start(c, &stalled, "/test.Svc/Version", NULL, 0, NULL, NULL, true) > 0);
+  assert_true(pump(c, req_closed, &stalled, WAIT_MS));
+  assert_status(&stalled, MASCRI_GRPC_DEADLINE_EXCEEDED, "stalled");
+  int64_t t0 = mascri_clock_monotonic_ms();
+  assert_false(pump(c, never, NULL, WAIT_MS));
+  assert_true(c->eof);
+  assert_true(mascri_clock_monotonic_ms() - t0 < WAIT_MS);
+  req_clear(&stalled);
+  client_free(c);
+}
+
+/* A connection whose last call was answered is closed after idle_timeout_ms. */
+static void idle_connection_closed_after_call(void **state)
+{
+  struct fixture *f = *state;
+  struct req r;
+  size_t len;
+  _cleanup_free_ uint8_t *body = version_request("last", &len);
+  struct client *c = client_new(f);
+  start(c, &r, "/test.Svc/Version", body, len, NULL, NULL, false);
+  assert_true(pump(c, req_closed, &r, WAIT_MS));
+  assert_version_answer(&r, "last");
+  int64_t t0 = mascri_clock_monotonic_ms();
+  assert_false(pump(c, never, NULL, WAIT_MS));
+  assert_true(c->eof);
+  assert_true(mascri_clock_monotonic_ms() - t0 < WAIT_MS);
+  req_clear(&r);
+  client_free(c);
+}
+
 /* grpc-timeout: the call is answered DEADLINE_EXCEEDED when it passes, and the handler's
  * cancel flag is raised. */
 static void deadline_answers_and_cancels(void **state)
@@ -607,6 +651,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(oversized_message_resource_exhausted, setup, teardown),
       cmocka_unit_test_setup_teardown(malformed_messages_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(stalled_request_does_not_block_others, setup, teardown),
+      cmocka_unit_test_setup_teardown(answered_stall_leaves_connection_idle, setup, teardown),
+      cmocka_unit_test_setup_teardown(idle_connection_closed_after_call, setup, teardown),
       cmocka_unit_test_setup_teardown(deadline_answers_and_cancels, setup, teardown),
       cmocka_unit_test_setup_teardown(silent_connection_closed, setup, teardown),
   };
