@@ -85,6 +85,7 @@ int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *e
 int layers_check(mascri_image_store_t *s, mascri_error_t *err);
 
 /* --- blob-store.c --- */
+/* Verifies buf against digest and stores it (a no-op when present). Takes the lock. */
 int blob_put(mascri_image_store_t *s, const char *digest, const void *buf, size_t len,
              mascri_error_t *err);
 int blob_get(mascri_image_store_t *s, const char *digest, char **buf, size_t *len,
