@@ -559,6 +559,37 @@ static void bearer_token_refused(void **state)
   assert_int_equal(f->manifest->hits, 0);
 }
 
+/* A port nothing listens on (bound once, then closed). */
+static int dead_port(void)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* A configured mirror that cannot be reached: the registry itself serves the pull. */
+static void unreachable_mirror_skipped(void **state)
+{
+  struct fixture *f = *state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_free_ char *id = NULL;
+  _cleanup_free_ char *host = xasprintf("127.0.0.1:%d", f->reg.port);
+  _cleanup_free_ char *mirror = xasprintf("http://127.0.0.1:%d", dead_port());
+  const char *mirrors[] = {mirror, NULL};
+  struct mascri_registry_host h = {.host = host, .mirrors = mirrors};
+  f->cfg.hosts = &h;
+  f->cfg.n_hosts = 1;
+  if (pull(f, f->ref, &id, &err) < 0)
+    fail_msg("pull: %s", mascri_error_message(&err));
+  assert_pulled(f, id);
+  assert_int_equal(f->manifest->hits, 1);
+  assert_int_equal(f->layer->hits, 1);
+}
+
 /* The client alone: get_blob is bounded by its max. */
 static void get_blob_bounded(void **state)
 {
@@ -597,6 +628,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(missing_image_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(bearer_token_flow, setup, teardown),
       cmocka_unit_test_setup_teardown(bearer_token_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(unreachable_mirror_skipped, setup, teardown),
       cmocka_unit_test_setup_teardown(get_blob_bounded, setup, teardown),
   };
   return cmocka_run_group_tests_name("image-registry", tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,58 @@ static void tag_moves_to_newer_import(void **state)
   assert_int_equal(n_images(f), 2);
 }
 
+struct racer {
+  struct fixture *f;
+  const char *layer;
+  size_t len;
+  const char *tag;
+  int result;
+  char *id;
+};
+
+static void *import_main(void *arg)
+{
+  struct racer *r = arg;
+  _cleanup_error_ mascri_error_t err = NULL;
+  r->result = import(r->f, docker_archive(r->layer, r->len, NULL, r->tag, NULL), &r->id, &err);
+  if (r->result < 0)
+    print_error("%s: %s\n", r->tag, mascri_error_message(&err));
+  return NULL;
+}
+
+/* Two imports of images sharing a layer at once: both succeed, the layer is made once and
+ * nothing is left in tmp/. */
+static void concurrent_imports_share_layer(void **state)
+{
+  struct fixture *f = *state;
+  size_t len;
+  _cleanup_free_ char *layer = layer_one_file("shared", "same bytes\n", &len);
+  struct racer r[4];
+  pthread_t th[4];
+  static const char *const tags[] = {"example.com/a:1", "example.com/b:1", "example.com/c:1",
+                                     "example.com/d:1"};
+  for (int i = 0; i < 4; i++) {
+    r[i] = (struct racer){f, layer, len, tags[i], -1, NULL};
+    assert_int_equal(pthread_create(&th[i], NULL, import_main, &r[i]), 0);
+  }
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(r[i].result, 0);
+    assert_string_equal(r[i].id, r[0].id); /* same config: one image with four tags */
+  }
+  for (int i = 0; i < 4; i++)
+    free(r[i].id);
+  assert_int_equal(count(f, "layers"), 1);
+  assert_int_equal(count(f, "l"), 1);
+  assert_int_equal(count(f, "images"), 1);
+  assert_int_equal(count(f, "tmp"), 0);
+  _cleanup_error_ mascri_error_t err = NULL;
+  _cleanup_image_info_ struct mascri_image_info *info = NULL;
+  assert_int_equal(mascri_image_lookup(f->s, tags[3], &info, &err), 0);
+  assert_int_equal(mascri_strv_length(info->repo_tags), 4);
+}
+
 /* A container rootfs keeps its image and layers: removal is refused, and a forced one
  * removes the record but not the layer the rootfs needs. */
 static void rootfs_keeps_layers(void **state)
@@ -647,6 +700,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(diff_id_mismatch_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(layer_escapes_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(tag_moves_to_newer_import, setup, teardown),
+      cmocka_unit_test_setup_teardown(concurrent_imports_share_layer, setup, teardown),
       cmocka_unit_test_setup_teardown(rootfs_keeps_layers, setup, teardown),
       cmocka_unit_test_setup_teardown(open_cleans_dead_leftovers, setup, teardown),
       cmocka_unit_test_setup_teardown(open_repairs_links, setup, teardown),
