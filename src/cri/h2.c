@@ -83,7 +83,8 @@ static ssize_t read_out(nghttp2_session *session, int32_t stream_id, uint8_t *bu
   struct call *call = source->ptr;
   size_t avail = call->out_len - call->out_off;
   size_t n = avail < length ? avail : length;
-  memcpy(buf, call->out + call->out_off, n);
+  if (n > 0) /* a stream with nothing published yet has no out buffer at all */
+    memcpy(buf, call->out + call->out_off, n);
   call->out_off += n;
   if (call->out_off < call->out_len)
     return (ssize_t)n;
