@@ -81,6 +81,7 @@ static const struct mascri_rpc_method methods[] = {
      NULL},
     {"/test.Svc/Wait", &runtime__v1__version_request__descriptor, wait_fn, 0, NULL},
     {"/test.Svc/Later", &runtime__v1__version_request__descriptor, NULL, 0, "Later is not here"},
+    {"/test.Svc/Events", &runtime__v1__version_request__descriptor, NULL, MASCRI_RPC_STREAM, NULL},
 };
 
 static const struct mascri_rpc_method *lookup(void *ctx, const char *path)
@@ -640,6 +641,61 @@ static void silent_connection_closed(void **state)
   close(silent);
 }
 
+static bool got_headers(void *arg)
+{
+  return ((struct req *)arg)->headers;
+}
+
+struct want_bytes {
+  struct req *r;
+  size_t len;
+};
+
+static bool got_bytes(void *arg)
+{
+  struct want_bytes *w = arg;
+  return w->r->data_len >= w->len;
+}
+
+/* A server-streaming call gets every published message as its own frame, in order, and
+ * ends OK when the server shuts down. */
+static void stream_gets_published_messages(void **state)
+{
+  struct fixture *f = *state;
+  struct req r;
+  size_t len;
+  _cleanup_free_ uint8_t *body = version_request("", &len);
+  struct client *c = client_new(f);
+  start(c, &r, "/test.Svc/Events", body, len, NULL, NULL, false);
+  assert_true(pump(c, got_headers, &r, WAIT_MS)); /* subscribed */
+  Runtime__V1__VersionResponse m = RUNTIME__V1__VERSION_RESPONSE__INIT;
+  m.runtime_name = (char *)"mascri-test";
+  m.version = (char *)"one";
+  mascri_server_publish(f->srv, &m.base);
+  m.version = (char *)"two";
+  mascri_server_publish(f->srv, &m.base);
+  size_t one = runtime__v1__version_response__get_packed_size(&m) + MASCRI_GRPC_FRAME_HEADER;
+  struct want_bytes w = {&r, 2 * one};
+  assert_true(pump(c, got_bytes, &w, WAIT_MS));
+  assert_int_equal(r.data_len, 2 * one);
+  assert_false(r.closed);
+  const char *want[] = {"one", "two"};
+  for (int i = 0; i < 2; i++) {
+    const uint8_t *p = r.data + i * one;
+    Runtime__V1__VersionResponse *v = runtime__v1__version_response__unpack(
+        NULL, one - MASCRI_GRPC_FRAME_HEADER, p + MASCRI_GRPC_FRAME_HEADER);
+    assert_int_equal(p[4], one - MASCRI_GRPC_FRAME_HEADER);
+    assert_non_null(v);
+    assert_string_equal(v->version, want[i]);
+    runtime__v1__version_response__free_unpacked(v, NULL);
+  }
+  mascri_server_stop(f->srv);
+  assert_true(pump(c, req_closed, &r, WAIT_MS));
+  assert_int_equal(r.grpc_status, MASCRI_GRPC_OK);
+  req_clear(&r);
+  client_free(c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -655,6 +711,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(idle_connection_closed_after_call, setup, teardown),
       cmocka_unit_test_setup_teardown(deadline_answers_and_cancels, setup, teardown),
       cmocka_unit_test_setup_teardown(silent_connection_closed, setup, teardown),
+      cmocka_unit_test_setup_teardown(stream_gets_published_messages, setup, teardown),
   };
   return cmocka_run_group_tests_name("cri-h2", tests, NULL, NULL);
 }

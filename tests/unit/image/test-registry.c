@@ -559,6 +559,45 @@ static void bearer_token_refused(void **state)
   assert_int_equal(f->manifest->hits, 0);
 }
 
+struct puller {
+  struct fixture *f;
+  int result;
+  char *id;
+};
+
+static void *pull_main(void *arg)
+{
+  struct puller *p = arg;
+  _cleanup_error_ mascri_error_t err = NULL;
+  p->result = pull(p->f, p->f->ref, &p->id, &err);
+  if (p->result < 0)
+    print_error("pull: %s\n", mascri_error_message(&err));
+  return NULL;
+}
+
+/* Pulls of one image at once: all succeed, and the layer is downloaded once. */
+static void concurrent_pulls_download_once(void **state)
+{
+  struct fixture *f = *state;
+  struct puller p[3];
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++) {
+    p[i] = (struct puller){f, -1, NULL};
+    assert_int_equal(pthread_create(&th[i], NULL, pull_main, &p[i]), 0);
+  }
+  for (int i = 0; i < 3; i++)
+    pthread_join(th[i], NULL);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(p[i].result, 0);
+    assert_string_equal(p[i].id, f->config_digest);
+  }
+  for (int i = 0; i < 3; i++)
+    free(p[i].id);
+  assert_pulled(f, f->config_digest);
+  assert_int_equal(f->layer->hits, 1);
+  assert_int_equal(count(f, "tmp"), 0);
+}
+
 /* A port nothing listens on (bound once, then closed). */
 static int dead_port(void)
 {
@@ -628,6 +667,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(missing_image_not_found, setup, teardown),
       cmocka_unit_test_setup_teardown(bearer_token_flow, setup, teardown),
       cmocka_unit_test_setup_teardown(bearer_token_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(concurrent_pulls_download_once, setup, teardown),
       cmocka_unit_test_setup_teardown(unreachable_mirror_skipped, setup, teardown),
       cmocka_unit_test_setup_teardown(get_blob_bounded, setup, teardown),
   };
