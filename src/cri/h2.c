@@ -83,7 +83,8 @@ static ssize_t read_out(nghttp2_session *session, int32_t stream_id, uint8_t *bu
   struct call *call = source->ptr;
   size_t avail = call->out_len - call->out_off;
   size_t n = avail < length ? avail : length;
-  memcpy(buf, call->out + call->out_off, n);
+  if (n > 0) /* a stream with nothing published yet has no out buffer at all */
+    memcpy(buf, call->out + call->out_off, n);
   call->out_off += n;
   if (call->out_off < call->out_len)
     return (ssize_t)n;
@@ -421,6 +422,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *user_data)
 {
+  struct conn *c = user_data;
+  c->srv->streams_closed = true;
   struct call *call = nghttp2_session_get_stream_user_data(session, stream_id);
   if (call == NULL)
     return 0;
@@ -431,6 +434,19 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
   call_unlink(call);
   if (!call->in_worker)
     call_free(call);
+  return 0;
+}
+
+/* A response that ended while the client was still sending its request (refused, unknown,
+ * stalled): RST_STREAM NO_ERROR tells it to stop (RFC 9113 8.1, as grpc-go's server does).
+ * Without it the stream, and its call, stayed until the client ended the request or the
+ * connection closed, and the connection never counted as idle. */
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+      nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
+    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
   return 0;
 }
 
@@ -461,6 +477,7 @@ struct conn *h2_conn_new(struct mascri_server *srv, int fd, mascri_error_t *err)
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
 
   struct conn *c = xmalloc0(sizeof(*c));
   c->srv = srv;

@@ -87,6 +87,7 @@ struct mascri_server {
   uint64_t accept_log_next; /* rate limit of the accept warnings */
   unsigned accept_log_suppressed;
   bool stopping;
+  bool streams_closed;   /* a stream closed since the timers were last taken */
   bool socket_activated; /* listen_fd came from systemd: its path is not ours to unlink */
 
   pthread_mutex_t done_lock;

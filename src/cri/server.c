@@ -426,9 +426,15 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
   for (;;) {
     if (srv->stopping && stop_at == 0)
       stop_at = mascri_clock_monotonic_ms() + srv->cfg.shutdown_wait_ms;
-    /* Answers the calls whose deadline passed, then sends what every session has. */
-    int timeout = next_timeout(srv, stop_at);
-    flush_all(srv);
+    /* Answers the calls whose deadline passed, then sends what every session has. Sending
+     * closes streams (a response's last frame, a reset) and so frees calls: a connection
+     * may just have become idle, and the timers are taken again. */
+    int timeout;
+    do {
+      srv->streams_closed = false;
+      timeout = next_timeout(srv, stop_at);
+      flush_all(srv);
+    } while (srv->streams_closed);
     if (srv->stopping) {
       if (drained(srv))
         break;

@@ -24,13 +24,17 @@ int blob_put(mascri_image_store_t *s, const char *digest, const void *buf, size_
   if (strcmp(actual, digest) != 0)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "digest mismatch: expected %s, got %s", digest, actual);
-  if (blob_exists(s, digest))
-    return 0;
-  _cleanup_free_ char *p = blob_path(digest);
   _cleanup_close_ int dfd = openat(s->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return mascri_make_error(err, errno, "open blobs/sha256");
-  return mascri_write_file_atomic_at(dfd, digest_hex(digest), buf, len, 0644, err);
+  /* The atomic write's temporary name is per process: two threads putting the same blob
+   * (imports or pulls of one image at once) would share it, and one rename failed. */
+  pthread_mutex_lock(&s->lock);
+  int r = blob_exists(s, digest)
+              ? 0
+              : mascri_write_file_atomic_at(dfd, digest_hex(digest), buf, len, 0644, err);
+  pthread_mutex_unlock(&s->lock);
+  return r;
 }
 
 bool blob_exists(mascri_image_store_t *s, const char *digest)

@@ -341,6 +341,30 @@ static void repair_links(mascri_image_store_t *s)
   }
 }
 
+/* A directory in layers/ without its layer.json is no layer (layer_exists_locked says so)
+ * yet it blocks the rename that would commit the layer again: remove it. Commits and GC
+ * move whole directories, so this is damage from outside, seen under the exclusive lock. */
+static void remove_incomplete_layers(mascri_image_store_t *s)
+{
+  _cleanup_closedir_ DIR *d = NULL;
+  int fd = openat(s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || !(d = fdopendir(fd))) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    _cleanup_free_ char *chain = xasprintf("sha256:%s", de->d_name);
+    _cleanup_error_ mascri_error_t err = NULL;
+    if (de->d_name[0] == '.' || layer_exists_locked(s, chain))
+      continue;
+    log_warning("store check: removing layer %s without its layer.json", de->d_name);
+    if (layer_delete(s, de->d_name, NULL, &err) < 0)
+      log_warning("store check: %s", mascri_error_message(&err));
+  }
+}
+
 int layers_check(mascri_image_store_t *s, mascri_error_t *err)
 {
   _cleanup_closedir_ DIR *d = NULL;
@@ -353,6 +377,8 @@ int layers_check(mascri_image_store_t *s, mascri_error_t *err)
   /* A link dangles for a moment while another process commits its layer (link first, then
    * the rename into layers/): only drop dangling links when no adder holds the store. */
   _cleanup_close_ int lk = store_lock(s, LOCK_EX | LOCK_NB);
+  if (lk >= 0)
+    remove_incomplete_layers(s);
   struct dirent *de;
   while (lk >= 0 && (de = readdir(d))) {
     struct stat st;

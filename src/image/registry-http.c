@@ -60,7 +60,7 @@ void mascri_http_response_reset(struct mascri_http_response *r)
   free(r->www_authenticate);
   free(r->body);
   r->content_type = r->www_authenticate = r->body = NULL;
-  r->len = 0;
+  r->len = r->cap = 0;
   r->code = 0;
   r->skipped = 0;
   r->sink_failed = r->too_big = false;
@@ -144,7 +144,13 @@ static size_t on_body(char *buf, size_t size, size_t n, void *data)
     if (len == 0)
       return size * n;
   }
-  r->body = xrealloc(r->body, r->len + len + 1);
+  if (!r->body || r->len + len + 1 > r->cap) { /* doubling: a 4 MiB body is not copied per chunk */
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < r->len + len + 1)
+      cap *= 2;
+    r->body = xrealloc(r->body, cap);
+    r->cap = cap;
+  }
   memcpy(r->body + r->len, buf, len);
   r->len += len;
   r->body[r->len] = '\0';

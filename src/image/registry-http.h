@@ -33,6 +33,7 @@ struct mascri_http_response {
   char *www_authenticate;
   char *body; /* buffered body (always for non-200 answers, up to max) */
   size_t len;
+  size_t cap; /* bytes allocated for body */
   size_t max;
   mascri_blob_sink_fn sink; /* when set, a 200 body goes here instead */
   void *sink_data;

@@ -80,10 +80,12 @@ uint64_t layer_size_inodes(mascri_image_store_t *s, const char *chain_id, uint64
 char *layer_lower_path(mascri_image_store_t *s, const char *chain_id, mascri_error_t *err);
 /* Removes layers no image record, rootfs record or hold references; under lock. */
 int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *err);
-/* Removes dangling l/ links and incomplete layer dirs; at open. */
+/* Removes incomplete layer dirs (no layer.json) and dangling l/ links, restores missing
+ * links; at open. */
 int layers_check(mascri_image_store_t *s, mascri_error_t *err);
 
 /* --- blob-store.c --- */
+/* Verifies buf against digest and stores it (a no-op when present). Takes the lock. */
 int blob_put(mascri_image_store_t *s, const char *digest, const void *buf, size_t len,
              mascri_error_t *err);
 int blob_get(mascri_image_store_t *s, const char *digest, char **buf, size_t *len,
