@@ -183,14 +183,9 @@ int netns_record_remove(int dirfd, const char *id, mascri_error_t *err)
 
 int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err)
 {
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(dirfd, ".", 0);
+  if (d == NULL)
     return mascri_make_error(err, errno, "open pod network records");
-  _cleanup_closedir_ DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return mascri_make_error(err, errno, "read pod network records");
-  }
   char **out = xmalloc0(sizeof(char *));
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
