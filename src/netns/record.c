@@ -201,3 +201,21 @@ int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err)
   *ids = out;
   return 0;
 }
+
+int netns_record_for_each_dead(int dirfd, const char *const *live, netns_dead_pod_fn fn, void *arg,
+                               mascri_error_t *err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (netns_record_scan(dirfd, &ids, err) < 0)
+    return -1;
+  for (char **id = ids; *id; id++) {
+    if (live && mascri_strv_contains((char *const *)live, *id))
+      continue;
+    _cleanup_record_ struct netns_record rec = {0};
+    _cleanup_error_ mascri_error_t read_err = NULL;
+    netns_record_read(dirfd, *id, &rec, &read_err);
+    if (fn(arg, *id, &rec, &read_err, err) < 0)
+      return -1;
+  }
+  return 0;
+}
