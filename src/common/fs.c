@@ -211,13 +211,22 @@ int mascri_mkdir_p(const char *path, mode_t mode, mascri_error_t *err)
   return 0;
 }
 
-static int rm_dir_contents(int dfd, const char *what, mascri_error_t *err)
+DIR *mascri_opendir_at(int dirfd, const char *path, int flags)
 {
-  _cleanup_closedir_ DIR *d = fdopendir(dfd);
+  int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+  if (fd < 0)
+    return NULL;
+  DIR *d = fdopendir(fd);
   if (d == NULL) {
-    close(dfd);
-    return mascri_make_error(err, errno, "opendir `%s`", what);
+    int saved = errno;
+    close(fd);
+    errno = saved;
   }
+  return d;
+}
+
+static int rm_dir_contents(DIR *d, const char *what, mascri_error_t *err)
+{
   struct dirent *de;
   while ((errno = 0, de = readdir(d)) != NULL) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -234,13 +243,15 @@ int mascri_rm_rf_at(int dirfd, const char *name, mascri_error_t *err)
     return 0;
   if (errno != EISDIR && errno != EPERM)
     return mascri_make_error(err, errno, "unlink `%s`", name);
-  int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0) {
+  DIR *d = mascri_opendir_at(dirfd, name, O_NOFOLLOW);
+  if (d == NULL) {
     if (errno == ENOENT)
       return 0;
     return mascri_make_error(err, errno, "open `%s`", name);
   }
-  if (rm_dir_contents(dfd, name, err) < 0)
+  int r = rm_dir_contents(d, name, err);
+  closedir(d);
+  if (r < 0)
     return -1;
   if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return mascri_make_error(err, errno, "rmdir `%s`", name);

@@ -3,6 +3,7 @@
 #ifndef MASCRI_COMMON_FS_H
 #define MASCRI_COMMON_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -46,6 +47,11 @@ int mascri_open_in_root(int rootfd, const char *path, int flags, mode_t mode, ma
 /* Forces the fallback path (for tests); returns the same as mascri_open_in_root. */
 int mascri_open_in_root_fallback(int rootfd, const char *path, int flags, mode_t mode,
                                  mascri_error_t *err);
+
+/* Opens path below dirfd (AT_FDCWD for the working directory) as a directory stream:
+ * openat with O_RDONLY|O_DIRECTORY|O_CLOEXEC plus flags (O_NOFOLLOW, ...), then fdopendir.
+ * Returns NULL with errno set and nothing left open. Release with _cleanup_closedir_. */
+DIR *mascri_opendir_at(int dirfd, const char *path, int flags);
 
 bool mascri_path_exists(const char *path);
 /* A path as written by someone who means no tricks: components separated by single '/', an

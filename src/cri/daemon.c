@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/proc-stat.h"
 #include "common/sd-notify.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -99,15 +100,10 @@ static bool process_gone(long pid)
 {
   if (kill((pid_t)pid, 0) < 0)
     return errno == ESRCH;
-  char path[64], buf[512];
-  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-  if (n <= 0)
-    return fd < 0 && errno == ENOENT;
-  buf[n] = '\0';
-  const char *state = strrchr(buf, ')');
-  return state && state[1] == ' ' && state[2] == 'Z'; /* not reaped yet */
+  mascri_proc_stat_t st;
+  if (mascri_proc_stat_read((pid_t)pid, &st) < 0)
+    return errno == ENOENT;
+  return st.state == 'Z';
 }
 
 /* A mascrid killed with SIGKILL leaves the lock held for a moment by the children it had

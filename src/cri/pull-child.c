@@ -6,20 +6,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/json.h"
+#include "common/process-spawn.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "image/pull-status.h"
-
-extern char **environ;
 
 #define STATUS_FD 3
 #define STATUS_MAX 8192
@@ -83,27 +82,16 @@ static int auth_input(const struct mascri_registry_auth *auth, mascri_error_t *e
   return TAKE_FD(fd);
 }
 
+/* Its own process group, so cancelling kills whatever the child started too. */
 static int spawn_child(const char *exe, char **argv, int in_fd, int status_w, pid_t *pid,
                        mascri_error_t *err)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, status_w, STATUS_FD);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  int r = posix_spawn(pid, exe, &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const mascri_spawn_fd_t fds[] = {
+      {.fd = STDIN_FILENO, .from = in_fd},
+      {.fd = STDOUT_FILENO, .from = -1, .null_flags = O_WRONLY},
+      {.fd = STATUS_FD, .from = status_w},
+  };
+  int r = mascri_spawn(exe, argv, NULL, fds, ARRAY_SIZE(fds), MASCRI_SPAWN_NEW_PGROUP, pid);
   return r ? mascri_make_error(err, r, "start %s", exe) : 0;
 }
 

@@ -13,6 +13,7 @@
 #include "cri/daemon.h"
 #include "cri/pull-child.h"
 #include "cri/rpc.h"
+#include "image/info-json.h"
 
 static const char *spec_name(const Runtime__V1__ImageSpec *spec)
 {
@@ -105,18 +106,7 @@ static char *image_info_json(const struct mascri_image_info *info)
   _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(false);
   yajl_gen_map_open(g);
   mascri_json_gen_kv_string(g, "id", info->id);
-  mascri_json_gen_kv_string(g, "os", info->os ? info->os : "");
-  mascri_json_gen_kv_string(g, "architecture", info->architecture ? info->architecture : "");
-  mascri_json_gen_kv_string(g, "created", info->created ? info->created : "");
-  mascri_json_gen_kv_string(g, "user", info->user ? info->user : "");
-  mascri_json_gen_kv_strv(g, "env", info->env);
-  mascri_json_gen_kv_strv(g, "entrypoint", info->entrypoint);
-  mascri_json_gen_kv_strv(g, "cmd", info->cmd);
-  mascri_json_gen_kv_string(g, "workingDir", info->working_dir ? info->working_dir : "");
-  mascri_json_gen_kv_strv(g, "exposedPorts", info->exposed_ports);
-  mascri_json_gen_kv_strv(g, "volumes", info->volumes);
-  mascri_json_gen_kv_strv(g, "labels", info->labels);
-  mascri_json_gen_kv_string(g, "stopSignal", info->stop_signal ? info->stop_signal : "");
+  mascri_image_info_gen_config(g, info);
   mascri_json_gen_kv_strv(g, "chainIDs", info->layers);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, NULL);

@@ -67,13 +67,9 @@ int blobs_gc_locked(mascri_image_store_t *s, mascri_error_t *err)
   }
   _cleanup_strv_ char **dchains = NULL, **dblobs = NULL;
   image_refs_on_disk(s, &dchains, &dblobs);
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "blobs/sha256", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open blobs/sha256");
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     if (de->d_name[0] == '.')

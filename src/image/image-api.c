@@ -1,5 +1,4 @@
 /* The query and management half of image.h: lookup, list, remove, tag, prune, usage. */
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -262,13 +261,9 @@ int mascri_image_fs_usage(mascri_image_store_t *s, struct mascri_image_fs_usage 
 {
   memset(out, 0, sizeof(*out));
   out->mountpoint = xasprintf("%s/layers", s->root);
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "layers", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open %s", out->mountpoint);
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     uint64_t inodes = 0;

@@ -141,13 +141,9 @@ static void fix_duplicate_tags(mascri_image_store_t *s)
 
 int images_load(mascri_image_store_t *s, mascri_error_t *err)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "images", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open images");
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     size_t n = strlen(de->d_name);
@@ -353,15 +349,11 @@ int mascri_image_store_adopt(mascri_image_store_t *s, const char *image_id, masc
 
 void image_refs_on_disk(mascri_image_store_t *s, char ***chains, char ***blobs)
 {
-  _cleanup_closedir_ DIR *d = NULL;
   *chains = xcalloc(1, sizeof(char *));
   *blobs = xcalloc(1, sizeof(char *));
-  int fd = openat(s->rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "images", 0);
+  if (!d)
     return;
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     _cleanup_free_ char *buf = NULL;

@@ -290,13 +290,9 @@ int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *e
   if (rootfs_references_locked(s, &rchains, &rimages, err) < 0)
     return -1;
   image_refs_on_disk(s, &dchains, &dblobs);
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "layers", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open layers");
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     if (de->d_name[0] == '.')
@@ -315,13 +311,9 @@ int layers_gc_locked(mascri_image_store_t *s, uint64_t *freed, mascri_error_t *e
 /* Every committed layer needs its l/<short> link for overlay mounts: make missing ones. */
 static void repair_links(mascri_image_store_t *s)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "layers", 0);
+  if (!d)
     return;
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     _cleanup_free_ char *lp = xasprintf("layers/%s/link", de->d_name);
@@ -367,13 +359,9 @@ static void remove_incomplete_layers(mascri_image_store_t *s)
 
 int layers_check(mascri_image_store_t *s, mascri_error_t *err)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "l", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "l", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open l");
-  }
   /* A link dangles for a moment while another process commits its layer (link first, then
    * the rename into layers/): only drop dangling links when no adder holds the store. */
   _cleanup_close_ int lk = store_lock(s, LOCK_EX | LOCK_NB);

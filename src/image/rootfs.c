@@ -55,15 +55,11 @@ static int read_record(mascri_image_store_t *s, const char *dir, char **image, c
 int rootfs_references_locked(mascri_image_store_t *s, char ***chain_ids, char ***image_ids,
                              mascri_error_t *err)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "rootfs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   *chain_ids = xcalloc(1, sizeof(char *));
   *image_ids = xcalloc(1, sizeof(char *));
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "rootfs", 0);
+  if (!d)
     return mascri_make_error(err, errno, "open rootfs");
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     _cleanup_free_ char *image = NULL;

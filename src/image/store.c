@@ -32,13 +32,9 @@ static bool owner_alive(const char *name)
 
 static void clean_tmp(mascri_image_store_t *s)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, "tmp", 0);
+  if (!d)
     return;
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     _cleanup_error_ mascri_error_t err = NULL;
@@ -53,13 +49,9 @@ static void clean_tmp(mascri_image_store_t *s)
 /* Atomic writes leave ".NAME.tmp.PID" behind when killed: drop those of dead processes. */
 static void clean_atomic_leftovers(mascri_image_store_t *s, const char *dir)
 {
-  _cleanup_closedir_ DIR *d = NULL;
-  int fd = openat(s->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || !(d = fdopendir(fd))) {
-    if (fd >= 0)
-      close(fd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(s->rootfd, dir, 0);
+  if (!d)
     return;
-  }
   struct dirent *de;
   while ((de = readdir(d))) {
     const char *t = de->d_name[0] == '.' ? strstr(de->d_name, ".tmp.") : NULL;

@@ -2,6 +2,7 @@
  * masquerade and hostPorts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -135,29 +136,22 @@ static int remove_leaked_veths(struct mascri_network *net, struct mascri_nl *nl,
   return r;
 }
 
-/* Tears down every recorded pod that is not live. */
-static int remove_dead_records(struct mascri_network *net, const char *const *live,
-                               mascri_error_t *err)
+/* Tears down a recorded pod that is no longer live, even from an unreadable record. */
+static int remove_dead_record(void *arg, const char *id, struct netns_record *rec,
+                              mascri_error_t *read_err, mascri_error_t *err)
 {
-  _cleanup_strv_ char **ids = NULL;
-  if (netns_record_scan(net->pods_dirfd, &ids, err) < 0)
-    return -1;
-  for (char **id = ids; *id; id++) {
-    if (live && mascri_strv_contains((char *const *)live, *id))
-      continue;
-    _cleanup_record_ struct netns_record rec = {0};
-    mascri_error_t e = NULL;
-    if (netns_record_read(net->pods_dirfd, *id, &rec, &e) < 0) {
-      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: reconcile");
-      rec.id = xstrdup(*id);
-    }
-    log_info("network: releasing the network of pod %s (no longer exists)", *id);
-    /* The table is rebuilt afterwards: its port mappings need no deletion. */
-    rec.n_ports = 0;
-    if (netns_builtin_teardown(net, &rec, err) < 0 ||
-        netns_record_remove(net->pods_dirfd, *id, err) < 0)
-      return -1;
+  struct mascri_network *net = arg;
+  if (*read_err) {
+    mascri_log_error_release(MASCRI_LOG_WARNING, read_err, "network: reconcile");
+    free(rec->id);
+    rec->id = xstrdup(id);
   }
+  log_info("network: releasing the network of pod %s (no longer exists)", id);
+  /* The table is rebuilt afterwards: its port mappings need no deletion. */
+  rec->n_ports = 0;
+  if (netns_builtin_teardown(net, rec, err) < 0 ||
+      netns_record_remove(net->pods_dirfd, id, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -194,7 +188,7 @@ int netns_builtin_open(struct mascri_network *net, const char *const *live, masc
     return nft_rebuild(net, (const char *const *)all, err);
   }
   size_t released = 0;
-  if (remove_dead_records(net, live, err) < 0 ||
+  if (netns_record_for_each_dead(net->pods_dirfd, live, remove_dead_record, net, err) < 0 ||
       mascri_ipam_reconcile(net->ipam, live, &released, err) < 0 ||
       remove_leaked_veths(net, nl, bridge, live, err) < 0)
     return mascri_error_wrap(err, "network: reconcile");

@@ -498,6 +498,25 @@ int netns_cni_check(struct mascri_network *net, const struct mascri_network_pod 
   return 0;
 }
 
+/* Runs DEL for a recorded pod that is no longer live; its record goes unless DEL failed (a
+ * later start retries). An unreadable record is simply dropped. */
+static int release_dead_pod(void *arg, const char *id, struct netns_record *rec,
+                            mascri_error_t *read_err, mascri_error_t *err)
+{
+  struct mascri_network *net = arg;
+  mascri_error_t e = NULL;
+  if (*read_err == NULL && rec->cni_config) {
+    log_info("network: releasing the CNI network of pod %s (no longer exists)", id);
+    if (netns_cni_teardown(net, rec->netns, rec, &e) < 0) {
+      mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: reconcile");
+      return 0;
+    }
+  }
+  netns_record_remove(net->pods_dirfd, id, &e);
+  mascri_error_release(&e);
+  return 0;
+}
+
 int netns_cni_open(struct mascri_network *net, const char *const *live, mascri_error_t *err)
 {
   net->cni = xmalloc0(sizeof(*net->cni));
@@ -508,24 +527,5 @@ int netns_cni_open(struct mascri_network *net, const char *const *live, mascri_e
   pthread_mutex_unlock(&net->lock);
   if (live == NULL)
     return 0;
-  _cleanup_strv_ char **ids = NULL;
-  if (netns_record_scan(net->pods_dirfd, &ids, err) < 0)
-    return -1;
-  for (char **id = ids; *id; id++) {
-    if (live && mascri_strv_contains((char *const *)live, *id))
-      continue;
-    _cleanup_record_ struct netns_record rec = {0};
-    mascri_error_t e = NULL;
-    if (netns_record_read(net->pods_dirfd, *id, &rec, &e) == 0 && rec.cni_config) {
-      log_info("network: releasing the CNI network of pod %s (no longer exists)", *id);
-      if (netns_cni_teardown(net, rec.netns, &rec, &e) < 0) {
-        mascri_log_error_release(MASCRI_LOG_WARNING, &e, "network: reconcile");
-        continue; /* keep the record: a later start retries */
-      }
-    }
-    mascri_error_release(&e);
-    netns_record_remove(net->pods_dirfd, *id, &e);
-    mascri_error_release(&e);
-  }
-  return 0;
+  return netns_record_for_each_dead(net->pods_dirfd, live, release_dead_pod, net, err);
 }

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
+#include "common/process-spawn.h"
 #include "common/xalloc.h"
-
-extern char **environ;
 
 void mascri_exec_result_clear(struct mascri_exec_result *r)
 {
@@ -41,32 +40,20 @@ static void buf_append(struct buf *b, const char *p, size_t n)
   b->data[b->len] = '\0';
 }
 
+/* A clean signal state (the daemon may ignore SIGPIPE or block signals), and a process group
+ * of its own so a timeout kills the helper's children too. */
 static int spawn(const char *path, char *const argv[], char *const envp[], int fds[3][2],
                  int keep_fd, pid_t *pid, mascri_error_t *err)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[0][0], 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1][1], 1);
-  posix_spawn_file_actions_adddup2(&fa, fds[2][1], 2);
   /* dup2 clears close-on-exec (also when keep_fd is 3 already: glibc >= 2.29). */
-  if (keep_fd >= 0)
-    posix_spawn_file_actions_adddup2(&fa, keep_fd, MASCRI_EXEC_KEPT_FD);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  /* A clean signal state (the daemon may ignore SIGPIPE or block signals), and a
-   * process group of its own so a timeout kills the helper's children too. */
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  int r = posix_spawn(pid, path, &fa, &attr, argv, envp ? envp : environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const mascri_spawn_fd_t child_fds[] = {
+      {.fd = 0, .from = fds[0][0]},
+      {.fd = 1, .from = fds[1][1]},
+      {.fd = 2, .from = fds[2][1]},
+      {.fd = MASCRI_EXEC_KEPT_FD, .from = keep_fd},
+  };
+  size_t n = keep_fd >= 0 ? ARRAY_SIZE(child_fds) : ARRAY_SIZE(child_fds) - 1;
+  int r = mascri_spawn(path, argv, envp, child_fds, n, MASCRI_SPAWN_NEW_PGROUP, pid);
   if (r != 0)
     return mascri_make_error(err, r, "run %s", path);
   return 0;

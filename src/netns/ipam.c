@@ -207,14 +207,9 @@ typedef int (*entry_fn)(struct mascri_ipam *ipam, const char *name, const char *
 static int scan_locked(struct mascri_ipam *ipam, bool clean_tmp, entry_fn fn, void *data,
                        mascri_error_t *err)
 {
-  int fd = openat(ipam->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(ipam->dirfd, ".", 0);
+  if (d == NULL)
     return mascri_make_error(err, errno, "IPAM: open %s", ipam->dir);
-  _cleanup_closedir_ DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return mascri_make_error(err, errno, "IPAM: read %s", ipam->dir);
-  }
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.') {

@@ -183,14 +183,9 @@ int netns_record_remove(int dirfd, const char *id, mascri_error_t *err)
 
 int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err)
 {
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(dirfd, ".", 0);
+  if (d == NULL)
     return mascri_make_error(err, errno, "open pod network records");
-  _cleanup_closedir_ DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return mascri_make_error(err, errno, "read pod network records");
-  }
   char **out = xmalloc0(sizeof(char *));
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
@@ -204,5 +199,23 @@ int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err)
     mascri_strv_push(&out, xstrndup(de->d_name, n - 5));
   }
   *ids = out;
+  return 0;
+}
+
+int netns_record_for_each_dead(int dirfd, const char *const *live, netns_dead_pod_fn fn, void *arg,
+                               mascri_error_t *err)
+{
+  _cleanup_strv_ char **ids = NULL;
+  if (netns_record_scan(dirfd, &ids, err) < 0)
+    return -1;
+  for (char **id = ids; *id; id++) {
+    if (live && mascri_strv_contains((char *const *)live, *id))
+      continue;
+    _cleanup_record_ struct netns_record rec = {0};
+    _cleanup_error_ mascri_error_t read_err = NULL;
+    netns_record_read(dirfd, *id, &rec, &read_err);
+    if (fn(arg, *id, &rec, &read_err, err) < 0)
+      return -1;
+  }
   return 0;
 }

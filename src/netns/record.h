@@ -50,4 +50,14 @@ int netns_record_remove(int dirfd, const char *id, mascri_error_t *err);
  * behind, so call it only while no record can be being written (at open). */
 int netns_record_scan(int dirfd, char ***ids, mascri_error_t *err);
 
+/* Called for a recorded pod that is no longer live: rec is what could be read of its record;
+ * *read_err is set when reading failed (the callee may release it; the walk releases what is
+ * left). Return < 0 with err to stop the walk. */
+typedef int (*netns_dead_pod_fn)(void *arg, const char *id, struct netns_record *rec,
+                                 mascri_error_t *read_err, mascri_error_t *err);
+/* The reconciliation both network backends run at open: fn for every recorded pod whose id
+ * is not in live (NULL-terminated). Scans like netns_record_scan, so the same caveat holds. */
+int netns_record_for_each_dead(int dirfd, const char *const *live, netns_dead_pod_fn fn, void *arg,
+                               mascri_error_t *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/proc-stat.h"
 #include "common/json.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -143,54 +144,25 @@ int record_load_spec(const mascri_runtime_t *rt, const char *id, mascri_spec_t *
   return mascri_spec_load_file(path, out, err);
 }
 
-/* Reads "/proc/<pid>/stat": state character and start time (field 22). */
-static int proc_stat(pid_t pid, char *state, unsigned long long *start)
-{
-  char path[64], buf[1024];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  if (!p)
-    return -1;
-  /* after ") ": field 3 is the state; the start time is field 22 */
-  *state = p[2];
-  p += 2;
-  for (int field = 3; field < 22 && p; field++) {
-    p = strchr(p, ' ');
-    if (p)
-      p++;
-  }
-  if (!p)
-    return -1;
-  *start = strtoull(p, NULL, 10);
-  return 0;
-}
-
+/* The start time of pid, zombie or not (a zombie's start time still names the process we
+ * recorded), 0 when there is no such process. */
 unsigned long long proc_start_time(pid_t pid)
 {
-  char st;
-  unsigned long long start = 0;
-  if (proc_stat(pid, &st, &start) < 0)
+  mascri_proc_stat_t st;
+  if (mascri_proc_stat_read(pid, &st) < 0)
     return 0;
-  return start;
+  return st.start_time;
 }
 
+/* A zombie counts as stopped: the container's init has exited even if not reaped yet. */
 bool proc_alive(pid_t pid, unsigned long long start_time)
 {
-  char st;
-  unsigned long long start = 0;
-  if (pid <= 0 || proc_stat(pid, &st, &start) < 0)
+  mascri_proc_stat_t st;
+  if (pid <= 0 || mascri_proc_stat_read(pid, &st) < 0)
     return false;
-  if (st == 'Z' || st == 'X')
+  if (mascri_proc_state_exited(st.state))
     return false;
-  return start_time == 0 || start == start_time;
+  return start_time == 0 || st.start_time == start_time;
 }
 
 mascri_status_t record_status(const mascri_runtime_t *rt, const container_record_t *rec)

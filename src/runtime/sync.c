@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/fd-pass.h"
 #include "common/xalloc.h"
 
 #define SYNC_MAX 8192
@@ -19,26 +19,7 @@ int sync_send(int fd, char type, const char *payload, int passfd, mascri_error_t
   buf[0] = type;
   if (len)
     memcpy(buf + 1, payload, len);
-  struct iovec iov = {.iov_base = buf, .iov_len = len + 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctrl;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (passfd >= 0) {
-    msg.msg_control = ctrl.buf;
-    msg.msg_controllen = sizeof(ctrl.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-  }
-  ssize_t n;
-  do
-    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
+  if (mascri_send_with_fd(fd, buf, len + 1, passfd) < 0)
     return mascri_make_error(err, errno, "sync: send '%c'", type);
   return 0;
 }
@@ -46,23 +27,9 @@ int sync_send(int fd, char type, const char *payload, int passfd, mascri_error_t
 int sync_recv(int fd, char *type, char **payload, int *passfd, mascri_error_t *err)
 {
   char buf[SYNC_MAX];
-  struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctrl;
-  struct msghdr msg = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = ctrl.buf,
-                       .msg_controllen = sizeof(ctrl.buf)};
-  ssize_t n;
   if (payload)
     *payload = NULL;
-  if (passfd)
-    *passfd = -1;
-  do
-    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = mascri_recv_with_fd(fd, buf, sizeof(buf) - 1, passfd);
   if (n < 0)
     return mascri_make_error(err, errno, "sync: receive");
   if (n == 0) {
@@ -73,16 +40,6 @@ int sync_recv(int fd, char *type, char **payload, int *passfd, mascri_error_t *e
   buf[n] = '\0';
   if (payload && n > 1)
     *payload = xstrdup(buf + 1);
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int got;
-      memcpy(&got, CMSG_DATA(c), sizeof(int));
-      if (passfd && *passfd < 0)
-        *passfd = got;
-      else
-        close(got);
-    }
-  }
   return 0;
 }
 

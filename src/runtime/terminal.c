@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fd-pass.h"
 #include "runtime/mount-util.h"
 
 #ifndef TIOCGPTPEER
@@ -69,22 +70,8 @@ int terminal_send_to_socket(const char *path, int master, mascri_error_t *err)
     return mascri_make_error(err, errno, "socket");
   if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
     return mascri_make_error(err, errno, "connect to the console socket %s", path);
-  char name[] = "/dev/ptmx";
-  struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctrl;
-  struct msghdr msg = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = ctrl.buf,
-                       .msg_controllen = sizeof(ctrl.buf)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+  static const char name[] = "/dev/ptmx";
+  if (mascri_send_with_fd(sock, name, sizeof(name) - 1, master) < 0)
     return mascri_make_error(err, errno, "send the pty to the console socket");
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/signal-name.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
 #include "sandbox/ctr-internal.h"
@@ -45,34 +46,16 @@ static int validate(const Runtime__V1__ContainerConfig *c, mascri_error_t *err)
   return 0;
 }
 
-static int parse_signal_name(const char *s)
-{
-  if (!s || !s[0])
-    return 0;
-  if (s[0] >= '0' && s[0] <= '9') {
-    int n = atoi(s);
-    return n > 0 && n < 65 ? n : 0;
-  }
-  if (strncasecmp(s, "SIG", 3) == 0)
-    s += 3;
-  for (int sig = 1; sig < 32; sig++) {
-    const char *abbrev = sigabbrev_np(sig);
-    if (abbrev && strcasecmp(abbrev, s) == 0)
-      return sig;
-  }
-  return 0;
-}
-
 static int stop_signal(const Runtime__V1__ContainerConfig *c, const struct mascri_image_info *img)
 {
   if (c->stop_signal != RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT) {
     const ProtobufCEnumValue *v =
         protobuf_c_enum_descriptor_get_value(&runtime__v1__signal__descriptor, c->stop_signal);
-    int sig = v ? parse_signal_name(v->name) : 0;
+    int sig = v ? mascri_signal_parse(v->name) : 0;
     if (sig > 0)
       return sig;
   }
-  int sig = parse_signal_name(img->stop_signal);
+  int sig = mascri_signal_parse(img->stop_signal);
   return sig > 0 ? sig : SIGTERM;
 }
 

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/process-spawn.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-internal.h"
 #include "sandbox/monitor.h"
-
-extern char **environ;
 
 struct sink {
   int fd;
@@ -61,23 +60,14 @@ static bool drain(struct sink *s, size_t limit)
 static int spawn_exec(struct mascri_containers *ctrs, char **argv, int out_w, int err_w,
                       int status_w, pid_t *pid, mascri_error_t *err)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-  posix_spawn_file_actions_adddup2(&fa, status_w, MASCRI_MONITOR_SYNC_FD);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int r = posix_spawn(pid, ctrs->monitor_exe, &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const mascri_spawn_fd_t fds[] = {
+      {.fd = 0, .from = -1, .null_flags = O_RDONLY},
+      {.fd = 1, .from = out_w},
+      {.fd = 2, .from = err_w},
+      {.fd = MASCRI_MONITOR_SYNC_FD, .from = status_w},
+  };
+  int r = mascri_spawn(ctrs->monitor_exe, argv, NULL, fds, ARRAY_SIZE(fds), MASCRI_SPAWN_KEEP_GROUP,
+                       pid);
   return r ? mascri_make_error(err, r, "start %s exec", ctrs->monitor_path) : 0;
 }
 

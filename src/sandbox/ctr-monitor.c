@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
+#include "common/process-spawn.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-internal.h"
 #include "sandbox/monitor.h"
-
-extern char **environ;
 
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define SYNC_TIMEOUT_MS 120000
@@ -57,24 +55,14 @@ int mascri_monitor_seal(const char *path, int *out, mascri_error_t *err)
 static int spawn(struct mascri_containers *ctrs, char **argv, int sync_w, pid_t *pid,
                  mascri_error_t *err)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, 0, 1);
-  posix_spawn_file_actions_adddup2(&fa, 0, 2);
-  posix_spawn_file_actions_adddup2(&fa, sync_w, MASCRI_MONITOR_SYNC_FD);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int r = posix_spawn(pid, ctrs->monitor_exe, &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const mascri_spawn_fd_t fds[] = {
+      {.fd = 0, .from = -1, .null_flags = O_RDWR},
+      {.fd = 1, .from = 0},
+      {.fd = 2, .from = 0},
+      {.fd = MASCRI_MONITOR_SYNC_FD, .from = sync_w},
+  };
+  int r = mascri_spawn(ctrs->monitor_exe, argv, NULL, fds, ARRAY_SIZE(fds),
+                       MASCRI_SPAWN_NEW_SESSION, pid);
   if (r != 0)
     return mascri_make_error(err, r, "start %s", ctrs->monitor_path);
   return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
@@ -26,28 +27,24 @@ struct du {
   uint64_t bytes, inodes;
 };
 
-/* Adds what dirfd holds (closed here), not following symlinks or leaving the tree. */
-static void du_dir(int dirfd, struct du *acc, int depth)
+/* Adds what the directory parent/name holds, not following symlinks or leaving the tree. */
+static void du_dir(int parent, const char *name, struct du *acc, int depth)
 {
-  _cleanup_closedir_ DIR *d = fdopendir(dirfd);
-  if (!d) {
-    close(dirfd);
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(parent, name, O_NOFOLLOW);
+  if (!d)
     return;
-  }
+  int fd = dirfd(d);
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
     struct stat st;
-    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
       continue;
     acc->inodes++;
     acc->bytes += (uint64_t)st.st_blocks * 512;
-    if (S_ISDIR(st.st_mode) && depth < 256) {
-      int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0)
-        du_dir(sub, acc, depth + 1);
-    }
+    if (S_ISDIR(st.st_mode) && depth < 256)
+      du_dir(fd, de->d_name, acc, depth + 1);
   }
 }
 
@@ -78,9 +75,7 @@ static void measure_all(struct mascri_containers *ctrs)
   for (size_t i = 0; i < n; i++) {
     _cleanup_free_ char *upper = xasprintf("%s/%s/upper", root, v[i]->info.id);
     struct du acc = {0};
-    int fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0)
-      du_dir(fd, &acc, 0);
+    du_dir(AT_FDCWD, upper, &acc, 0);
     mascri_objtable_lock(&ctrs->table);
     v[i]->info.rw_bytes = acc.bytes;
     v[i]->info.rw_inodes = acc.inodes;

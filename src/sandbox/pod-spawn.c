@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/proc-stat.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
@@ -171,32 +172,13 @@ int mascri_pause_spawn(const struct mascri_pause_spec *s, pid_t *pid, uint64_t *
   return 0;
 }
 
+/* A zombie counts as gone: what matters to callers is whether the process can still act. */
 uint64_t mascri_proc_start_time(pid_t pid)
 {
-  char path[64], buf[1024];
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  mascri_proc_stat_t st;
+  if (mascri_proc_stat_read(pid, &st) < 0 || mascri_proc_state_exited(st.state))
     return 0;
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  if (!p || p[1] != ' ')
-    return 0;
-  char state = p[2];
-  if (state == 'Z' || state == 'X')
-    return 0;
-  /* Fields after the comm: state is field 3, starttime field 22. */
-  p += 2;
-  for (int field = 3; field < 22; field++) {
-    p = strchr(p, ' ');
-    if (!p)
-      return 0;
-    p++;
-  }
-  return strtoull(p, NULL, 10);
+  return st.start_time;
 }
 
 bool mascri_pause_alive(pid_t pid, uint64_t start_time)

@@ -6,21 +6,18 @@
  * monitor forks away: mascrid reaps only its first process, which exits at once. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/process-spawn.h"
 #include "common/strv.h"
 #include "sandbox/ctr-internal.h"
 #include "sandbox/ctr-spec.h"
 #include "sandbox/monitor.h"
 #include "sandbox/stream-internal.h"
-
-extern char **environ;
 
 /* The child's ends of the pipes: [fd 0..4] as the monitor gets them. */
 #define CHILD_FDS 5
@@ -92,26 +89,12 @@ static char **monitor_argv(struct mascri_containers *ctrs, const char *id, const
 static int spawn_monitor(struct mascri_containers *ctrs, char **argv, const struct exec_fds *f,
                          mascri_error_t *err)
 {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
+  mascri_spawn_fd_t fds[CHILD_FDS];
   for (int fd = 0; fd < CHILD_FDS; fd++)
-    if (f->child[fd] >= 0)
-      posix_spawn_file_actions_adddup2(&fa, f->child[fd], fd);
-    else
-      posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_RDWR, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    fds[fd] = (mascri_spawn_fd_t){.fd = fd, .from = f->child[fd], .null_flags = O_RDWR};
   pid_t pid;
-  int r = posix_spawn(&pid, ctrs->monitor_exe, &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int r =
+      mascri_spawn(ctrs->monitor_exe, argv, NULL, fds, CHILD_FDS, MASCRI_SPAWN_NEW_SESSION, &pid);
   if (r)
     return mascri_make_error(err, r, "start %s exec", ctrs->monitor_path);
   int st;

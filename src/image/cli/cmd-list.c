@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/xalloc.h"
 #include "image/cli/image-cli-internal.h"
+#include "image/info-json.h"
 
 static void human_size(uint64_t b, char out[32])
 {
@@ -56,18 +57,7 @@ static void gen_info(yajl_gen g, const struct mascri_image_info *i)
   mascri_json_gen_kv_strv(g, "repoTags", i->repo_tags);
   mascri_json_gen_kv_strv(g, "repoDigests", i->repo_digests);
   mascri_json_gen_kv_uint(g, "size", i->size);
-  mascri_json_gen_kv_string(g, "os", i->os ? i->os : "");
-  mascri_json_gen_kv_string(g, "architecture", i->architecture ? i->architecture : "");
-  mascri_json_gen_kv_string(g, "created", i->created ? i->created : "");
-  mascri_json_gen_kv_string(g, "user", i->user ? i->user : "");
-  mascri_json_gen_kv_strv(g, "env", i->env);
-  mascri_json_gen_kv_strv(g, "entrypoint", i->entrypoint);
-  mascri_json_gen_kv_strv(g, "cmd", i->cmd);
-  mascri_json_gen_kv_string(g, "workingDir", i->working_dir ? i->working_dir : "");
-  mascri_json_gen_kv_strv(g, "exposedPorts", i->exposed_ports);
-  mascri_json_gen_kv_strv(g, "volumes", i->volumes);
-  mascri_json_gen_kv_strv(g, "labels", i->labels);
-  mascri_json_gen_kv_string(g, "stopSignal", i->stop_signal ? i->stop_signal : "");
+  mascri_image_info_gen_config(g, i);
   mascri_json_gen_kv_strv(g, "layers", i->layers);
   yajl_gen_map_close(g);
 }

@@ -33,7 +33,7 @@ int cmd_events(cli_ctx_t *ctx, int argc, char **argv, mascri_error_t *err);
 
 /* The container id: the one positional argument left after options. */
 int cli_need_id(int argc, char **argv, const char *cmd, const char **id, mascri_error_t *err);
-/* "KILL", "SIGKILL", "9" → 9; -1 when unknown. */
+/* mascri_signal_parse plus the real-time names ("RTMIN", "SIGRTMIN+3"); -1 when unknown. */
 int cli_parse_signal(const char *s);
 /* Waits for pid while forwarding the usual signals to it; returns its exit status
  * (128 + signal when killed). Signals must already be blocked (cli_block_signals). */

@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/signal-name.h"
 #include "runtime/cli/cli-internal.h"
 
 int cli_need_id(int argc, char **argv, const char *cmd, const char **id, mascri_error_t *err)
@@ -27,17 +28,11 @@ int cli_need_id(int argc, char **argv, const char *cmd, const char **id, mascri_
 
 int cli_parse_signal(const char *s)
 {
-  if (s[0] >= '0' && s[0] <= '9') {
-    int n = atoi(s);
-    return n > 0 && n < 65 ? n : -1;
-  }
+  int sig = mascri_signal_parse(s);
+  if (sig > 0)
+    return sig;
   if (strncasecmp(s, "SIG", 3) == 0)
     s += 3;
-  for (int sig = 1; sig < 32; sig++) {
-    const char *abbrev = sigabbrev_np(sig);
-    if (abbrev && strcasecmp(abbrev, s) == 0)
-      return sig;
-  }
   if (strncasecmp(s, "RTMIN", 5) == 0)
     return SIGRTMIN + (s[5] == '+' ? atoi(s + 6) : 0);
   return -1;

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,39 @@ static void read_regular_file_refuses_devices_fifos_links_and_big_files(void **s
   mascri_error_release(&err);
 }
 
+static void opendir_at_lists_and_refuses(void **state)
+{
+  const char *dir = *state;
+  _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  assert_true(dfd >= 0);
+  assert_int_equal(mkdirat(dfd, "sub", 0700), 0);
+  _cleanup_close_ int f = openat(dfd, "sub/file", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(f >= 0);
+  assert_int_equal(symlinkat("sub", dfd, "link"), 0);
+
+  _cleanup_closedir_ DIR *d = mascri_opendir_at(dfd, "sub", O_NOFOLLOW);
+  assert_non_null(d);
+  assert_true(fcntl(dirfd(d), F_GETFD) & FD_CLOEXEC);
+  bool seen = false;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    seen = seen || strcmp(de->d_name, "file") == 0;
+  assert_true(seen);
+
+  _cleanup_closedir_ DIR *followed = mascri_opendir_at(dfd, "link", 0);
+  assert_non_null(followed);
+  errno = 0;
+  /* O_DIRECTORY|O_NOFOLLOW on a symlink: the kernel answers ENOTDIR (ELOOP without O_DIRECTORY). */
+  assert_null(mascri_opendir_at(dfd, "link", O_NOFOLLOW));
+  assert_true(errno == ENOTDIR || errno == ELOOP);
+  assert_null(mascri_opendir_at(dfd, "sub/file", 0));
+  assert_int_equal(errno, ENOTDIR);
+  assert_null(mascri_opendir_at(dfd, "none", 0));
+  assert_int_equal(errno, ENOENT);
+  _cleanup_closedir_ DIR *abs = mascri_opendir_at(AT_FDCWD, dir, 0);
+  assert_non_null(abs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -189,6 +223,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(open_in_root_stays_inside, make_tmpdir, remove_tmpdir),
       cmocka_unit_test_setup_teardown(open_in_root_fallback_stays_inside, make_tmpdir,
                                       remove_tmpdir),
+      cmocka_unit_test_setup_teardown(opendir_at_lists_and_refuses, make_tmpdir, remove_tmpdir),
   };
   return cmocka_run_group_tests_name("common-fs", tests, NULL, NULL);
 }
