@@ -184,7 +184,10 @@ def test_exec_client_gone_interactive_shell_on_a_tty(env, tmp_path):
     running(env)
     pfile = process_file(env, tmp_path, "sh", "-i", terminal=True)
     x = Interactive(env, pfile, "--terminal")
-    x.write(b"echo ready\n")
+    # The tty echoes what is typed at once, before the shell may have started: wait for
+    # output only the shell can make (the echo shows re""ady), so that it has set up its
+    # signals (SIGTERM ignored) before the client goes.
+    x.write(b'echo re""ady\n')
     x.read_until(0, b"ready")
     t0 = time.monotonic()
     x.client_gone()
