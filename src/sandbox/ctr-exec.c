@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/process-spawn.h"
@@ -28,13 +29,6 @@ struct sink {
   char *buf;
   size_t len, cap;
 };
-
-static long elapsed_ms(const struct timespec *start)
-{
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
 
 /* Reads what is there; returns false at EOF. */
 static bool drain(struct sink *s, size_t limit)
@@ -80,8 +74,7 @@ struct exec_run {
 /* Collects output until every pipe is closed, killing the helper past the timeout. */
 static void collect(struct exec_run *x, int64_t timeout_s, const volatile int *cancel)
 {
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  int64_t start = mascri_clock_monotonic_ms();
   bool open_[3] = {true, true, true};
   struct sink *sinks[3] = {&x->out, &x->errs, &x->status};
   long killed_at = -1, status_at = -1;
@@ -93,7 +86,7 @@ static void collect(struct exec_run *x, int64_t timeout_s, const volatile int *c
     for (int i = 0; r > 0 && i < 3; i++)
       if (p[i].revents && !drain(sinks[i], i == 2 ? 4096 : MASCRI_EXEC_SYNC_MAX_OUTPUT))
         open_[i] = false;
-    long ms = elapsed_ms(&start);
+    long ms = (long)(mascri_clock_monotonic_ms() - start);
     bool over = timeout_s > 0 && ms > timeout_s * 1000;
     if (killed_at < 0 && (over || (cancel && *cancel))) {
       x->timed_out = over;

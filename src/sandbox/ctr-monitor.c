@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/process-spawn.h"
 #include "common/strv.h"
@@ -99,8 +100,7 @@ static int read_line(int fd, char *buf, size_t size, int timeout_ms, const volat
                      mascri_error_t *err)
 {
   size_t len = 0;
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  int64_t start = mascri_clock_monotonic_ms();
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int r = poll(&p, 1, 100);
@@ -117,9 +117,7 @@ static int read_line(int fd, char *buf, size_t size, int timeout_ms, const volat
       }
       len += n > 0 ? (size_t)n : 0;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    int64_t ms = mascri_clock_monotonic_ms() - start;
     if (cancel && *cancel)
       return mascri_make_error_kind(err, MASCRI_ERR_CANCELLED, 0,
                                     "cancelled while the monitor was creating the container");

@@ -98,16 +98,14 @@ int mascri_ctr_kill_wait(struct mascri_containers *ctrs, struct ctr *c, int sig,
   kill_once(&rt, c, sig, all, &pending);
   if (pending)
     log_debug("container %s: holding signal %d until its init has a handler", c->info.id, sig);
-  struct timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  int64_t start = mascri_clock_monotonic_ms();
   long sleep_us = 500;
   for (;;) {
     if (pending)
       kill_once(&rt, c, sig, false, &pending);
     if (has_exited(ctrs, c))
       return 1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    int64_t ms = mascri_clock_monotonic_ms() - start;
     if (timeout_ms >= 0 && ms >= timeout_ms)
       return 0;
     if (cancel && *cancel)

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -97,9 +98,7 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
                       const struct pod_plan *pl)
 {
   struct mascri_pod_info *in = &p->info;
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  in->created_at = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+  in->created_at = mascri_clock_realtime_ns();
   in->name = xstrdup(c->metadata->name);
   in->namespace_ = xstrdup(c->metadata->namespace_);
   in->uid = xstrdup(c->metadata->uid);
