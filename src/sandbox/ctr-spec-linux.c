@@ -38,10 +38,7 @@ static void gen_ns(yajl_gen g, const char *type, const char *path)
 
 static Runtime__V1__NamespaceMode pod_pid_mode(const struct mascri_pod_info *pod)
 {
-  const Runtime__V1__LinuxPodSandboxConfig *lx = pod->config ? pod->config->linux : NULL;
-  if (lx && lx->security_context && lx->security_context->namespace_options)
-    return lx->security_context->namespace_options->pid;
-  return RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+  return (Runtime__V1__NamespaceMode)mascri_pod_info_pid_mode(pod);
 }
 
 /* pid: the pod's namespace (POD), the host's (NODE), the target container's (TARGET), or

@@ -56,8 +56,7 @@ static int ctx_init(struct ctr_spec_ctx *c, const struct mascri_ctr_spec_input *
     c->privileged = c->sc->privileged;
     c->readonly_rootfs = c->sc->readonly_rootfs;
   }
-  const Runtime__V1__LinuxPodSandboxConfig *plx = in->pod->config ? in->pod->config->linux : NULL;
-  if (c->privileged && !(plx && plx->security_context && plx->security_context->privileged))
+  if (c->privileged && !mascri_pod_info_privileged(in->pod))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.security_context.privileged: the pod sandbox is not "
                                   "privileged, so its containers cannot be");

@@ -192,6 +192,20 @@ void mascri_pod_info_free(struct mascri_pod_info *info)
   free(info);
 }
 
+bool mascri_pod_info_privileged(const struct mascri_pod_info *info)
+{
+  const Runtime__V1__LinuxPodSandboxConfig *lx = info->config ? info->config->linux : NULL;
+  return lx && lx->security_context && lx->security_context->privileged;
+}
+
+enum mascri_ns_mode mascri_pod_info_pid_mode(const struct mascri_pod_info *info)
+{
+  const Runtime__V1__LinuxPodSandboxConfig *lx = info->config ? info->config->linux : NULL;
+  if (lx && lx->security_context && lx->security_context->namespace_options)
+    return (enum mascri_ns_mode)lx->security_context->namespace_options->pid;
+  return MASCRI_NS_MODE_CONTAINER;
+}
+
 void mascri_pod_info_list_free(struct mascri_pod_info **v, size_t n)
 {
   for (size_t i = 0; i < n; i++)

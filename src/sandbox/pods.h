@@ -14,6 +14,7 @@
 #include "api.pb-c.h"
 #include "common/error.h"
 #include "netns/network.h"
+#include "sandbox/config-types.h"
 #include "runtime/runtime.h"
 
 struct mascri_pods;
@@ -64,6 +65,10 @@ struct mascri_pod_info {
   uint64_t pause_start_time;
 };
 void mascri_pod_info_free(struct mascri_pod_info *info);
+/* What containers need of the pod's config: whether it is privileged and its PID mode
+ * (CONTAINER when it has no config). */
+bool mascri_pod_info_privileged(const struct mascri_pod_info *info);
+enum mascri_ns_mode mascri_pod_info_pid_mode(const struct mascri_pod_info *info);
 
 /* By full id or unique id prefix: NOT_FOUND when none, INVALID_ARGUMENT when ambiguous. */
 int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
