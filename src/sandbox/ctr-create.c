@@ -88,7 +88,7 @@ static struct ctr *new_ctr(const struct mascri_pod_info *pod, const Runtime__V1_
   x->info.name = xstrdup(c->metadata->name);
   x->info.attempt = c->metadata->attempt;
   x->info.image_ref = xstrdup(c->image->image);
-  x->info.config = (Runtime__V1__ContainerConfig *)mascri_obj_message_copy(&c->base);
+  x->info.config = mascri_pb_copy(&c->base);
   x->obj.id = x->info.id;
   x->obj.name = x->info.full_name;
   return x;

@@ -198,16 +198,6 @@ void mascri_objtable_remove(struct mascri_objtable *t, struct mascri_obj *o)
   pthread_mutex_unlock(&t->lock);
 }
 
-ProtobufCMessage *mascri_obj_message_copy(const ProtobufCMessage *m)
-{
-  if (!m)
-    return NULL;
-  size_t len = protobuf_c_message_get_packed_size(m);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  protobuf_c_message_pack(m, buf);
-  return protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-}
-
 void mascri_obj_info_copy(const struct mascri_obj_info_desc *d, void *dst, const void *src)
 {
   memcpy(dst, src, d->size);
@@ -215,16 +205,16 @@ void mascri_obj_info_copy(const struct mascri_obj_info_desc *d, void *dst, const
     char **s = mascri_obj_info_str(dst, &d->strs[i]);
     *s = *s ? xstrdup(*s) : NULL;
   }
-  ProtobufCMessage **config = (ProtobufCMessage **)((char *)dst + d->config_off);
-  *config = mascri_obj_message_copy(*config);
+  void **config = (void **)((char *)dst + d->config_off);
+  *config = *config ? d->config_copy(*config) : NULL;
 }
 
 void mascri_obj_info_clear(const struct mascri_obj_info_desc *d, void *info)
 {
   for (size_t i = 0; i < d->n_strs; i++)
     free(*mascri_obj_info_str(info, &d->strs[i]));
-  ProtobufCMessage *config = *(ProtobufCMessage **)((char *)info + d->config_off);
+  void *config = *(void **)((char *)info + d->config_off);
   if (config)
-    protobuf_c_message_free_unpacked(config, NULL);
+    d->config_free(config);
   memset(info, 0, d->size);
 }

@@ -8,7 +8,6 @@
 #ifndef MASCRI_SANDBOX_OBJTABLE_H
 #define MASCRI_SANDBOX_OBJTABLE_H
 
-#include <protobuf-c/protobuf-c.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -125,12 +124,14 @@ struct mascri_obj_str_field {
   size_t off;
 };
 
-/* The owned parts of an info struct: its strings and a protobuf config (a heap copy). */
+/* The owned parts of an info struct: its strings and its config (a heap object). */
 struct mascri_obj_info_desc {
   size_t size;
   const struct mascri_obj_str_field *strs;
   size_t n_strs;
-  size_t config_off; /* of a ProtobufCMessage subtype pointer, NULL when none */
+  size_t config_off;                        /* of the config pointer, NULL when none */
+  void *(*config_copy)(const void *config); /* a deep heap copy */
+  void (*config_free)(void *config);
 };
 
 static inline char **mascri_obj_info_str(void *info, const struct mascri_obj_str_field *f)
@@ -142,7 +143,5 @@ static inline char **mascri_obj_info_str(void *info, const struct mascri_obj_str
 void mascri_obj_info_copy(const struct mascri_obj_info_desc *d, void *dst, const void *src);
 /* Frees what info owns and zeroes it. */
 void mascri_obj_info_clear(const struct mascri_obj_info_desc *d, void *info);
-/* A heap copy of a protobuf message (through its packed form), NULL for NULL. */
-ProtobufCMessage *mascri_obj_message_copy(const ProtobufCMessage *m);
 
 #endif

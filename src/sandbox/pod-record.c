@@ -41,6 +41,8 @@ static const struct mascri_obj_info_desc info_desc = {
     .strs = str_fields,
     .n_strs = N_STR_FIELDS,
     .config_off = offsetof(struct mascri_pod_info, config),
+    .config_copy = mascri_pb_copy,
+    .config_free = mascri_pb_free,
 };
 
 static char **str_field(struct mascri_pod_info *info, size_t i)

@@ -324,7 +324,7 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
   }
   if (mascri_pod_files_hosts(dir, in, err) < 0)
     return -1;
-  in->config = (Runtime__V1__PodSandboxConfig *)mascri_obj_message_copy(&c->base);
+  in->config = mascri_pb_copy(&c->base);
   in->ready = true;
   return mascri_pod_record_write(pods, p, err);
 }

@@ -47,5 +47,9 @@ ssize_t mascri_hex_decode(const char *hex, uint8_t **out);
 
 /* Whether two protobuf messages of the same type encode to the same bytes. */
 bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+/* A heap copy of a protobuf message (through its packed form), NULL for NULL; void * for
+ * mascri_obj_info_desc.config_copy, as mascri_pb_free is for config_free. */
+void *mascri_pb_copy(const void *m);
+void mascri_pb_free(void *m);
 
 #endif
