@@ -1,16 +1,19 @@
 /* Create mode of mascri-monitor (monitor-create.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fs.h"
 #include "runtime/runtime.h"
 #include "sandbox/monitor/monitor-attach.h"
 #include "sandbox/monitor/monitor-create.h"
-#include "sandbox/monitor/monitor-mem.h"
 #include "sandbox/monitor/monitor-loop.h"
+#include "sandbox/monitor/monitor-mem.h"
+#include "sandbox/monitor/monitor-oom.h"
 #include "sandbox/monitor/monitor-proc.h"
 #include "sandbox/monitor/monitor-status.h"
 
@@ -22,7 +25,12 @@ typedef struct create_run {
   int out[2], errs[2], in[2]; /* [0] read end, [1] write end */
   int master;
   pid_t init_pid;
+  uint64_t created_us; /* monitor_kmsg_now_us() before the container was created */
 } create_run_t;
+
+/* How far apart the kernel log's clock (the scheduler clock) and CLOCK_MONOTONIC may be:
+ * records older than the container by more than this are not its. */
+#define KMSG_CLOCK_SLACK_US (10 * 1000000ull)
 
 static void close_fd(int *fd)
 {
@@ -95,6 +103,7 @@ static int create_container(create_run_t *c, mascri_error_t *err)
   };
   if (c->a->terminal)
     opts.stdio.console_master = &c->master;
+  c->created_us = monitor_kmsg_now_us();
   c->init_pid = mascri_container_create(&c->rt, spec, &opts, err);
   if (c->init_pid < 0)
     return -1;
@@ -121,6 +130,16 @@ static void report_ok(int sync_fd, pid_t init_pid)
   monitor_write_line(sync_fd, line, (size_t)n);
 }
 
+/* Whether the OOM killer took init although memory.events could not tell (monitor-oom.h):
+ * only for an init killed by SIGKILL whose cgroup went away before the last read. */
+static bool oom_killed_per_kernel_log(const create_run_t *c, const monitor_loop_t *m)
+{
+  if (!m->oom_gone || !WIFSIGNALED(m->init_status) || WTERMSIG(m->init_status) != SIGKILL)
+    return false;
+  uint64_t since = c->created_us > KMSG_CLOCK_SLACK_US ? c->created_us - KMSG_CLOCK_SLACK_US : 0;
+  return monitor_kmsg_oom_killed("/dev/kmsg", c->init_pid, since);
+}
+
 /* Exit file, with the OOM flag of the container's cgroup read first. */
 static void finish(create_run_t *c, const monitor_loop_t *m)
 {
@@ -129,7 +148,7 @@ static void finish(create_run_t *c, const monitor_loop_t *m)
   if (mascri_container_stats(&c->rt, c->a->id, &stats, &err) < 0)
     mascri_error_release(&err);
   int64_t ns = (int64_t)m->finished_at.tv_sec * 1000000000LL + m->finished_at.tv_nsec;
-  bool oom = stats.oom_killed_seen || m->oom_killed;
+  bool oom = stats.oom_killed_seen || m->oom_killed || oom_killed_per_kernel_log(c, m);
   if (monitor_write_exit_file(c->a->exit_file, m->init_status, ns, oom, &err) < 0)
     mascri_error_release(&err);
 }

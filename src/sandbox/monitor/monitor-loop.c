@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "sandbox/monitor/monitor-loop.h"
+#include "sandbox/monitor/monitor-oom.h"
 #include "sandbox/monitor/monitor-proc.h"
 
 #define READ_BUF 8192
@@ -78,20 +79,18 @@ MONITOR_HOT static bool any_events(const struct pollfd *p, int n)
 
 /* memory.events changed (the kernel notifies a cgroup file with POLLPRI): an oom_kill count
  * above 0 means the OOM killer took a process of the container. Read while the cgroup
- * exists: with the systemd manager the scope and its files go once the container is gone. */
+ * exists: with the systemd manager the scope and its files go once the container is gone
+ * (then oom_gone: monitor-oom.h looks further). */
 static void check_oom(monitor_loop_t *m)
 {
-  char buf[512];
-  ssize_t n = pread(m->oom_fd, buf, sizeof(buf) - 1, 0);
-  if (n <= 0) {
+  int r = monitor_memory_events_oom(m->oom_fd);
+  if (r < 0) {
     close(m->oom_fd); /* the cgroup is gone (ENODEV) */
     m->oom_fd = -1;
-    return;
-  }
-  buf[n] = '\0';
-  const char *k = strstr(buf, "\noom_kill ");
-  if (k && strtoull(k + 10, NULL, 10) > 0)
+    m->oom_gone = true;
+  } else if (r > 0) {
     m->oom_killed = true;
+  }
 }
 
 /* Memory back: the log's idle buffer pages, the heap, then the pages (monitor-mem.h). The

@@ -36,6 +36,7 @@ typedef struct monitor_loop {
   int oom_fd;               /* the cgroup's memory.events (POLLPRI on change), -1 = none */
   /* results */
   bool oom_killed;             /* memory.events counted an oom_kill while it ran */
+  bool oom_gone;               /* memory.events went away before its last read */
   int init_status;             /* wait status */
   struct timespec finished_at; /* CLOCK_REALTIME when reaped */
 } monitor_loop_t;
