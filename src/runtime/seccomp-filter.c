@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime/spec-internal.h"
 
 uint32_t mascri_seccomp_scmp_action(mascri_seccomp_action_t action, bool has_errno,
                                     uint32_t errno_ret)
@@ -88,22 +89,52 @@ static int add_rule(scmp_filter_ctx ctx, const mascri_spec_seccomp_rule_t *rule,
   return 0;
 }
 
-static int set_flags(scmp_filter_ctx ctx, char *const *flags, mascri_error_t *err)
+/* The filter flags of linux.seccomp.flags this runtime sets (as libseccomp attributes). */
+static const struct {
+  const char *name;
+  enum scmp_filter_attr attr;
+} flags[] = {
+    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
+    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC},
+};
+
+/* The libseccomp attribute of a flag, 0 when unknown. */
+static enum scmp_filter_attr flag_attr(const char *name)
 {
-  for (size_t i = 0; flags && flags[i]; i++) {
-    int r = 0;
-    if (strcmp(flags[i], "SECCOMP_FILTER_FLAG_LOG") == 0)
-      r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-    else if (strcmp(flags[i], "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-      r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-    else if (strcmp(flags[i], "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-      r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    else
+  for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+    if (strcmp(flags[i].name, name) == 0)
+      return flags[i].attr;
+  return 0;
+}
+
+static int set_flags(scmp_filter_ctx ctx, char *const *names, mascri_error_t *err)
+{
+  for (size_t i = 0; names && names[i]; i++) {
+    enum scmp_filter_attr attr = flag_attr(names[i]);
+    if (!attr)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "linux.seccomp.flags: unknown flag \"%s\"", flags[i]);
-    if (r < 0)
-      log_warning("seccomp flag %s is not supported here", flags[i]);
+                                    "linux.seccomp.flags: unknown flag \"%s\"", names[i]);
+    if (seccomp_attr_set(ctx, attr, 1) < 0)
+      log_warning("seccomp flag %s is not supported here", names[i]);
   }
+  return 0;
+}
+
+int mascri_seccomp_validate(yajl_val v, const char *where, mascri_error_t *err)
+{
+  _cleanup_(spec_seccomp_clear) mascri_spec_seccomp_t s = {0};
+  if (spec_parse_seccomp(v, where, &s, err) < 0)
+    return -1;
+  for (size_t i = 0; s.architectures && s.architectures[i]; i++)
+    if (mascri_seccomp_scmp_arch(s.architectures[i]) == 0)
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "%s.architectures[%zu]: unknown architecture \"%s\"", where, i,
+                                    s.architectures[i]);
+  for (size_t i = 0; s.flags && s.flags[i]; i++)
+    if (!flag_attr(s.flags[i]))
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "%s.flags[%zu]: unknown flag \"%s\"", where, i, s.flags[i]);
   return 0;
 }
 

@@ -45,7 +45,9 @@ void spec_linux_clear(mascri_spec_linux_t *l);
 int spec_parse_resources(yajl_val v, const char *where, mascri_spec_resources_t *r,
                          mascri_error_t *err);
 void spec_resources_clear(mascri_spec_resources_t *r);
-int spec_parse_seccomp(yajl_val v, mascri_spec_seccomp_t *s, mascri_error_t *err);
+/* where names the object in errors ("linux.seccomp" in a config.json). */
+int spec_parse_seccomp(yajl_val v, const char *where, mascri_spec_seccomp_t *s,
+                       mascri_error_t *err);
 void spec_seccomp_clear(mascri_spec_seccomp_t *s);
 /* Parses a mount's options into flags, propagation and data. */
 /* MS_* propagation of "rshared" etc.; -1 when unknown. */

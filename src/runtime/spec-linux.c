@@ -188,7 +188,7 @@ static int parse_sub(yajl_val l, mascri_spec_linux_t *out, mascri_error_t *err)
   yajl_val s = mascri_json_get(l, "seccomp");
   if (s && !YAJL_IS_NULL(s)) {
     out->seccomp = xmalloc0(sizeof(*out->seccomp));
-    if (spec_parse_seccomp(s, out->seccomp, err) < 0)
+    if (spec_parse_seccomp(s, "linux.seccomp", out->seccomp, err) < 0)
       return -EINVAL;
   }
   return 0;

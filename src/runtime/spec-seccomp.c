@@ -120,9 +120,8 @@ static int parse_rule(yajl_val e, const char *ew, mascri_spec_seccomp_rule_t *ru
   return 0;
 }
 
-int spec_parse_seccomp(yajl_val v, mascri_spec_seccomp_t *s, mascri_error_t *err)
+int spec_parse_seccomp(yajl_val v, const char *w, mascri_spec_seccomp_t *s, mascri_error_t *err)
 {
-  const char *w = "linux.seccomp";
   uint64_t n = 0;
   int r;
   if (spec_check_object(v, w, err) < 0 ||
@@ -137,11 +136,12 @@ int spec_parse_seccomp(yajl_val v, mascri_spec_seccomp_t *s, mascri_error_t *err
   yajl_val sys = mascri_json_get(v, "syscalls");
   if (!sys || YAJL_IS_NULL(sys))
     return 0;
-  if (spec_check_array(sys, "linux.seccomp.syscalls", err) < 0)
+  _cleanup_free_ char *sw = xasprintf("%s.syscalls", w);
+  if (spec_check_array(sys, sw, err) < 0)
     return -EINVAL;
   s->rules = xcalloc(sys->u.array.len + 1, sizeof(*s->rules));
   for (size_t i = 0; i < sys->u.array.len; i++) {
-    _cleanup_free_ char *ew = xasprintf("linux.seccomp.syscalls[%zu]", i);
+    _cleanup_free_ char *ew = xasprintf("%s[%zu]", sw, i);
     if (parse_rule(sys->u.array.values[i], ew, &s->rules[s->n_rules++], err) < 0)
       return -EINVAL;
   }

@@ -14,25 +14,6 @@
 #include "runtime/seccomp-filter.h"
 #include "sandbox/ctr-seccomp-internal.h"
 
-static const char *const actions[] = {"SCMP_ACT_KILL",        "SCMP_ACT_KILL_PROCESS",
-                                      "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-                                      "SCMP_ACT_ERRNO",       "SCMP_ACT_TRACE",
-                                      "SCMP_ACT_ALLOW",       "SCMP_ACT_LOG",
-                                      "SCMP_ACT_NOTIFY",      NULL};
-/* the flags mascri's runtime knows (seccomp-filter.c) */
-static const char *const flags[] = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                                    "SECCOMP_FILTER_FLAG_TSYNC", NULL};
-static const char *const ops[] = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",        "SCMP_CMP_EQ",
-                                  "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL};
-
-static bool in_list(const char *const *list, const char *s)
-{
-  for (size_t i = 0; list[i]; i++)
-    if (strcmp(list[i], s) == 0)
-      return true;
-  return false;
-}
-
 static int bad(mascri_error_t *err, const char *where, const char *key, const char *why)
 {
   return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "%s%s%s: %s", where,
@@ -54,26 +35,10 @@ static bool is_string(yajl_val v)
 {
   return YAJL_IS_STRING(v);
 }
-static bool is_object(yajl_val v)
-{
-  return YAJL_IS_OBJECT(v);
-}
 static bool is_array(yajl_val v)
 {
   return YAJL_IS_ARRAY(v);
 }
-
-static bool is_uint(yajl_val v)
-{
-  if (!YAJL_IS_NUMBER(v))
-    return false;
-  const char *s = YAJL_GET_NUMBER(v);
-  char *end = NULL;
-  errno = 0;
-  (void)strtoull(s, &end, 10);
-  return s[0] >= '0' && s[0] <= '9' && errno == 0 && *end == '\0';
-}
-
 static bool is_string_array(yajl_val v)
 {
   if (!YAJL_IS_ARRAY(v))
@@ -84,61 +49,7 @@ static bool is_string_array(yajl_val v)
   return true;
 }
 
-static int check_action(yajl_val obj, const char *where, const char *key, mascri_error_t *err)
-{
-  const char *a = mascri_json_get_string(obj, key);
-  if (a == NULL)
-    return bad(err, where, key, "required string missing");
-  if (!in_list(actions, a)) {
-    _cleanup_free_ char *why = xasprintf("unknown action \"%s\"", a);
-    return bad(err, where, key, why);
-  }
-  return 0;
-}
-
-/* Every string of an (already type-checked) array passes ok(), else an error naming it. */
-static int check_each(yajl_val obj, const char *where, const char *key, bool (*ok)(const char *),
-                      const char *what, mascri_error_t *err)
-{
-  yajl_val arr = mascri_json_get(obj, key);
-  for (size_t i = 0; i < mascri_json_array_len(arr); i++) {
-    const char *s = YAJL_GET_STRING(mascri_json_array_at(arr, i));
-    if (s && !ok(s)) {
-      _cleanup_free_ char *k = xasprintf("%s[%zu]", key, i);
-      _cleanup_free_ char *why = xasprintf("unknown %s \"%s\"", what, s);
-      return bad(err, where, k, why);
-    }
-  }
-  return 0;
-}
-static bool known_arch(const char *s)
-{
-  return mascri_seccomp_scmp_arch(s) != 0;
-}
-static bool known_flag(const char *s)
-{
-  return in_list(flags, s);
-}
-
-static int check_arg(yajl_val a, const char *where, mascri_error_t *err)
-{
-  if (!YAJL_IS_OBJECT(a))
-    return bad(err, where, "", "must be an object");
-  if (check_type(a, where, "index", is_uint, "a non-negative integer", err) < 0 ||
-      check_type(a, where, "value", is_uint, "a non-negative integer", err) < 0 ||
-      check_type(a, where, "valueTwo", is_uint, "a non-negative integer", err) < 0)
-    return -1;
-  int64_t idx = 0;
-  if (mascri_json_get_int64(a, "index", &idx) != 1 || idx > 5)
-    return bad(err, where, "index", "required, 0 to 5");
-  const char *op = mascri_json_get_string(a, "op");
-  if (op == NULL || !in_list(ops, op)) {
-    _cleanup_free_ char *why = xasprintf("unknown comparison \"%s\"", op ? op : "");
-    return bad(err, where, "op", why);
-  }
-  return 0;
-}
-
+/* Docker's includes/excludes of a rule: caps, arches, minKernel. */
 static int check_filter(yajl_val rule, const char *where, const char *key, mascri_error_t *err)
 {
   yajl_val f = mascri_json_get(rule, key);
@@ -154,68 +65,48 @@ static int check_filter(yajl_val rule, const char *where, const char *key, mascr
   return 0;
 }
 
-static int check_rule(yajl_val r, const char *where, mascri_error_t *err)
+/* Docker's archMap: [{architecture, subArchitectures}], names the runtime knows. */
+static int check_arch_map(yajl_val p, mascri_error_t *err)
 {
-  if (!YAJL_IS_OBJECT(r))
-    return bad(err, where, "", "must be an object");
-  yajl_val names = mascri_json_get(r, "names");
-  if (check_type(r, where, "names", is_string_array, "an array of strings", err) < 0 ||
-      check_type(r, where, "name", is_string, "a string", err) < 0 ||
-      check_type(r, where, "errnoRet", is_uint, "a non-negative integer", err) < 0 ||
-      check_action(r, where, "action", err) < 0 || check_filter(r, where, "includes", err) < 0 ||
-      check_filter(r, where, "excludes", err) < 0)
-    return -1;
-  if (mascri_json_array_len(names) == 0 && !mascri_json_get_string(r, "name"))
-    return bad(err, where, "names", "required, at least one syscall name");
-  yajl_val args = mascri_json_get(r, "args");
-  if (args == NULL || YAJL_IS_NULL(args))
-    return 0;
-  if (!YAJL_IS_ARRAY(args))
-    return bad(err, where, "args", "must be an array");
-  for (size_t i = 0; i < args->u.array.len; i++) {
-    _cleanup_free_ char *w = xasprintf("%s.args[%zu]", where, i);
-    if (check_arg(args->u.array.values[i], w, err) < 0)
-      return -1;
-  }
-  return 0;
-}
-
-static int check_profile(yajl_val p, mascri_error_t *err)
-{
-  const char *w = "seccomp";
-  if (!YAJL_IS_OBJECT(p)) {
-    _cleanup_free_ char *why = xasprintf("must be an object, not %s", mascri_json_type_name(p));
-    return bad(err, w, "", why);
-  }
-  if (check_action(p, w, "defaultAction", err) < 0 ||
-      check_type(p, w, "defaultErrnoRet", is_uint, "a non-negative integer", err) < 0 ||
-      check_type(p, w, "architectures", is_string_array, "an array of strings", err) < 0 ||
-      check_type(p, w, "flags", is_string_array, "an array of strings", err) < 0 ||
-      check_type(p, w, "listenerPath", is_string, "a string", err) < 0 ||
-      check_type(p, w, "listenerMetadata", is_string, "a string", err) < 0 ||
-      check_each(p, w, "architectures", known_arch, "architecture", err) < 0 ||
-      check_each(p, w, "flags", known_flag, "flag", err) < 0)
-    return -1;
-  if (check_type(p, w, "archMap", is_array, "an array", err) < 0)
+  if (check_type(p, "seccomp", "archMap", is_array, "an array", err) < 0)
     return -1;
   yajl_val map = mascri_json_get(p, "archMap");
   for (size_t i = 0; i < mascri_json_array_len(map); i++) {
     _cleanup_free_ char *aw = xasprintf("seccomp.archMap[%zu]", i);
     yajl_val e = mascri_json_array_at(map, i);
-    if (!is_object(e) || !mascri_json_get_string(e, "architecture"))
+    const char *arch = YAJL_IS_OBJECT(e) ? mascri_json_get_string(e, "architecture") : NULL;
+    if (!arch)
       return bad(err, aw, "architecture", "required string missing");
-    if (check_type(e, aw, "subArchitectures", is_string_array, "an array of strings", err) < 0 ||
-        check_each(e, aw, "subArchitectures", known_arch, "architecture", err) < 0)
+    if (check_type(e, aw, "subArchitectures", is_string_array, "an array of strings", err) < 0)
       return -1;
+    yajl_val subs = mascri_json_get(e, "subArchitectures");
+    for (size_t j = 0; j < mascri_json_array_len(subs); j++) {
+      const char *s = YAJL_GET_STRING(mascri_json_array_at(subs, j));
+      if (mascri_seccomp_scmp_arch(s) == 0) {
+        _cleanup_free_ char *k = xasprintf("subArchitectures[%zu]", j);
+        _cleanup_free_ char *why = xasprintf("unknown architecture \"%s\"", s);
+        return bad(err, aw, k, why);
+      }
+    }
   }
+  return 0;
+}
+
+/* The OCI part is checked by the runtime's own parser (what it will read when the container
+ * starts); here only Docker's extensions, which it ignores. */
+static int check_profile(yajl_val p, mascri_error_t *err)
+{
+  if (!YAJL_IS_OBJECT(p)) {
+    _cleanup_free_ char *why = xasprintf("must be an object, not %s", mascri_json_type_name(p));
+    return bad(err, "seccomp", "", why);
+  }
+  if (mascri_seccomp_validate(p, "seccomp", err) < 0 || check_arch_map(p, err) < 0)
+    return -1;
   yajl_val sys = mascri_json_get(p, "syscalls");
-  if (sys == NULL || YAJL_IS_NULL(sys))
-    return 0;
-  if (!YAJL_IS_ARRAY(sys))
-    return bad(err, w, "syscalls", "must be an array");
-  for (size_t i = 0; i < sys->u.array.len; i++) {
+  for (size_t i = 0; i < mascri_json_array_len(sys); i++) {
     _cleanup_free_ char *rw = xasprintf("seccomp.syscalls[%zu]", i);
-    if (check_rule(sys->u.array.values[i], rw, err) < 0)
+    yajl_val r = mascri_json_array_at(sys, i);
+    if (check_filter(r, rw, "includes", err) < 0 || check_filter(r, rw, "excludes", err) < 0)
       return -1;
   }
   return 0;
