@@ -13,7 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from ctr_lib import create, cstatus, ctr_config, init_pid_of, pull, start, wait_for
+from ctr_lib import (create, cstatus, ctr_config, exec_sync, init_pid_of, pull, start,
+                     wait_for)
 from harness.cri_client import CRIClient
 from pods_lib import pod_config, remove, status, stop
 
@@ -225,3 +226,25 @@ def test_readme_crictl_golden_path(cri, bb, tmp_path):
     assert json.loads(crictl("inspectp", pod))["status"]["state"] == "SANDBOX_READY"
     crictl("stopp", pod)
     crictl("rmp", pod)
+
+
+def test_child_oom_kill_leaves_the_container_running(cri, bb):
+    """A process of the container other than its init killed by the OOM killer: the
+    container goes on (kubelet restarts a container only when its init ends)."""
+    pb = cri.pb
+    cfg, _ = kube_pod(pb, "childoom", qos="burstable")
+    pod = run(cri, cfg)
+    res = pb.LinuxContainerResources(memory_limit_in_bytes=16 << 20, memory_swap_limit_in_bytes=16 << 20)
+    cid = sleeper(cri, bb, pod, cfg, resources=res,
+                  command=("sh", "-c", "sh -c 'x=0123456789; while :; do x=$x$x; done'; "
+                           "echo survived; exec sleep 3600"))
+
+    def settled():
+        if cstatus(cri, cid).status.state != pb.CONTAINER_RUNNING:
+            return True
+        return b"sleep" in exec_sync(cri, cid, ["cat", "/proc/1/cmdline"]).stdout
+
+    wait_for(settled, timeout=120, what="the child to be OOM-killed")
+    time.sleep(2)  # what systemd would do to the scope after the OOM kill
+    st = cstatus(cri, cid).status
+    assert st.state == pb.CONTAINER_RUNNING, (st.state, st.reason, st.exit_code)
