@@ -113,7 +113,7 @@ static int parse_config(yajl_val root, mascri_pod_legacy_config_fn legacy,
                         struct mascri_pod_info *info, bool *old, mascri_error_t *err)
 {
   yajl_val v = mascri_json_get(root, "config");
-  if (!v)
+  if (!v || YAJL_IS_NULL(v))
     return 0;
   _cleanup_pod_config_ struct mascri_pod_config *c = xmalloc0(sizeof(*c));
   if (YAJL_IS_STRING(v)) {
