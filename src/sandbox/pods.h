@@ -43,8 +43,8 @@ struct mascri_pods_config {
  * the network exists. NULL-terminated, never NULL. */
 int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err);
 
-/* Loads every record (rewriting those of an older form), checks each pod's pause process and pinned
- * namespaces and marks the pods whose pause died NOTREADY. */
+/* Loads every record (rewriting those of an older form), checks each pod's pause process
+ * and pinned namespaces and marks the pods whose pause died NOTREADY. */
 int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **out,
                      mascri_error_t *err);
 void mascri_pods_close(struct mascri_pods *pods);
