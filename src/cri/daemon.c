@@ -22,6 +22,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/methods.h"
+#include "cri/rpc-pod-conv.h"
 #include "cri/server.h"
 #include "image/registry-config.h"
 #include "runtime/cgroup.h"
@@ -186,6 +187,7 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
       .cgroup_parent = d->cfg.cgroup_parent,
       .cgroup_manager = d->cfg.cgroup_manager,
       .net = d->net,
+      .legacy_config = mascri_pod_config_legacy,
   };
   if (mascri_pods_open(&pc, &d->pods, err) < 0)
     return mascri_error_wrap(err, "pods");

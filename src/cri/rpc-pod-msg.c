@@ -4,6 +4,7 @@
 
 #include "common/json.h"
 #include "common/xalloc.h"
+#include "cri/rpc-conv.h"
 
 /* The layout of every map<string,string> entry message. */
 struct kv {
@@ -28,11 +29,12 @@ void *mascri_rpc_map_copy(const ProtobufCMessageDescriptor *desc, void *const *s
   return out;
 }
 
+/* A map field of a message from the pod config's map of the same name (none without a
+ * config). */
 #define COPY_MAP(dst, field, desc, cfg)                                                            \
   do {                                                                                             \
     if (cfg)                                                                                       \
-      (dst)->field = mascri_rpc_map_copy(&desc, (void *const *)(cfg)->field, (cfg)->n_##field,     \
-                                         &(dst)->n_##field);                                       \
+      (dst)->field = mascri_conv_kv_out(&desc, &(cfg)->field, &(dst)->n_##field);                  \
   } while (0)
 
 static Runtime__V1__PodSandboxMetadata *metadata(const struct mascri_pod_info *in)
@@ -79,13 +81,8 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(const struct mascri_pod_
   o->network =
       in->netns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
   o->ipc = in->ipcns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
-  const Runtime__V1__NamespaceOption *co =
-      in->config && in->config->linux && in->config->linux->security_context
-          ? in->config->linux->security_context->namespace_options
-          : NULL;
   o->pid = in->pidns_path ? RUNTIME__V1__NAMESPACE_MODE__POD
-           : co           ? co->pid
-                          : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+                          : (Runtime__V1__NamespaceMode)mascri_pod_info_pid_mode(in);
   l->namespaces->options = o;
   return l;
 }
@@ -115,18 +112,29 @@ uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len)
   return buf;
 }
 
-/* A map field of a message on the stack borrowing the record's entries: every
- * map<string,string> entry is the same wire bytes whatever message holds it. */
-#define BORROW_MAP(dst, field, cfg)                                                                \
-  do {                                                                                             \
-    if (cfg) {                                                                                     \
-      (dst).field = (void *)(cfg)->field;                                                          \
-      (dst).n_##field = (cfg)->n_##field;                                                          \
-    }                                                                                              \
-  } while (0)
+/* The entries of a map field borrowing l's strings, for packing only: one allocation (the
+ * pointer array, then the entries), freed by the caller. */
+static void *borrow_map(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l)
+{
+  size_t ptrs = (l->n + 1) * sizeof(struct kv *);
+  char *block = xmalloc(ptrs + l->n * desc->sizeof_message);
+  struct kv **v = (struct kv **)block;
+  for (size_t i = 0; i < l->n; i++) {
+    struct kv *e = (struct kv *)(block + ptrs + i * desc->sizeof_message);
+    protobuf_c_message_init(desc, e);
+    e->key = l->v[i].key;
+    e->value = l->v[i].value;
+    v[i] = e;
+  }
+  v[l->n] = NULL;
+  return v;
+}
 
 uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len)
 {
+  static const struct mascri_kv_list none;
+  const struct mascri_kv_list *labels = in->config ? &in->config->labels : &none;
+  const struct mascri_kv_list *annotations = in->config ? &in->config->annotations : &none;
   Runtime__V1__PodSandboxMetadata m;
   runtime__v1__pod_sandbox_metadata__init(&m);
   m.name = in->name;
@@ -139,8 +147,13 @@ uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len
   s.metadata = &m;
   s.state = state(in);
   s.created_at = in->created_at;
-  BORROW_MAP(s, labels, in->config);
-  BORROW_MAP(s, annotations, in->config);
+  _cleanup_free_ void *lv = borrow_map(&runtime__v1__pod_sandbox__labels_entry__descriptor, labels);
+  _cleanup_free_ void *av =
+      borrow_map(&runtime__v1__pod_sandbox__annotations_entry__descriptor, annotations);
+  s.labels = lv;
+  s.n_labels = labels->n;
+  s.annotations = av;
+  s.n_annotations = annotations->n;
   s.runtime_handler = in->runtime_handler;
   return mascri_rpc_pack(&s.base, len);
 }
@@ -260,6 +273,5 @@ bool mascri_pod_labels_match(const struct mascri_pod_info *in, void *const *sele
 {
   if (!in->config)
     return n == 0;
-  return mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels, selector,
-                                 n);
+  return mascri_conv_kv_match(&in->config->labels, selector, n);
 }

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/daemon.h"
+#include "cri/rpc-pod-conv.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
 #include "packed.pb-c.h"
@@ -28,8 +29,16 @@ MASCRI_RPC(run_pod_sandbox)
   const Runtime__V1__RunPodSandboxRequest *r = (const void *)req;
   struct mascri_pods *pods = NULL;
   _cleanup_free_ char *id = NULL;
-  if (pods_of(ctx, &pods, err) < 0 ||
-      mascri_pods_run(pods, r->config, r->runtime_handler, &id, err) < 0)
+  _cleanup_pod_config_ struct mascri_pod_config *config = NULL;
+  if (pods_of(ctx, &pods, err) < 0)
+    return -1;
+  /* none: mascri_pods_run says it is required */
+  if (r->config) {
+    config = xmalloc0(sizeof(*config));
+    if (mascri_pod_config_from_pb(r->config, config, err) < 0)
+      return -1;
+  }
+  if (mascri_pods_run(pods, config, r->runtime_handler, &id, err) < 0)
     return -1;
   Runtime__V1__RunPodSandboxResponse *out = xmalloc(sizeof(*out));
   runtime__v1__run_pod_sandbox_response__init(out);

@@ -11,18 +11,19 @@
 #include "common/xalloc.h"
 #include "sandbox/pod-util.h"
 
-static bool has_dns(const Runtime__V1__DNSConfig *dns)
+static bool has_dns(const struct mascri_pod_dns *dns)
 {
-  return dns && (dns->n_servers || dns->n_searches || dns->n_options);
+  return (dns->servers && dns->servers[0]) || (dns->searches && dns->searches[0]) ||
+         (dns->options && dns->options[0]);
 }
 
-static int write_resolv(const char *dir, const Runtime__V1__PodSandboxConfig *config,
+static int write_resolv(const char *dir, const struct mascri_pod_config *config,
                         struct mascri_pod_info *info, mascri_error_t *err)
 {
   _cleanup_free_ char *text = NULL;
   size_t len = 0;
-  if (has_dns(config->dns_config)) {
-    text = mascri_pod_resolv_conf(config->dns_config, err);
+  if (has_dns(&config->dns)) {
+    text = mascri_pod_resolv_conf(&config->dns, err);
     if (!text)
       return -1;
     len = strlen(text);
@@ -45,8 +46,8 @@ static int mount_shm(const char *dir, struct mascri_pod_info *info, mascri_error
   return 0;
 }
 
-int mascri_pod_files_create(const char *dir, const Runtime__V1__PodSandboxConfig *config,
-                            bool with_shm, struct mascri_pod_info *info, mascri_error_t *err)
+int mascri_pod_files_create(const char *dir, const struct mascri_pod_config *config, bool with_shm,
+                            struct mascri_pod_info *info, mascri_error_t *err)
 {
   if (write_resolv(dir, config, info, err) < 0)
     return -1;

@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "api.pb-c.h"
 #include "common/error.h"
+#include "sandbox/pod-config.h"
 #include "sandbox/pods.h"
 
 #define MASCRI_POD_SHM_SIZE (64ULL << 20)
@@ -14,8 +14,8 @@
 /* Writes <dir>/resolv.conf (from the DNS config, else a copy of the host's) and
  * <dir>/hostname; mounts a tmpfs at <dir>/shm unless with_shm is false. Sets the paths in
  * info. */
-int mascri_pod_files_create(const char *dir, const Runtime__V1__PodSandboxConfig *config,
-                            bool with_shm, struct mascri_pod_info *info, mascri_error_t *err);
+int mascri_pod_files_create(const char *dir, const struct mascri_pod_config *config, bool with_shm,
+                            struct mascri_pod_info *info, mascri_error_t *err);
 /* Writes <dir>/hosts naming info->hostname at info->ipv4 (or ipv6). */
 int mascri_pod_files_hosts(const char *dir, struct mascri_pod_info *info, mascri_error_t *err);
 /* Unmounts the shm tmpfs; not mounted is fine. */

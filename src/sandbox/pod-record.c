@@ -10,7 +10,9 @@
 #include "sandbox/pod-util.h"
 #include "sandbox/pods-internal.h"
 
-#define RECORD_VERSION 1
+/* 2: "config" is the JSON object of mascri_pod_config_gen. 1: it is the hex of the packed
+ * protobuf PodSandboxConfig, still read (through mascri_pods_config.legacy_config). */
+#define RECORD_VERSION 2
 
 /* Every string field of the record, by key. */
 static const struct mascri_obj_str_field str_fields[] = {
@@ -36,13 +38,23 @@ static const struct mascri_obj_str_field str_fields[] = {
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
+static void *config_copy(const void *c)
+{
+  return c ? mascri_pod_config_copy(c) : NULL;
+}
+
+static void config_free(void *c)
+{
+  mascri_pod_config_free(c);
+}
+
 static const struct mascri_obj_info_desc info_desc = {
     .size = sizeof(struct mascri_pod_info),
     .strs = str_fields,
     .n_strs = N_STR_FIELDS,
     .config_off = offsetof(struct mascri_pod_info, config),
-    .config_copy = mascri_pb_copy,
-    .config_free = mascri_pb_free,
+    .config_copy = config_copy,
+    .config_free = config_free,
 };
 
 static char **str_field(struct mascri_pod_info *info, size_t i)
@@ -58,15 +70,6 @@ char *mascri_pod_dir(const struct mascri_pods *pods, const char *id)
 char *mascri_pod_ns_dir(const struct mascri_pods *pods, const char *id)
 {
   return xasprintf("%s/ns/%s", pods->state, id);
-}
-
-static void gen_config(yajl_gen g, const Runtime__V1__PodSandboxConfig *config)
-{
-  size_t len = runtime__v1__pod_sandbox_config__get_packed_size(config);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  runtime__v1__pod_sandbox_config__pack(config, buf);
-  _cleanup_free_ char *hex = mascri_hex_encode(buf, len);
-  mascri_json_gen_kv_string(g, "config", hex);
 }
 
 char *mascri_pod_record_json(const struct pod *p, size_t *len)
@@ -86,23 +89,41 @@ char *mascri_pod_record_json(const struct pod *p, size_t *len)
   mascri_json_gen_kv_int(g, "createdAt", info->created_at);
   mascri_json_gen_kv_bool(g, "ownCgroupParent", p->own_cgroup_parent);
   if (info->config)
-    gen_config(g, info->config);
+    mascri_pod_config_gen(g, "config", info->config);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, len);
 }
 
-static int parse_config(yajl_val root, struct mascri_pod_info *info, mascri_error_t *err)
+/* A version 1 config: the hex of a packed PodSandboxConfig, converted by legacy. */
+static int parse_legacy_config(const char *hex, mascri_pod_legacy_config_fn legacy,
+                               struct mascri_pod_config *c, mascri_error_t *err)
 {
-  const char *hex = mascri_json_get_string(root, "config");
-  if (!hex)
-    return 0;
+  if (!legacy)
+    return mascri_make_error(err, 0, "pod record: config is of version 1 and cannot be read");
   _cleanup_free_ uint8_t *buf = NULL;
   ssize_t len = mascri_hex_decode(hex, &buf);
   if (len < 0)
     return mascri_make_error(err, 0, "pod record: malformed config");
-  info->config = runtime__v1__pod_sandbox_config__unpack(NULL, (size_t)len, buf);
-  if (!info->config)
-    return mascri_make_error(err, 0, "pod record: config does not unpack");
+  if (legacy(buf, (size_t)len, c, err) < 0)
+    return mascri_error_wrap(err, "pod record: config does not unpack");
+  return 0;
+}
+
+static int parse_config(yajl_val root, mascri_pod_legacy_config_fn legacy,
+                        struct mascri_pod_info *info, bool *old, mascri_error_t *err)
+{
+  yajl_val v = mascri_json_get(root, "config");
+  if (!v || YAJL_IS_NULL(v))
+    return 0;
+  _cleanup_pod_config_ struct mascri_pod_config *c = xmalloc0(sizeof(*c));
+  if (YAJL_IS_STRING(v)) {
+    if (parse_legacy_config(YAJL_GET_STRING(v), legacy, c, err) < 0)
+      return -1;
+    *old = true;
+  } else if (mascri_pod_config_parse(root, "config", c, err) < 0) {
+    return mascri_error_wrap(err, "pod record");
+  }
+  info->config = TAKE_PTR(c);
   return 0;
 }
 
@@ -126,8 +147,10 @@ static int parse_numbers(yajl_val root, struct pod *p, mascri_error_t *err)
   return 0;
 }
 
-int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascri_error_t *err)
+int mascri_pod_record_parse(const char *buf, size_t len, mascri_pod_legacy_config_fn legacy,
+                            struct pod **out, bool *old, mascri_error_t *err)
 {
+  *old = false;
   _cleanup_json_ yajl_val root = NULL;
   if (mascri_json_parse(buf, len, "pod record", &root, err) < 0)
     return -1;
@@ -143,7 +166,7 @@ int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascr
     mascri_pod_free(p);
     return mascri_make_error(err, 0, "pod record: id or fullName missing");
   }
-  if (parse_numbers(root, p, err) < 0 || parse_config(root, &p->info, err) < 0) {
+  if (parse_numbers(root, p, err) < 0 || parse_config(root, legacy, &p->info, old, err) < 0) {
     mascri_pod_free(p);
     return -1;
   }
@@ -165,13 +188,14 @@ int mascri_pod_record_write(const struct mascri_pods *pods, const struct pod *p,
   return 0;
 }
 
-int mascri_pod_record_read(const char *path, struct pod **out, mascri_error_t *err)
+int mascri_pod_record_read(const char *path, mascri_pod_legacy_config_fn legacy, struct pod **out,
+                           bool *old, mascri_error_t *err)
 {
   _cleanup_free_ char *buf = NULL;
   size_t len = 0;
   if (mascri_read_file(path, &buf, &len, err) < 0)
     return -1;
-  if (mascri_pod_record_parse(buf, len, out, err) < 0)
+  if (mascri_pod_record_parse(buf, len, legacy, out, old, err) < 0)
     return mascri_error_wrap(err, "%s", path);
   return 0;
 }
@@ -196,16 +220,12 @@ void mascri_pod_info_free(struct mascri_pod_info *info)
 
 bool mascri_pod_info_privileged(const struct mascri_pod_info *info)
 {
-  const Runtime__V1__LinuxPodSandboxConfig *lx = info->config ? info->config->linux : NULL;
-  return lx && lx->security_context && lx->security_context->privileged;
+  return info->config && info->config->security.privileged;
 }
 
 enum mascri_ns_mode mascri_pod_info_pid_mode(const struct mascri_pod_info *info)
 {
-  const Runtime__V1__LinuxPodSandboxConfig *lx = info->config ? info->config->linux : NULL;
-  if (lx && lx->security_context && lx->security_context->namespace_options)
-    return (enum mascri_ns_mode)lx->security_context->namespace_options->pid;
-  return MASCRI_NS_MODE_CONTAINER;
+  return info->config ? info->config->security.namespace_options.pid : MASCRI_NS_MODE_CONTAINER;
 }
 
 void mascri_pod_info_list_free(struct mascri_pod_info **v, size_t n)

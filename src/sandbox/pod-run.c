@@ -36,17 +36,14 @@ static void plan_clear(struct pod_plan *pl)
   free(pl->hostname);
 }
 
-static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl,
-                     mascri_error_t *err)
+static int plan_make(const struct mascri_pod_config *c, struct pod_plan *pl, mascri_error_t *err)
 {
-  const Runtime__V1__LinuxPodSandboxConfig *lx = c->linux;
-  const Runtime__V1__NamespaceOption *ns =
-      lx && lx->security_context ? lx->security_context->namespace_options : NULL;
-  pl->host_net = ns && ns->network == RUNTIME__V1__NAMESPACE_MODE__NODE;
-  pl->host_ipc = ns && ns->ipc == RUNTIME__V1__NAMESPACE_MODE__NODE;
-  pl->new_pid = ns && ns->pid == RUNTIME__V1__NAMESPACE_MODE__POD;
+  const struct mascri_ns_options *ns = &c->security.namespace_options;
+  pl->host_net = ns->network == MASCRI_NS_MODE_NODE;
+  pl->host_ipc = ns->ipc == MASCRI_NS_MODE_NODE;
+  pl->new_pid = ns->pid == MASCRI_NS_MODE_POD;
   /* kubelet sends NODE unless the pod sets hostUsers: false */
-  if (ns && ns->userns_options && ns->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+  if (ns->userns != MASCRI_NS_MODE_NODE)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "namespace_options.userns_options: user namespaces for pods "
                                   "(hostUsers: false) are not supported by mascri yet");
@@ -64,16 +61,16 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
                                     "64 characters",
                                     c->hostname);
     pl->hostname = xstrdup(c->hostname);
-  } else if (!(pl->hostname = mascri_pod_hostname_from_name(c->metadata->name, err))) {
+  } else if (!(pl->hostname = mascri_pod_hostname_from_name(c->metadata.name, err))) {
     return -1;
   }
   /* joined below the cgroup mount: "/../../tmp/x" would make directories outside it */
-  if (lx && lx->cgroup_parent && lx->cgroup_parent[0] &&
-      (!mascri_path_is_normal(lx->cgroup_parent) || strlen(lx->cgroup_parent) > 4096))
+  if (c->cgroup_parent && c->cgroup_parent[0] &&
+      (!mascri_path_is_normal(c->cgroup_parent) || strlen(c->cgroup_parent) > 4096))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.cgroup_parent \"%s\": not a normal cgroup path (no "
                                   "\"..\", \".\", empty components or control characters)",
-                                  lx->cgroup_parent);
+                                  c->cgroup_parent);
   /* container logs are created below it as root: it must be a plain absolute path */
   if (c->log_directory && c->log_directory[0] &&
       (c->log_directory[0] != '/' || !mascri_path_is_normal(c->log_directory)))
@@ -82,27 +79,27 @@ static int plan_make(const Runtime__V1__PodSandboxConfig *c, struct pod_plan *pl
                                   c->log_directory);
   pl->sysctl_paths = xcalloc(1, sizeof(char *));
   pl->sysctl_values = xcalloc(1, sizeof(char *));
-  for (size_t i = 0; lx && i < lx->n_sysctls; i++) {
-    char *path = mascri_pod_sysctl_path(lx->sysctls[i]->key, pl->host_net, pl->host_ipc, err);
+  for (size_t i = 0; i < c->sysctls.n; i++) {
+    const struct mascri_kv *kv = &c->sysctls.v[i];
+    char *path = mascri_pod_sysctl_path(kv->key, pl->host_net, pl->host_ipc, err);
     if (!path)
       return -1;
     mascri_strv_push(&pl->sysctl_paths, path);
-    mascri_strv_append(&pl->sysctl_values, lx->sysctls[i]->value ? lx->sysctls[i]->value : "");
+    mascri_strv_append(&pl->sysctl_values, kv->value);
     pl->n_sysctls++;
   }
   return 0;
 }
 
-static void fill_info(struct mascri_pods *pods, struct pod *p,
-                      const Runtime__V1__PodSandboxConfig *c, const char *handler,
-                      const struct pod_plan *pl)
+static void fill_info(struct mascri_pods *pods, struct pod *p, const struct mascri_pod_config *c,
+                      const char *handler, const struct pod_plan *pl)
 {
   struct mascri_pod_info *in = &p->info;
   in->created_at = mascri_clock_realtime_ns();
-  in->name = xstrdup(c->metadata->name);
-  in->namespace_ = xstrdup(c->metadata->namespace_);
-  in->uid = xstrdup(c->metadata->uid);
-  in->attempt = c->metadata->attempt;
+  in->name = xstrdup(c->metadata.name);
+  in->namespace_ = xstrdup(c->metadata.namespace_);
+  in->uid = xstrdup(c->metadata.uid);
+  in->attempt = c->metadata.attempt;
   in->runtime_handler = xstrdup(handler ? handler : "");
   in->log_directory = c->log_directory && c->log_directory[0] ? xstrdup(c->log_directory) : NULL;
   char host[256] = "";
@@ -114,7 +111,7 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
   in->utsns_path = pl->host_net ? NULL : mascri_path_join(ns, "uts");
   in->ipcns_path = pl->host_ipc ? NULL : mascri_path_join(ns, "ipc");
   in->pidns_path = pl->new_pid ? mascri_path_join(ns, "pid") : NULL;
-  const char *parent = c->linux && c->linux->cgroup_parent ? c->linux->cgroup_parent : "";
+  const char *parent = c->cgroup_parent ? c->cgroup_parent : "";
   p->own_cgroup_parent = parent[0] == '\0';
   in->cgroup_parent = pods->cgroup_ops->pod_parent(parent, pods->cgroup_parent, in->id);
   in->config = NULL;
@@ -122,7 +119,7 @@ static void fill_info(struct mascri_pods *pods, struct pod *p,
 
 /* What RunPodSandbox was asked, for a retry's comparison. */
 struct run_request {
-  const Runtime__V1__PodSandboxConfig *config;
+  const struct mascri_pod_config *config;
   const char *handler;
 };
 
@@ -136,7 +133,7 @@ static bool same_request(const struct mascri_obj *holder, const void *request)
       strcmp(q->info.runtime_handler ? q->info.runtime_handler : "",
              rq->handler ? rq->handler : "") != 0)
     return false;
-  return mascri_pb_equal(&q->info.config->base, &rq->config->base);
+  return mascri_pod_config_equal(q->info.config, rq->config);
 }
 
 static int cgroup_for(struct mascri_pods *pods, const char *path, mascri_cgroup_t *cg,
@@ -214,7 +211,7 @@ static void net_pod(const struct mascri_pod_info *in, struct mascri_network_pod 
   };
 }
 
-static int setup_network(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *c,
+static int setup_network(struct mascri_pods *pods, const struct mascri_pod_config *c,
                          struct mascri_pod_info *in, mascri_error_t *err)
 {
   struct mascri_network_pod np;
@@ -222,10 +219,8 @@ static int setup_network(struct mascri_pods *pods, const Runtime__V1__PodSandbox
   size_t n = c->n_port_mappings;
   _cleanup_free_ struct mascri_port_mapping *ports = xcalloc(n + 1, sizeof(*ports));
   for (size_t i = 0; i < n; i++) {
-    const Runtime__V1__PortMapping *pm = c->port_mappings[i];
-    ports[i].protocol = pm->protocol == RUNTIME__V1__PROTOCOL__UDP    ? MASCRI_PROTO_UDP
-                        : pm->protocol == RUNTIME__V1__PROTOCOL__SCTP ? MASCRI_PROTO_SCTP
-                                                                      : MASCRI_PROTO_TCP;
+    const struct mascri_pod_port_mapping *pm = &c->port_mappings[i];
+    ports[i].protocol = pm->protocol;
     if (pm->container_port <= 0 || pm->container_port > 65535 || pm->host_port < 0 ||
         pm->host_port > 65535)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
@@ -236,11 +231,9 @@ static int setup_network(struct mascri_pods *pods, const Runtime__V1__PodSandbox
   }
   np.ports = ports;
   np.n_ports = n;
-  if (c->dns_config) {
-    np.dns_servers = (const char *const *)c->dns_config->servers;
-    np.dns_searches = (const char *const *)c->dns_config->searches;
-    np.dns_options = (const char *const *)c->dns_config->options;
-  }
+  np.dns_servers = (const char *const *)c->dns.servers;
+  np.dns_searches = (const char *const *)c->dns.searches;
+  np.dns_options = (const char *const *)c->dns.options;
   _cleanup_network_result_ struct mascri_network_result *res = NULL;
   if (mascri_network_setup(pods->net, &np, &res, err) < 0)
     return mascri_error_wrap(err, "pod network");
@@ -284,7 +277,7 @@ static int note_cgroups(struct mascri_pods *pods, const struct pod *p, const cha
   return mascri_write_all(fd, text, strlen(text), err);
 }
 
-static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__PodSandboxConfig *c,
+static int build(struct mascri_pods *pods, struct pod *p, const struct mascri_pod_config *c,
                  struct pod_plan *pl, mascri_error_t *err)
 {
   struct mascri_pod_info *in = &p->info;
@@ -324,7 +317,7 @@ static int build(struct mascri_pods *pods, struct pod *p, const Runtime__V1__Pod
   }
   if (mascri_pod_files_hosts(dir, in, err) < 0)
     return -1;
-  in->config = mascri_pb_copy(&c->base);
+  in->config = mascri_pod_config_copy(c);
   in->ready = true;
   return mascri_pod_record_write(pods, p, err);
 }
@@ -357,12 +350,12 @@ static void release(struct mascri_pods *pods, struct pod *p, bool net, bool keep
   }
 }
 
-int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *config,
+int mascri_pods_run(struct mascri_pods *pods, const struct mascri_pod_config *config,
                     const char *runtime_handler, char **id, mascri_error_t *err)
 {
   if (!config)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "config is required");
-  char *full = mascri_pod_full_name(config->metadata, err);
+  char *full = mascri_pod_full_name(&config->metadata, err);
   if (!full)
     return -1;
   struct pod *p = mascri_pod_alloc();

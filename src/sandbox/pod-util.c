@@ -7,12 +7,8 @@
 
 #include "common/xalloc.h"
 
-char *mascri_pod_full_name(const Runtime__V1__PodSandboxMetadata *md, mascri_error_t *err)
+char *mascri_pod_full_name(const struct mascri_metadata *md, mascri_error_t *err)
 {
-  if (!md) {
-    mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "pod sandbox metadata is required");
-    return NULL;
-  }
   const char *missing = !md->name || !md->name[0]               ? "name"
                         : !md->namespace_ || !md->namespace_[0] ? "namespace"
                         : !md->uid || !md->uid[0]               ? "uid"
@@ -42,12 +38,12 @@ static bool has_newline(const char *s)
   return s && strpbrk(s, "\r\n") != NULL;
 }
 
-static int check_values(char **v, size_t n, const char *what, mascri_error_t *err)
+static int check_values(char *const *v, const char *what, mascri_error_t *err)
 {
-  for (size_t i = 0; i < n; i++)
-    if (!v[i] || !v[i][0] || has_newline(v[i]) || strchr(v[i], ' '))
+  for (; v && *v; v++)
+    if (!(*v)[0] || has_newline(*v) || strchr(*v, ' '))
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "dns_config.%s: invalid value \"%s\"", what, v[i] ? v[i] : "");
+                                    "dns_config.%s: invalid value \"%s\"", what, *v);
   return 0;
 }
 
@@ -58,32 +54,32 @@ static void append(char **buf, const char *s)
   memcpy(*buf + a, s, b + 1);
 }
 
-static void append_line(char **buf, const char *key, char **v, size_t n)
+static void append_line(char **buf, const char *key, char *const *v)
 {
-  if (n == 0)
+  if (!v || !v[0])
     return;
   append(buf, key);
-  for (size_t i = 0; i < n; i++) {
+  for (; *v; v++) {
     append(buf, " ");
-    append(buf, v[i]);
+    append(buf, *v);
   }
   append(buf, "\n");
 }
 
-char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *err)
+char *mascri_pod_resolv_conf(const struct mascri_pod_dns *dns, mascri_error_t *err)
 {
-  if (check_values(dns->servers, dns->n_servers, "servers", err) < 0 ||
-      check_values(dns->searches, dns->n_searches, "searches", err) < 0 ||
-      check_values(dns->options, dns->n_options, "options", err) < 0)
+  if (check_values(dns->servers, "servers", err) < 0 ||
+      check_values(dns->searches, "searches", err) < 0 ||
+      check_values(dns->options, "options", err) < 0)
     return NULL;
   char *buf = xstrdup("");
-  for (size_t i = 0; i < dns->n_servers; i++) {
+  for (char *const *s = dns->servers; s && *s; s++) {
     append(&buf, "nameserver ");
-    append(&buf, dns->servers[i]);
+    append(&buf, *s);
     append(&buf, "\n");
   }
-  append_line(&buf, "search", dns->searches, dns->n_searches);
-  append_line(&buf, "options", dns->options, dns->n_options);
+  append_line(&buf, "search", dns->searches);
+  append_line(&buf, "options", dns->options);
   return buf;
 }
 

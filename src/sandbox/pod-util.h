@@ -1,5 +1,6 @@
 /* Pure helpers of the pod sandboxes: the CRI pod name, resolv.conf/hosts text, sysctl
- * checks and the hex encoding of the recorded config. No I/O: unit-tested alone. */
+ * checks and hex encoding (ids, and the config of version 1 pod records). No I/O:
+ * unit-tested alone. */
 #ifndef MASCRI_SANDBOX_POD_UTIL_H
 #define MASCRI_SANDBOX_POD_UTIL_H
 
@@ -7,19 +8,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api.pb-c.h"
-#include "common/error.h"
+#include <protobuf-c/protobuf-c.h>
+#include <sys/types.h>
 
-/* "k8s_POD_<name>_<namespace>_<uid>_<attempt>"; INVALID_ARGUMENT when metadata, its name,
+#include "common/error.h"
+#include "sandbox/config-types.h"
+#include "sandbox/pod-config.h"
+
+/* "k8s_POD_<name>_<namespace>_<uid>_<attempt>"; INVALID_ARGUMENT when the metadata's name,
  * namespace or uid is missing. */
-char *mascri_pod_full_name(const Runtime__V1__PodSandboxMetadata *md, mascri_error_t *err);
+char *mascri_pod_full_name(const struct mascri_metadata *md, mascri_error_t *err);
 
 /* A fresh id: 64 lowercase hex characters from getrandom(2). */
 char *mascri_pod_new_id(void);
 
 /* resolv.conf text from the CRI DNS config (nameserver lines, one search line, one options
  * line); INVALID_ARGUMENT on a value holding a newline. */
-char *mascri_pod_resolv_conf(const Runtime__V1__DNSConfig *dns, mascri_error_t *err);
+char *mascri_pod_resolv_conf(const struct mascri_pod_dns *dns, mascri_error_t *err);
 
 /* Whether h may be a pod's hostname: an RFC 1123 subdomain (dot-separated labels of
  * letters, digits and '-', each 1-63 long, starting and ending with a letter or digit) of
@@ -44,6 +49,9 @@ char *mascri_pod_sysctl_path(const char *name, bool host_net, bool host_ipc, mas
 char *mascri_hex_encode(const uint8_t *data, size_t len);
 /* Returns the decoded length, or -1 on malformed input. */
 ssize_t mascri_hex_decode(const char *hex, uint8_t **out);
+
+/* Temporary: the container side's until it has its own config types (no pod code uses
+ * them); they go, with the protobuf-c include above, once it does. */
 
 /* Whether two protobuf messages of the same type encode to the same bytes. */
 bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);

@@ -25,6 +25,7 @@ struct mascri_pods {
   mascri_cgroup_manager_t cgroup_manager;
   const mascri_cgroup_ops_t *cgroup_ops; /* cgroup_manager's */
   struct mascri_network *net;
+  mascri_pod_legacy_config_fn legacy_config;
   struct mascri_objtable table; /* its lock also guards every pod's info */
 };
 
@@ -33,9 +34,13 @@ char *mascri_pod_dir(const struct mascri_pods *pods, const char *id);
 char *mascri_pod_ns_dir(const struct mascri_pods *pods, const char *id);
 int mascri_pod_record_write(const struct mascri_pods *pods, const struct pod *p,
                             mascri_error_t *err);
-int mascri_pod_record_read(const char *path, struct pod **out, mascri_error_t *err);
+/* *old is set when the record is of an older form (its config read through legacy, which
+ * may be NULL: such a record is then an error): the caller rewrites it. */
+int mascri_pod_record_read(const char *path, mascri_pod_legacy_config_fn legacy, struct pod **out,
+                           bool *old, mascri_error_t *err);
 char *mascri_pod_record_json(const struct pod *p, size_t *len);
-int mascri_pod_record_parse(const char *buf, size_t len, struct pod **out, mascri_error_t *err);
+int mascri_pod_record_parse(const char *buf, size_t len, mascri_pod_legacy_config_fn legacy,
+                            struct pod **out, bool *old, mascri_error_t *err);
 /* A zeroed pod with one reference (the table's once added); the table's kind frees it. */
 struct pod *mascri_pod_alloc(void);
 extern const struct mascri_objtable_kind mascri_pod_kind;

@@ -43,17 +43,23 @@ static void restore_one(struct mascri_pods *pods, const char *path)
 {
   _cleanup_error_ mascri_error_t err = NULL;
   struct pod *p = NULL;
-  if (mascri_pod_record_read(path, &p, &err) < 0) {
+  bool old = false;
+  if (mascri_pod_record_read(path, pods->legacy_config, &p, &old, &err) < 0) {
     log_warning("skipping pod record: %s", mascri_error_message(&err));
     return;
   }
+  bool rewrite = old;
+  if (old)
+    log_info("pod %s: record of an older form, rewriting it", p->info.id);
   if (p->info.ready && !mascri_pause_alive(p->info.pause_pid, p->info.pause_start_time)) {
     log_info("pod %s: pause process %d is gone, pod is NOTREADY", p->info.id,
              (int)p->info.pause_pid);
     p->info.ready = false;
-    if (mascri_pod_record_write(pods, p, &err) < 0)
-      log_warning("%s", mascri_error_message(&err));
+    rewrite = true;
   }
+  /* An old record that cannot be rewritten is still read (again) at the next start. */
+  if (rewrite && mascri_pod_record_write(pods, p, &err) < 0)
+    log_warning("%s", mascri_error_message(&err));
   mascri_objtable_add_locked(&pods->table, &p->obj);
 }
 
@@ -123,6 +129,7 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   pods->cgroup_manager = cfg->cgroup_manager;
   pods->cgroup_ops = mascri_cgroup_ops_of(cfg->cgroup_manager);
   pods->net = cfg->net;
+  pods->legacy_config = cfg->legacy_config;
   mascri_objtable_init(&pods->table, &mascri_pod_kind);
   _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
   _cleanup_free_ char *ns_dir = xasprintf("%s/ns", pods->state);

@@ -11,13 +11,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Temporary: containers.h uses protobuf types and gets them through this header; no pod
+ * code does. Goes when the container side has its own config types. */
 #include "api.pb-c.h"
 #include "common/error.h"
 #include "netns/network.h"
-#include "sandbox/config-types.h"
 #include "runtime/runtime.h"
+#include "sandbox/config-types.h"
+#include "sandbox/pod-config.h"
 
 struct mascri_pods;
+
+/* Converts the config of a version 1 pod record (the packed protobuf PodSandboxConfig,
+ * which sandbox cannot read) into out, which is cleared. cri/ provides it. */
+typedef int (*mascri_pod_legacy_config_fn)(const uint8_t *buf, size_t len,
+                                           struct mascri_pod_config *out, mascri_error_t *err);
 
 struct mascri_pods_config {
   const char *root;          /* <daemon root>: records in <root>/pods/<id>/ */
@@ -26,14 +34,17 @@ struct mascri_pods_config {
   const char *cgroup_parent; /* default parent of pod cgroups */
   mascri_cgroup_manager_t cgroup_manager;
   struct mascri_network *net; /* borrowed */
+  /* reads version 1 records, which are then rewritten in the current form; NULL: such a
+   * record is skipped as unreadable */
+  mascri_pod_legacy_config_fn legacy_config;
 };
 
 /* Ids of the pods recorded under root (for mascri_network_open's live_pod_ids), before
  * the network exists. NULL-terminated, never NULL. */
 int mascri_pods_recorded_ids(const char *root, char ***ids, mascri_error_t *err);
 
-/* Loads every record, checks each pod's pause process and pinned namespaces and marks
- * the pods whose pause died NOTREADY. */
+/* Loads every record (rewriting those of an older form), checks each pod's pause process
+ * and pinned namespaces and marks the pods whose pause died NOTREADY. */
 int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **out,
                      mascri_error_t *err);
 void mascri_pods_close(struct mascri_pods *pods);
@@ -51,12 +62,12 @@ struct mascri_pod_info {
   char *pidns_path;    /* the pod's PID namespace when pid mode is POD, else NULL */
   char *cgroup_parent; /* what containers of the pod use as their cgroup parent */
   char *hostname;
-  char *resolv_conf;   /* host file to bind at /etc/resolv.conf, NULL: the image's */
-  char *hostname_file; /* host file to bind at /etc/hostname, NULL: none */
-  char *hosts_file;    /* host file to bind at /etc/hosts, NULL: none */
-  char *shm_path;      /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
-  char *log_directory; /* PodSandboxConfig.log_directory */
-  Runtime__V1__PodSandboxConfig *config; /* the RunPodSandbox config, heap copy */
+  char *resolv_conf;                /* host file to bind at /etc/resolv.conf, NULL: the image's */
+  char *hostname_file;              /* host file to bind at /etc/hostname, NULL: none */
+  char *hosts_file;                 /* host file to bind at /etc/hosts, NULL: none */
+  char *shm_path;                   /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
+  char *log_directory;              /* PodSandboxConfig.log_directory */
+  struct mascri_pod_config *config; /* the RunPodSandbox config, heap copy */
   /* Status fields. */
   int64_t created_at;    /* ns since the epoch */
   char *ipv4, *ipv6;     /* pod addresses, NULL when none */
@@ -76,7 +87,7 @@ int mascri_pods_get(struct mascri_pods *pods, const char *id_or_prefix,
 
 /* RunPodSandbox: validates, reserves the name (ALREADY_EXISTS naming the holder), starts
  * pause in its namespaces, sets up the network, records the pod; *id is the new id. */
-int mascri_pods_run(struct mascri_pods *pods, const Runtime__V1__PodSandboxConfig *config,
+int mascri_pods_run(struct mascri_pods *pods, const struct mascri_pod_config *config,
                     const char *runtime_handler, char **id, mascri_error_t *err);
 /* Stops pause, tears the network down, unmounts the pod's /dev/shm; idempotent.
  * NOT_FOUND for an unknown pod. */

@@ -24,7 +24,7 @@ struct fixture {
   int rootfd;
   struct mascri_image_info image;
   struct mascri_pod_info pod;
-  Runtime__V1__PodSandboxConfig pod_config;
+  struct mascri_pod_config pod_config;
   Runtime__V1__ContainerConfig config;
   Runtime__V1__ContainerMetadata meta;
   Runtime__V1__LinuxContainerConfig linux_;
@@ -65,7 +65,11 @@ static int setup(void **state)
   f->image.cmd = cmd;
   f->image.env = image_env;
   f->image.working_dir = "/srv";
-  runtime__v1__pod_sandbox_config__init(&f->pod_config);
+  /* a pod config that sets nothing (no namespace options: pid CONTAINER) */
+  f->pod_config = (struct mascri_pod_config){
+      .security.namespace_options = {.pid = MASCRI_NS_MODE_CONTAINER,
+                                     .userns = MASCRI_NS_MODE_NODE},
+  };
   f->pod = (struct mascri_pod_info){
       .id = "pod1",
       .name = "web",

@@ -28,20 +28,14 @@ static struct pod *sample(void)
   in->hostname = xstrdup("web-host");
   in->ipv4 = xstrdup("10.89.0.7");
   in->runtime_handler = xstrdup("");
-  Runtime__V1__PodSandboxConfig *c = xmalloc(sizeof(*c));
-  runtime__v1__pod_sandbox_config__init(c);
+  struct mascri_pod_config *c = xmalloc0(sizeof(*c));
   c->hostname = xstrdup("web-host");
+  c->security.privileged = true;
+  c->security.namespace_options.pid = MASCRI_NS_MODE_POD;
+  c->security.namespace_options.userns = MASCRI_NS_MODE_NODE;
+  mascri_kv_list_add(&c->labels, "app", "web");
   in->config = c;
   return p;
-}
-
-static void free_sample(struct pod *p)
-{
-  /* The sample's config is not an unpacked message: free it by hand. */
-  free(p->info.config->hostname);
-  free(p->info.config);
-  p->info.config = NULL;
-  mascri_pod_free(p);
 }
 
 static void roundtrip(void **state)
@@ -51,8 +45,11 @@ static void roundtrip(void **state)
   struct pod *p = sample();
   size_t len = 0;
   _cleanup_free_ char *json = mascri_pod_record_json(p, &len);
+  assert_non_null(strstr(json, "\"version\": 2"));
   struct pod *q = NULL;
-  assert_int_equal(mascri_pod_record_parse(json, len, &q, &err), 0);
+  bool old = true;
+  assert_int_equal(mascri_pod_record_parse(json, len, NULL, &q, &old, &err), 0);
+  assert_false(old);
   assert_string_equal(q->info.id, p->info.id);
   assert_string_equal(q->full_name, p->full_name);
   assert_string_equal(q->info.namespace_, "default");
@@ -67,14 +64,59 @@ static void roundtrip(void **state)
   assert_int_equal(q->info.created_at, 1700000000123456789LL);
   assert_non_null(q->info.config);
   assert_string_equal(q->info.config->hostname, "web-host");
+  assert_true(mascri_pod_config_equal(q->info.config, p->info.config));
+  assert_true(mascri_pod_info_privileged(&q->info));
+  assert_int_equal(mascri_pod_info_pid_mode(&q->info), MASCRI_NS_MODE_POD);
   struct mascri_pod_info copy;
   mascri_pod_info_copy(&copy, &q->info);
   assert_string_equal(copy.hostname, "web-host");
   assert_ptr_not_equal(copy.hostname, q->info.hostname);
+  assert_ptr_not_equal(copy.config, q->info.config);
   assert_string_equal(copy.config->hostname, "web-host");
+  assert_string_equal(mascri_kv_list_get(&copy.config->labels, "app"), "web");
   mascri_pod_info_clear(&copy);
   mascri_pod_free(q);
-  free_sample(p);
+  mascri_pod_free(p);
+}
+
+/* A stand-in for cri's converter: the "packed config" is the hostname's bytes. */
+static int fake_legacy(const uint8_t *buf, size_t len, struct mascri_pod_config *out,
+                       mascri_error_t *err)
+{
+  if (len == 0)
+    return mascri_make_error(err, 0, "empty");
+  out->hostname = xstrndup((const char *)buf, len);
+  out->security.namespace_options.pid = MASCRI_NS_MODE_CONTAINER;
+  return 0;
+}
+
+static void reads_version_1(void **state)
+{
+  (void)state;
+  _cleanup_error_ mascri_error_t err = NULL;
+  /* "old-host" in hex, as version 1 wrote the packed config */
+  const char *v1 = "{\"version\":1,\"id\":\"a\",\"fullName\":\"x\","
+                   "\"config\":\"6f6c642d686f7374\"}";
+  struct pod *q = NULL;
+  bool old = false;
+  assert_int_equal(mascri_pod_record_parse(v1, strlen(v1), fake_legacy, &q, &old, &err), 0);
+  assert_true(old);
+  assert_string_equal(q->info.config->hostname, "old-host");
+  /* written again, it is a version 2 record read without the converter */
+  size_t len = 0;
+  _cleanup_free_ char *json = mascri_pod_record_json(q, &len);
+  struct pod *r = NULL;
+  assert_int_equal(mascri_pod_record_parse(json, len, NULL, &r, &old, &err), 0);
+  assert_false(old);
+  assert_string_equal(r->info.config->hostname, "old-host");
+  assert_int_equal(mascri_pod_info_pid_mode(&r->info), MASCRI_NS_MODE_CONTAINER);
+  mascri_pod_free(r);
+  mascri_pod_free(q);
+  /* no converter, or one that fails: an error */
+  assert_true(mascri_pod_record_parse(v1, strlen(v1), NULL, &q, &old, &err) < 0);
+  assert_non_null(strstr(mascri_error_message(&err), "config"));
+  const char *empty = "{\"id\":\"a\",\"fullName\":\"x\",\"config\":\"\"}";
+  assert_true(mascri_pod_record_parse(empty, strlen(empty), fake_legacy, &q, &old, &err) < 0);
 }
 
 static void rejects_bad_records(void **state)
@@ -82,19 +124,29 @@ static void rejects_bad_records(void **state)
   (void)state;
   _cleanup_error_ mascri_error_t err = NULL;
   struct pod *q = NULL;
+  bool old = false;
   const char *no_id = "{\"fullName\":\"x\"}";
-  assert_true(mascri_pod_record_parse(no_id, strlen(no_id), &q, &err) < 0);
-  const char *bad_cfg = "{\"id\":\"a\",\"fullName\":\"x\",\"config\":\"zz\"}";
-  assert_true(mascri_pod_record_parse(bad_cfg, strlen(bad_cfg), &q, &err) < 0);
+  assert_true(mascri_pod_record_parse(no_id, strlen(no_id), fake_legacy, &q, &old, &err) < 0);
+  const char *bad_hex = "{\"id\":\"a\",\"fullName\":\"x\",\"config\":\"zz\"}";
+  assert_true(mascri_pod_record_parse(bad_hex, strlen(bad_hex), fake_legacy, &q, &old, &err) < 0);
+  assert_non_null(strstr(mascri_error_message(&err), "malformed config"));
+  const char *bad_cfg = "{\"id\":\"a\",\"fullName\":\"x\",\"config\":7}";
+  assert_true(mascri_pod_record_parse(bad_cfg, strlen(bad_cfg), fake_legacy, &q, &old, &err) < 0);
+  assert_non_null(strstr(mascri_error_message(&err), "config"));
+  const char *bad_field = "{\"id\":\"a\",\"fullName\":\"x\",\"config\":{\"labels\":{\"a\":1}}}";
+  assert_true(mascri_pod_record_parse(bad_field, strlen(bad_field), fake_legacy, &q, &old, &err) <
+              0);
+  assert_non_null(strstr(mascri_error_message(&err), "labels.a"));
   const char *bad_type = "{\"id\":\"a\",\"fullName\":\"x\",\"pausePid\":\"1\"}";
-  assert_true(mascri_pod_record_parse(bad_type, strlen(bad_type), &q, &err) < 0);
-  assert_true(mascri_pod_record_parse("{", 1, &q, &err) < 0);
+  assert_true(mascri_pod_record_parse(bad_type, strlen(bad_type), fake_legacy, &q, &old, &err) < 0);
+  assert_true(mascri_pod_record_parse("{", 1, fake_legacy, &q, &old, &err) < 0);
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(roundtrip),
+      cmocka_unit_test(reads_version_1),
       cmocka_unit_test(rejects_bad_records),
   };
   return cmocka_run_group_tests_name("sandbox-pod-record", tests, NULL, NULL);

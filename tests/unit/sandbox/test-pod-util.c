@@ -12,19 +12,20 @@ static void full_name_and_validation(void **state)
 {
   (void)state;
   _cleanup_error_ mascri_error_t err = NULL;
-  Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-  md.name = "web";
-  md.namespace_ = "default";
-  md.uid = "u-1";
-  md.attempt = 2;
+  struct mascri_metadata md = {.name = "web", .namespace_ = "default", .uid = "u-1", .attempt = 2};
   _cleanup_free_ char *n = mascri_pod_full_name(&md, &err);
   assert_string_equal(n, "k8s_POD_web_default_u-1_2");
   md.uid = "";
   assert_null(mascri_pod_full_name(&md, &err));
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(mascri_error_message(&err), "uid"));
-  assert_null(mascri_pod_full_name(NULL, &err));
+  md.uid = NULL;
+  assert_null(mascri_pod_full_name(&md, &err));
+  assert_non_null(strstr(mascri_error_message(&err), "uid"));
+  md.name = NULL;
+  assert_null(mascri_pod_full_name(&md, &err));
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(mascri_error_message(&err), "name"));
 }
 
 static void new_ids_are_hex_and_differ(void **state)
@@ -41,22 +42,15 @@ static void resolv_conf_text(void **state)
 {
   (void)state;
   _cleanup_error_ mascri_error_t err = NULL;
-  char *servers[] = {"10.0.0.10", "8.8.8.8"};
-  char *searches[] = {"ns.svc.cluster.local", "cluster.local"};
-  char *options[] = {"ndots:5"};
-  Runtime__V1__DNSConfig dns = RUNTIME__V1__DNSCONFIG__INIT;
-  dns.servers = servers;
-  dns.n_servers = 2;
-  dns.searches = searches;
-  dns.n_searches = 2;
-  dns.options = options;
-  dns.n_options = 1;
+  char *servers[] = {"10.0.0.10", "8.8.8.8", NULL};
+  char *searches[] = {"ns.svc.cluster.local", "cluster.local", NULL};
+  char *options[] = {"ndots:5", NULL};
+  struct mascri_pod_dns dns = {.servers = servers, .searches = searches, .options = options};
   _cleanup_free_ char *t = mascri_pod_resolv_conf(&dns, &err);
   assert_string_equal(t, "nameserver 10.0.0.10\nnameserver 8.8.8.8\n"
                          "search ns.svc.cluster.local cluster.local\noptions ndots:5\n");
-  char *bad[] = {"1.1.1.1\nnameserver 6.6.6.6"};
+  char *bad[] = {"1.1.1.1\nnameserver 6.6.6.6", NULL};
   dns.servers = bad;
-  dns.n_servers = 1;
   assert_null(mascri_pod_resolv_conf(&dns, &err));
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
 }
