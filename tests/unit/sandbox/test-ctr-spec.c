@@ -480,5 +480,5 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_annotations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_process, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests_name("sandbox-ctr-spec", tests, NULL, NULL);
 }
