@@ -46,7 +46,7 @@ void mascri_ctr_resources_copy(struct mascri_ctr_resources *dst,
     }
   }
   memset(&dst->unified, 0, sizeof(dst->unified));
-  mascri_kv_list_copy(&dst->unified, &src->unified);
+  mascri_ctr_kv_append(&dst->unified, &src->unified);
 }
 
 static void gen_hugepages(yajl_gen g, const struct mascri_ctr_resources *r)
@@ -89,7 +89,7 @@ void mascri_ctr_resources_gen(yajl_gen g, const char *key, const struct mascri_c
 static int parse_hugepages(yajl_val obj, struct mascri_ctr_resources *r, mascri_error_t *err)
 {
   yajl_val arr;
-  if (mascri_config_get_array(obj, "hugepageLimits", &arr, err) < 0)
+  if (mascri_ctr_cfg_get_array(obj, "hugepageLimits", &arr, err) < 0)
     return -1;
   size_t n = mascri_json_array_len(arr);
   if (!n)
@@ -139,7 +139,7 @@ int mascri_ctr_resources_parse(yajl_val obj, const char *key, struct mascri_ctr_
 {
   mascri_ctr_resources_clear(r);
   yajl_val v;
-  if (mascri_config_get_object(obj, key, &v, err) < 0)
+  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -219,17 +219,17 @@ void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ct
 {
   mascri_json_gen_key(g, key);
   yajl_gen_map_open(g);
-  mascri_config_gen_strv_opt(g, "addCapabilities", s->add_caps);
-  mascri_config_gen_strv_opt(g, "dropCapabilities", s->drop_caps);
-  mascri_config_gen_strv_opt(g, "addAmbientCapabilities", s->add_ambient_caps);
+  mascri_ctr_cfg_gen_strv(g, "addCapabilities", s->add_caps);
+  mascri_ctr_cfg_gen_strv(g, "dropCapabilities", s->drop_caps);
+  mascri_ctr_cfg_gen_strv(g, "addAmbientCapabilities", s->add_ambient_caps);
   mascri_json_gen_kv_bool(g, "privileged", s->privileged);
   mascri_json_gen_kv_bool(g, "readonlyRootfs", s->readonly_rootfs);
   mascri_json_gen_kv_bool(g, "noNewPrivs", s->no_new_privs);
   if (s->has_namespace_options)
     mascri_ns_options_gen(g, "namespaceOptions", &s->namespace_options);
   gen_ids(g, s);
-  mascri_config_gen_strv_opt(g, "maskedPaths", s->masked_paths);
-  mascri_config_gen_strv_opt(g, "readonlyPaths", s->readonly_paths);
+  mascri_ctr_cfg_gen_strv(g, "maskedPaths", s->masked_paths);
+  mascri_ctr_cfg_gen_strv(g, "readonlyPaths", s->readonly_paths);
   mascri_security_profile_gen(g, "seccomp", &s->seccomp);
   mascri_security_profile_gen(g, "apparmor", &s->apparmor);
   if (s->seccomp_profile_path)
@@ -248,7 +248,7 @@ static int parse_wrapped(yajl_val v, const char *key, bool *has, int64_t *out, m
 static int parse_groups(yajl_val v, struct mascri_ctr_security *s, mascri_error_t *err)
 {
   yajl_val arr;
-  if (mascri_config_get_array(v, "supplementalGroups", &arr, err) < 0)
+  if (mascri_ctr_cfg_get_array(v, "supplementalGroups", &arr, err) < 0)
     return -1;
   size_t n = mascri_json_array_len(arr);
   if (!n)
@@ -269,9 +269,9 @@ static int parse_groups(yajl_val v, struct mascri_ctr_security *s, mascri_error_
 static int parse_security(yajl_val v, struct mascri_ctr_security *s, mascri_error_t *err)
 {
   s->has_namespace_options = mascri_json_get(v, "namespaceOptions") != NULL;
-  if (mascri_config_get_strv_opt(v, "addCapabilities", &s->add_caps, err) < 0 ||
-      mascri_config_get_strv_opt(v, "dropCapabilities", &s->drop_caps, err) < 0 ||
-      mascri_config_get_strv_opt(v, "addAmbientCapabilities", &s->add_ambient_caps, err) < 0 ||
+  if (mascri_ctr_cfg_get_strv(v, "addCapabilities", &s->add_caps, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "dropCapabilities", &s->drop_caps, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "addAmbientCapabilities", &s->add_ambient_caps, err) < 0 ||
       mascri_config_get_bool(v, "privileged", &s->privileged, err) < 0 ||
       mascri_config_get_bool(v, "readonlyRootfs", &s->readonly_rootfs, err) < 0 ||
       mascri_config_get_bool(v, "noNewPrivs", &s->no_new_privs, err) < 0 ||
@@ -280,8 +280,8 @@ static int parse_security(yajl_val v, struct mascri_ctr_security *s, mascri_erro
       parse_wrapped(v, "runAsGroup", &s->has_run_as_group, &s->run_as_group, err) < 0 ||
       mascri_config_get_string(v, "runAsUsername", &s->run_as_username, err) < 0 ||
       parse_groups(v, s, err) < 0 ||
-      mascri_config_get_strv_opt(v, "maskedPaths", &s->masked_paths, err) < 0 ||
-      mascri_config_get_strv_opt(v, "readonlyPaths", &s->readonly_paths, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "maskedPaths", &s->masked_paths, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "readonlyPaths", &s->readonly_paths, err) < 0 ||
       mascri_security_profile_parse(v, "seccomp", &s->seccomp, err) < 0 ||
       mascri_security_profile_parse(v, "apparmor", &s->apparmor, err) < 0 ||
       mascri_config_get_string(v, "seccompProfilePath", &s->seccomp_profile_path, err) < 0)
@@ -295,7 +295,7 @@ int mascri_ctr_security_parse(yajl_val obj, const char *key, struct mascri_ctr_s
   mascri_ctr_security_clear(s);
   s->namespace_options.userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (mascri_config_get_object(obj, key, &v, err) < 0)
+  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;

@@ -33,17 +33,17 @@ static int get_typed(yajl_val obj, const char *key, bool array, yajl_val *out, m
   return 0;
 }
 
-int mascri_config_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
+int mascri_ctr_cfg_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
 {
   return get_typed(obj, key, false, out, err);
 }
 
-int mascri_config_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
+int mascri_ctr_cfg_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
 {
   return get_typed(obj, key, true, out, err);
 }
 
-int mascri_config_get_strv_opt(yajl_val obj, const char *key, char ***out, mascri_error_t *err)
+int mascri_ctr_cfg_get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err)
 {
   if (mascri_config_get_strv(obj, key, out, err) < 0)
     return -1;
@@ -54,7 +54,7 @@ int mascri_config_get_strv_opt(yajl_val obj, const char *key, char ***out, mascr
   return 0;
 }
 
-void mascri_config_gen_strv_opt(yajl_gen g, const char *key, char *const *v)
+void mascri_ctr_cfg_gen_strv(yajl_gen g, const char *key, char *const *v)
 {
   if (v && v[0])
     mascri_json_gen_kv_strv(g, key, v);
@@ -62,7 +62,7 @@ void mascri_config_gen_strv_opt(yajl_gen g, const char *key, char *const *v)
 
 /* ---- clear / copy / compare -------------------------------------------------------- */
 
-void mascri_kv_list_copy(struct mascri_kv_list *dst, const struct mascri_kv_list *src)
+void mascri_ctr_kv_append(struct mascri_kv_list *dst, const struct mascri_kv_list *src)
 {
   for (size_t i = 0; i < src->n; i++)
     mascri_kv_list_add(dst, src->v[i].key, src->v[i].value);
@@ -145,10 +145,10 @@ static void copy_lists(struct mascri_ctr_config *d, const struct mascri_ctr_conf
     d->devices[i].permissions = str_copy(s->devices[i].permissions);
   }
   d->n_devices = s->n_devices;
-  mascri_kv_list_copy(&d->envs, &s->envs);
-  mascri_kv_list_copy(&d->labels, &s->labels);
-  mascri_kv_list_copy(&d->annotations, &s->annotations);
-  mascri_kv_list_copy(&d->image.annotations, &s->image.annotations);
+  mascri_ctr_kv_append(&d->envs, &s->envs);
+  mascri_ctr_kv_append(&d->labels, &s->labels);
+  mascri_ctr_kv_append(&d->annotations, &s->annotations);
+  mascri_ctr_kv_append(&d->image.annotations, &s->image.annotations);
 }
 
 struct mascri_ctr_config *mascri_ctr_config_dup(const struct mascri_ctr_config *s)
@@ -265,8 +265,8 @@ void mascri_ctr_config_gen(yajl_gen g, const char *key, const struct mascri_ctr_
   yajl_gen_map_open(g);
   mascri_metadata_gen(g, "metadata", &c->metadata);
   gen_image(g, &c->image);
-  mascri_config_gen_strv_opt(g, "command", c->command);
-  mascri_config_gen_strv_opt(g, "args", c->args);
+  mascri_ctr_cfg_gen_strv(g, "command", c->command);
+  mascri_ctr_cfg_gen_strv(g, "args", c->args);
   gen_str(g, "workingDir", c->working_dir);
   gen_envs(g, &c->envs);
   gen_mounts(g, c);
@@ -288,7 +288,7 @@ void mascri_ctr_config_gen(yajl_gen g, const char *key, const struct mascri_ctr_
 static int parse_image(yajl_val obj, struct mascri_ctr_image *i, mascri_error_t *err)
 {
   yajl_val v;
-  if (mascri_config_get_object(obj, "image", &v, err) < 0)
+  if (mascri_ctr_cfg_get_object(obj, "image", &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -306,7 +306,7 @@ static int parse_each(yajl_val obj, const char *key, void *data,
                       mascri_error_t *err)
 {
   yajl_val arr;
-  if (mascri_config_get_array(obj, key, &arr, err) < 0)
+  if (mascri_ctr_cfg_get_array(obj, key, &arr, err) < 0)
     return -1;
   for (size_t i = 0; i < mascri_json_array_len(arr); i++) {
     yajl_val e = mascri_json_array_at(arr, i);
@@ -383,8 +383,8 @@ static int parse_config(yajl_val v, struct mascri_ctr_config *c, mascri_error_t 
 {
   if (mascri_metadata_parse(v, "metadata", &c->metadata, err) < 0 ||
       parse_image(v, &c->image, err) < 0 ||
-      mascri_config_get_strv_opt(v, "command", &c->command, err) < 0 ||
-      mascri_config_get_strv_opt(v, "args", &c->args, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "command", &c->command, err) < 0 ||
+      mascri_ctr_cfg_get_strv(v, "args", &c->args, err) < 0 ||
       mascri_config_get_string(v, "workingDir", &c->working_dir, err) < 0 ||
       parse_lists(v, c, err) < 0 || mascri_kv_list_parse(v, "labels", &c->labels, err) < 0 ||
       mascri_kv_list_parse(v, "annotations", &c->annotations, err) < 0 ||
@@ -405,7 +405,7 @@ int mascri_ctr_config_parse(yajl_val obj, const char *key, struct mascri_ctr_con
   mascri_ctr_config_clear(cfg);
   cfg->security.namespace_options.userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (mascri_config_get_object(obj, key, &v, err) < 0)
+  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;

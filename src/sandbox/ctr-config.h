@@ -112,13 +112,15 @@ struct mascri_ctr_config *mascri_ctr_config_dup(const struct mascri_ctr_config *
 /* Whether a and b say the same (CreateContainer's retry check). */
 bool mascri_ctr_config_equal(const struct mascri_ctr_config *a, const struct mascri_ctr_config *b);
 
+/* The copies overwrite dst: clear it first when it holds anything. */
 void mascri_ctr_resources_clear(struct mascri_ctr_resources *r);
 void mascri_ctr_resources_copy(struct mascri_ctr_resources *dst,
                                const struct mascri_ctr_resources *src);
 void mascri_ctr_security_clear(struct mascri_ctr_security *s);
 void mascri_ctr_security_copy(struct mascri_ctr_security *dst,
                               const struct mascri_ctr_security *src);
-void mascri_kv_list_copy(struct mascri_kv_list *dst, const struct mascri_kv_list *src);
+/* Appends copies of src's entries to dst. */
+void mascri_ctr_kv_append(struct mascri_kv_list *dst, const struct mascri_kv_list *src);
 
 /* JSON, as config-types.h's pairs: gen writes `key` and the config into an open map;
  * parse reads the member `key` of obj into *cfg (cleared first) and fails naming the
@@ -136,11 +138,11 @@ int mascri_ctr_security_parse(yajl_val obj, const char *key, struct mascri_ctr_s
 
 /* Typed members for the parsers beyond config-types.h's: absent leaves *out NULL; the
  * wrong type fails naming key. */
-int mascri_config_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
-int mascri_config_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
+int mascri_ctr_cfg_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
+int mascri_ctr_cfg_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
 /* A string vector member, NULL when absent or empty. */
-int mascri_config_get_strv_opt(yajl_val obj, const char *key, char ***out, mascri_error_t *err);
+int mascri_ctr_cfg_get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err);
 /* Writes a string vector member unless v is NULL or empty. */
-void mascri_config_gen_strv_opt(yajl_gen g, const char *key, char *const *v);
+void mascri_ctr_cfg_gen_strv(yajl_gen g, const char *key, char *const *v);
 
 #endif
