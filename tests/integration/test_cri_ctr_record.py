@@ -94,3 +94,24 @@ def test_version1_record_is_converted(daemon, cri, test_images, tmp_path):
     cri = daemon.client
     assert cstatus(cri, cid).status.resources.linux.memory_limit_in_bytes == 96 << 20
     assert json.loads(path.read_text())["config"]["resources"]["memoryLimitInBytes"] == 96 << 20
+
+
+def test_corrupt_config_skips_the_record(daemon, cri, test_images, tmp_path):
+    """A config that is neither hex of a ContainerConfig nor of the current shape: the record
+    is skipped as any corrupt record is, and the daemon serves the others."""
+    pb = cri.pb
+    image = test_images["busybox"]
+    pull(cri, image)
+    pod, pc = running_pod(cri, daemon.log_dir)
+    bad = {cid: create(cri, pod, ctr_config(pb, image, name=name, command=["true"]), pc)
+           for cid, name in (("hex", "bad-hex"), ("shape", "bad-shape"))}
+    good = create(cri, pod, ctr_config(pb, image, name="good", command=["true"]), pc)
+    daemon.stop()
+    for what, value in (("hex", "zz"), ("shape", {"mounts": {"not": "a list"}})):
+        path = record_path(daemon, bad[what])
+        rec = json.loads(path.read_text())
+        rec["config"] = value
+        path.write_text(json.dumps(rec))
+    daemon.start()
+    cri = daemon.client
+    assert [c.id for c in list_ctrs(cri)] == [good]
