@@ -280,8 +280,7 @@ MASCRI_RPC(update_container_resources)
     mascri_ctr_resources_clear(&res);
     if (ret < 0)
       return -1;
-  }
-  if (!r->linux) {
+  } else {
     _cleanup_ctr_info_ struct mascri_ctr_info *in = NULL;
     if (mascri_containers_get(ctrs, r->container_id, &in, err) < 0)
       return -1;
