@@ -22,6 +22,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "cri/methods.h"
+#include "cri/rpc-ctr-conv.h"
 #include "cri/rpc-pod-conv.h"
 #include "cri/server.h"
 #include "image/registry-config.h"
@@ -203,6 +204,7 @@ static int open_sandboxes(struct mascri_daemon *d, mascri_error_t *err)
       .on_event = mascri_rpc_container_event,
       .event_data = d,
       .usage_period_ms = d->cfg.stats_period_ms,
+      .legacy_config = mascri_conv_ctr_legacy_config,
   };
   if (mascri_containers_open(&cc, &d->ctrs, err) < 0)
     return mascri_error_wrap(err, "containers");

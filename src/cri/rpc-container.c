@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "cri/daemon.h"
+#include "cri/rpc-conv.h"
+#include "cri/rpc-ctr-conv.h"
 #include "cri/rpc-ctr-msg.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
@@ -51,8 +53,13 @@ MASCRI_RPC(create_container)
   if (!r->pod_sandbox_id || !r->pod_sandbox_id[0])
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "pod_sandbox_id is required");
+  _cleanup_ctr_config_ struct mascri_ctr_config *config = NULL;
+  if (r->config) {
+    config = mascri_ctr_config_new();
+    mascri_conv_ctr_config_in(config, r->config);
+  }
   if (ctrs_of(ctx, &ctrs, err) < 0 ||
-      mascri_containers_create(ctrs, r->pod_sandbox_id, r->config, &id, cancel, err) < 0)
+      mascri_containers_create(ctrs, r->pod_sandbox_id, config, &id, cancel, err) < 0)
     return -1;
   Runtime__V1__CreateContainerResponse *out = xmalloc(sizeof(*out));
   runtime__v1__create_container_response__init(out);
@@ -126,8 +133,8 @@ static bool list_match(const struct mascri_ctr_info *in, const Runtime__V1__Cont
     return false;
   if (f->state && (int)f->state->state != (int)in->state)
     return false;
-  return mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels,
-                                 (void *const *)f->label_selector, f->n_label_selector);
+  return mascri_conv_kv_match(&in->config->labels, (void *const *)f->label_selector,
+                              f->n_label_selector);
 }
 
 /* Image id → repo digest for one call: a node runs few distinct images, each looked up
@@ -266,9 +273,14 @@ MASCRI_RPC(update_container_resources)
   struct mascri_containers *ctrs = NULL;
   if (ctrs_of(ctx, &ctrs, err) < 0)
     return -1;
-  if (r->linux && mascri_containers_update(ctrs, r->container_id, r->linux, err) < 0)
-    return -1;
-  if (!r->linux) {
+  if (r->linux) {
+    struct mascri_ctr_resources res;
+    mascri_conv_ctr_resources_in(&res, r->linux);
+    int ret = mascri_containers_update(ctrs, r->container_id, &res, err);
+    mascri_ctr_resources_clear(&res);
+    if (ret < 0)
+      return -1;
+  } else {
     _cleanup_ctr_info_ struct mascri_ctr_info *in = NULL;
     if (mascri_containers_get(ctrs, r->container_id, &in, err) < 0)
       return -1;
@@ -353,8 +365,8 @@ static bool stats_match(const struct mascri_ctr_info *in,
   if (f->pod_sandbox_id && f->pod_sandbox_id[0] &&
       strncmp(in->pod_id, f->pod_sandbox_id, strlen(f->pod_sandbox_id)) != 0)
     return false;
-  return mascri_rpc_labels_match((void *const *)in->config->labels, in->config->n_labels,
-                                 (void *const *)f->label_selector, f->n_label_selector);
+  return mascri_conv_kv_match(&in->config->labels, (void *const *)f->label_selector,
+                              f->n_label_selector);
 }
 
 /* What a stats call keeps of each container while the store's lock is held: the message

@@ -49,6 +49,24 @@ void *mascri_conv_kv_out(const ProtobufCMessageDescriptor *desc, const struct ma
   return out;
 }
 
+void *mascri_conv_kv_borrow(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l,
+                            size_t *n_out)
+{
+  size_t ptrs = (l->n + 1) * sizeof(struct kv_entry *);
+  char *block = xmalloc(ptrs + l->n * desc->sizeof_message);
+  struct kv_entry **v = (struct kv_entry **)block;
+  for (size_t i = 0; i < l->n; i++) {
+    struct kv_entry *e = (struct kv_entry *)(block + ptrs + i * desc->sizeof_message);
+    protobuf_c_message_init(desc, e);
+    e->key = l->v[i].key;
+    e->value = l->v[i].value;
+    v[i] = e;
+  }
+  v[l->n] = NULL;
+  *n_out = l->n;
+  return v;
+}
+
 bool mascri_conv_kv_match(const struct mascri_kv_list *labels, void *const *selector, size_t n)
 {
   for (size_t i = 0; i < n; i++) {

@@ -6,6 +6,8 @@
 #include "common/fs.h"
 #include "common/json.h"
 #include "common/xalloc.h"
+#include "cri/rpc-conv.h"
+#include "cri/rpc-ctr-conv.h"
 #include "cri/rpc-pod-msg.h"
 
 static char *dup_or_empty(const char *s)
@@ -26,32 +28,29 @@ static Runtime__V1__ImageSpec *image_spec(const struct mascri_ctr_info *in)
 {
   Runtime__V1__ImageSpec *s = xmalloc(sizeof(*s));
   runtime__v1__image_spec__init(s);
-  const Runtime__V1__ImageSpec *c = in->config ? in->config->image : NULL;
+  const struct mascri_ctr_image *c = in->config ? &in->config->image : NULL;
   s->image = dup_or_empty(in->image_ref);
-  s->user_specified_image = dup_or_empty(c && c->user_specified_image && c->user_specified_image[0]
-                                             ? c->user_specified_image
-                                             : in->image_ref);
+  s->user_specified_image =
+      dup_or_empty(c && c->user_specified_image ? c->user_specified_image : in->image_ref);
   if (c && c->runtime_handler)
     s->runtime_handler = xstrdup(c->runtime_handler);
   if (c)
-    s->annotations =
-        mascri_rpc_map_copy(&runtime__v1__image_spec__annotations_entry__descriptor,
-                            (void *const *)c->annotations, c->n_annotations, &s->n_annotations);
+    s->annotations = mascri_conv_kv_out(&runtime__v1__image_spec__annotations_entry__descriptor,
+                                        &c->annotations, &s->n_annotations);
   return s;
 }
 
 #define COPY_CFG_MAP(dst, field, desc, in)                                                         \
   do {                                                                                             \
     if ((in)->config)                                                                              \
-      (dst)->field = mascri_rpc_map_copy(&desc, (void *const *)(in)->config->field,                \
-                                         (in)->config->n_##field, &(dst)->n_##field);              \
+      (dst)->field = mascri_conv_kv_out(&desc, &(in)->config->field, &(dst)->n_##field);           \
   } while (0)
 
 uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
                                    size_t *len)
 {
-  const Runtime__V1__ContainerConfig *cfg = in->config;
-  const Runtime__V1__ImageSpec *c = cfg ? cfg->image : NULL;
+  const struct mascri_ctr_config *cfg = in->config;
+  const struct mascri_ctr_image *c = cfg ? &cfg->image : NULL;
   Runtime__V1__ContainerMetadata m;
   runtime__v1__container_metadata__init(&m);
   m.name = in->name;
@@ -59,13 +58,14 @@ uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char 
   Runtime__V1__ImageSpec img; /* as image_spec() builds it */
   runtime__v1__image_spec__init(&img);
   img.image = in->image_ref;
-  img.user_specified_image = c && c->user_specified_image && c->user_specified_image[0]
-                                 ? c->user_specified_image
-                                 : in->image_ref;
+  img.user_specified_image = c && c->user_specified_image ? c->user_specified_image : in->image_ref;
+  _cleanup_free_ void *img_annotations = NULL, *labels = NULL, *annotations = NULL;
   if (c) {
-    img.runtime_handler = c->runtime_handler;
-    img.annotations = c->annotations;
-    img.n_annotations = c->n_annotations;
+    if (c->runtime_handler)
+      img.runtime_handler = c->runtime_handler;
+    img.annotations = img_annotations =
+        mascri_conv_kv_borrow(&runtime__v1__image_spec__annotations_entry__descriptor,
+                              &c->annotations, &img.n_annotations);
   }
   Runtime__V1__Container v;
   runtime__v1__container__init(&v);
@@ -78,11 +78,11 @@ uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char 
   v.state = (Runtime__V1__ContainerState)in->state;
   v.created_at = in->created_at;
   if (cfg) {
-    /* map<string,string> entries are the same wire bytes in any message: borrowed */
-    v.labels = (void *)cfg->labels;
-    v.n_labels = cfg->n_labels;
-    v.annotations = (void *)cfg->annotations;
-    v.n_annotations = cfg->n_annotations;
+    v.labels = labels = mascri_conv_kv_borrow(&runtime__v1__container__labels_entry__descriptor,
+                                              &cfg->labels, &v.n_labels);
+    v.annotations = annotations =
+        mascri_conv_kv_borrow(&runtime__v1__container__annotations_entry__descriptor,
+                              &cfg->annotations, &v.n_annotations);
   }
   return mascri_rpc_pack(&v.base, len);
 }
@@ -99,31 +99,22 @@ Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_
   return a;
 }
 
-static Runtime__V1__Mount **mounts_copy(const Runtime__V1__ContainerConfig *cfg, size_t *n)
+static Runtime__V1__Mount **mounts_copy(const struct mascri_ctr_config *cfg, size_t *n)
 {
   *n = cfg ? cfg->n_mounts : 0;
   Runtime__V1__Mount **v = xcalloc(*n + 1, sizeof(*v));
-  for (size_t i = 0; i < *n; i++) {
-    size_t len = runtime__v1__mount__get_packed_size(cfg->mounts[i]);
-    _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-    runtime__v1__mount__pack(cfg->mounts[i], buf);
-    /* unpack allocates with the default allocator, as the server's free expects. */
-    v[i] = runtime__v1__mount__unpack(NULL, len, buf);
-  }
+  for (size_t i = 0; i < *n; i++)
+    v[i] = mascri_conv_ctr_mount_out(&cfg->mounts[i]);
   return v;
 }
 
 static Runtime__V1__ContainerResources *resources(const struct mascri_ctr_info *in)
 {
-  const Runtime__V1__LinuxContainerConfig *lx = in->config ? in->config->linux : NULL;
-  if (!lx || !lx->resources)
+  if (!in->config || !in->config->resources.set)
     return NULL;
   Runtime__V1__ContainerResources *r = xmalloc(sizeof(*r));
   runtime__v1__container_resources__init(r);
-  size_t len = runtime__v1__linux_container_resources__get_packed_size(lx->resources);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  runtime__v1__linux_container_resources__pack(lx->resources, buf);
-  r->linux = runtime__v1__linux_container_resources__unpack(NULL, len, buf);
+  r->linux = mascri_conv_ctr_resources_out(&in->config->resources);
   return r;
 }
 
@@ -150,7 +141,7 @@ Runtime__V1__ContainerStatus *mascri_ctr_status_msg(const struct mascri_ctr_info
   s->log_path = dup_or_empty(in->log_path);
   s->resources = resources(in);
   if (in->config)
-    s->stop_signal = in->config->stop_signal;
+    s->stop_signal = mascri_conv_signal_out(in->config->stop_signal);
   return s;
 }
 

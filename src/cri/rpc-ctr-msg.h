@@ -8,8 +8,9 @@
 #include "sandbox/containers.h"
 
 Runtime__V1__ContainerMetadata *mascri_ctr_metadata_msg(const struct mascri_ctr_info *in);
-/* A ListContainers item packed (*len bytes, heap), borrowing in's strings for the packing: one
- * allocation per item, for ListContainers under the store's lock. */
+/* A ListContainers item packed (*len bytes, heap), borrowing in's strings for the packing (its
+ * maps' entries in blocks freed before it returns): one allocation kept per item, for
+ * ListContainers under the store's lock. */
 uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
                                    size_t *len);
 Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_ctr_info *in);

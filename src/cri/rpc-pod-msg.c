@@ -6,29 +6,6 @@
 #include "common/xalloc.h"
 #include "cri/rpc-conv.h"
 
-/* The layout of every map<string,string> entry message. */
-struct kv {
-  ProtobufCMessage base;
-  char *key;
-  char *value;
-};
-
-void *mascri_rpc_map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, size_t n,
-                          size_t *n_out)
-{
-  struct kv **out = xcalloc(n + 1, sizeof(*out));
-  for (size_t i = 0; i < n; i++) {
-    const struct kv *s = src[i];
-    struct kv *e = xmalloc0(desc->sizeof_message);
-    protobuf_c_message_init(desc, e);
-    e->key = xstrdup(s->key ? s->key : "");
-    e->value = xstrdup(s->value ? s->value : "");
-    out[i] = e;
-  }
-  *n_out = n;
-  return out;
-}
-
 /* A map field of a message from the pod config's map of the same name (none without a
  * config). */
 #define COPY_MAP(dst, field, desc, cfg)                                                            \
@@ -112,24 +89,6 @@ uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len)
   return buf;
 }
 
-/* The entries of a map field borrowing l's strings, for packing only: one allocation (the
- * pointer array, then the entries), freed by the caller. */
-static void *borrow_map(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l)
-{
-  size_t ptrs = (l->n + 1) * sizeof(struct kv *);
-  char *block = xmalloc(ptrs + l->n * desc->sizeof_message);
-  struct kv **v = (struct kv **)block;
-  for (size_t i = 0; i < l->n; i++) {
-    struct kv *e = (struct kv *)(block + ptrs + i * desc->sizeof_message);
-    protobuf_c_message_init(desc, e);
-    e->key = l->v[i].key;
-    e->value = l->v[i].value;
-    v[i] = e;
-  }
-  v[l->n] = NULL;
-  return v;
-}
-
 uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len)
 {
   static const struct mascri_kv_list none;
@@ -147,13 +106,12 @@ uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len
   s.metadata = &m;
   s.state = state(in);
   s.created_at = in->created_at;
-  _cleanup_free_ void *lv = borrow_map(&runtime__v1__pod_sandbox__labels_entry__descriptor, labels);
-  _cleanup_free_ void *av =
-      borrow_map(&runtime__v1__pod_sandbox__annotations_entry__descriptor, annotations);
+  _cleanup_free_ void *lv = mascri_conv_kv_borrow(
+      &runtime__v1__pod_sandbox__labels_entry__descriptor, labels, &s.n_labels);
+  _cleanup_free_ void *av = mascri_conv_kv_borrow(
+      &runtime__v1__pod_sandbox__annotations_entry__descriptor, annotations, &s.n_annotations);
   s.labels = lv;
-  s.n_labels = labels->n;
   s.annotations = av;
-  s.n_annotations = annotations->n;
   s.runtime_handler = in->runtime_handler;
   return mascri_rpc_pack(&s.base, len);
 }
@@ -252,21 +210,6 @@ char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
     mascri_json_gen_kv_string(g, "shm", in->shm_path);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, NULL);
-}
-
-bool mascri_rpc_labels_match(void *const *labels, size_t n_labels, void *const *selector, size_t n)
-{
-  for (size_t i = 0; i < n; i++) {
-    const struct kv *want = selector[i];
-    bool found = false;
-    for (size_t j = 0; j < n_labels && !found; j++) {
-      const struct kv *have = labels[j];
-      found = strcmp(have->key, want->key) == 0 && strcmp(have->value, want->value) == 0;
-    }
-    if (!found)
-      return false;
-  }
-  return true;
 }
 
 bool mascri_pod_labels_match(const struct mascri_pod_info *in, void *const *selector, size_t n)

@@ -19,15 +19,6 @@ Runtime__V1__LinuxPodSandboxStats *mascri_pod_linux_stats_msg(const mascri_conta
 Runtime__V1__NetworkUsage *mascri_pod_network_usage_msg(const char *ifname,
                                                         const struct mascri_pod_net_stats *ns,
                                                         int64_t now_ns);
-/* Temporary, the container RPCs' (rpc-ctr-msg.c, rpc-container.c) until they read plain
- * configs (the pod RPCs use rpc-conv.h): mascri_rpc_map_copy and mascri_rpc_labels_match. */
-
-/* A heap copy of a map<string,string> field (n entries of any map entry message type,
- * copied into messages of desc); *n_out = n. */
-void *mascri_rpc_map_copy(const ProtobufCMessageDescriptor *desc, void *const *src, size_t n,
-                          size_t *n_out);
-/* Whether every selector entry is among labels (both arrays of map entry messages). */
-bool mascri_rpc_labels_match(void *const *labels, size_t n_labels, void *const *selector, size_t n);
 /* The verbose "info" JSON of PodSandboxStatus. */
 char *mascri_pod_verbose_info(const struct mascri_pod_info *in);
 /* Whether every selector entry (map entries of any map<string,string>) is in the pod's

@@ -301,10 +301,14 @@ static void restore_one(struct mascri_containers *ctrs, const char *id)
     return;
   }
   struct ctr *c = NULL;
-  if (mascri_ctr_record_read(path, &c, &err) < 0) {
+  bool legacy = false;
+  if (mascri_ctr_record_read(ctrs, path, &c, &legacy, &err) < 0) {
     log_warning("skipping container record: %s", mascri_error_message(&err));
     return;
   }
+  /* in the current form right away: the next start need not convert it again */
+  if (legacy && mascri_ctr_record_write(ctrs, c, &err) < 0)
+    mascri_log_error_release(MASCRI_LOG_WARNING, &err, "container %s: rewriting its record", id);
   if (!c->info.cgroup_path &&
       (c->info.state == MASCRI_CTR_CREATED || c->info.state == MASCRI_CTR_RUNNING))
     c->info.cgroup_path = mascri_ctr_runtime_cgroup_path(ctrs, id); /* an older record */
@@ -381,6 +385,7 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
   ctrs->pods = cfg->pods;
   ctrs->on_event = cfg->on_event;
   ctrs->event_data = cfg->event_data;
+  ctrs->legacy_config = cfg->legacy_config;
   ctrs->usage_period_ms = cfg->usage_period_ms ? cfg->usage_period_ms : MASCRI_CTR_USAGE_PERIOD_MS;
   ctrs->monitor_fd = ctrs->watch_stop[0] = ctrs->watch_stop[1] = -1;
   ctrs->exits_fd = ctrs->usage_stop[0] = ctrs->usage_stop[1] = -1;

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "image/image.h"
 #include "runtime/runtime.h"
+#include "sandbox/ctr-config.h"
 #include "sandbox/pods.h"
 
 struct mascri_containers;
@@ -57,7 +58,7 @@ struct mascri_ctr_info {
    * by a background walk every stats period, never by a stats call. */
   uint64_t rw_bytes, rw_inodes;
   int64_t rw_at;
-  Runtime__V1__ContainerConfig *config; /* heap copy; resources kept up to date */
+  struct mascri_ctr_config *config; /* heap copy; resources kept up to date */
 };
 void mascri_ctr_info_free(struct mascri_ctr_info *info);
 void mascri_ctr_info_list_free(struct mascri_ctr_info **v, size_t n);
@@ -69,6 +70,9 @@ static inline void cleanup_ctr_infop(struct mascri_ctr_info **p)
 
 typedef void (*mascri_ctr_event_fn)(void *data, const char *ctr_id, const char *pod_id,
                                     mascri_ctr_event_t type);
+
+typedef int (*mascri_ctr_legacy_config_fn)(const uint8_t *buf, size_t len,
+                                           struct mascri_ctr_config *out, mascri_error_t *err);
 
 struct mascri_containers_config {
   const char *root;         /* records in <root>/containers/<id>/ */
@@ -87,6 +91,10 @@ struct mascri_containers_config {
   void *event_data;
   /* How often the writable layers are measured (ms); 0: MASCRI_CTR_USAGE_PERIOD_MS. */
   unsigned usage_period_ms;
+  /* Converts the config of a record written before configs were JSON (record version 1:
+   * the ContainerConfig in the CRI's wire format, which sandbox cannot read) into *out; such a
+   * record is rewritten in the current form once loaded. NULL: such records are skipped. */
+  mascri_ctr_legacy_config_fn legacy_config;
 };
 #define MASCRI_CTR_USAGE_PERIOD_MS 10000u
 
@@ -99,7 +107,7 @@ void mascri_containers_close(struct mascri_containers *ctrs);
  * the OCI spec, starts the monitor, which creates the container (init waiting for Start).
  * The pod must be ready (FAILED_PRECONDITION otherwise). *id is the new id. */
 int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
-                             const Runtime__V1__ContainerConfig *config, char **id,
+                             const struct mascri_ctr_config *config, char **id,
                              const volatile int *cancel, mascri_error_t *err);
 /* Lets the init exec the process. FAILED_PRECONDITION unless CREATED. */
 int mascri_containers_start(struct mascri_containers *ctrs, const char *id, mascri_error_t *err);
@@ -140,7 +148,7 @@ void mascri_exec_sync_result_clear(struct mascri_exec_sync_result *res);
 /* UpdateContainerResources: applies and records. FAILED_PRECONDITION unless created or
  * running. */
 int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
-                             const Runtime__V1__LinuxContainerResources *res, mascri_error_t *err);
+                             const struct mascri_ctr_resources *res, mascri_error_t *err);
 /* ReopenContainerLog: FAILED_PRECONDITION unless running. */
 int mascri_containers_reopen_log(struct mascri_containers *ctrs, const char *id,
                                  mascri_error_t *err);

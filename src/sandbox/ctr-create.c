@@ -26,16 +26,16 @@ static bool bad_name(const char *s)
   return !s || !s[0] || strpbrk(s, "/_\n ") != NULL || strlen(s) > 253;
 }
 
-static int validate(const Runtime__V1__ContainerConfig *c, mascri_error_t *err)
+static int validate(const struct mascri_ctr_config *c, mascri_error_t *err)
 {
   if (!c)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "container config is required");
-  if (!c->metadata || bad_name(c->metadata->name))
+  if (bad_name(c->metadata.name))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "container metadata.name is required and must not contain "
                                   "'/', '_' or spaces");
-  if (!c->image || !c->image->image || !c->image->image[0])
+  if (!c->image.image || !c->image.image[0])
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "container image.image is required");
   if (c->log_path && c->log_path[0] && (c->log_path[0] == '/' || strstr(c->log_path, "..") != NULL))
@@ -46,23 +46,19 @@ static int validate(const Runtime__V1__ContainerConfig *c, mascri_error_t *err)
   return 0;
 }
 
-static int stop_signal(const Runtime__V1__ContainerConfig *c, const struct mascri_image_info *img)
+static int stop_signal(const struct mascri_ctr_config *c, const struct mascri_image_info *img)
 {
-  if (c->stop_signal != RUNTIME__V1__SIGNAL__RUNTIME_DEFAULT) {
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&runtime__v1__signal__descriptor, c->stop_signal);
-    int sig = v ? mascri_signal_parse(v->name) : 0;
-    if (sig > 0)
-      return sig;
-  }
-  int sig = mascri_signal_parse(img->stop_signal);
+  int sig = c->stop_signal ? mascri_signal_parse(c->stop_signal) : 0;
+  if (sig > 0)
+    return sig;
+  sig = mascri_signal_parse(img->stop_signal);
   return sig > 0 ? sig : SIGTERM;
 }
 
 /* What CreateContainer was asked, for a retry's comparison. */
 struct create_request {
   const char *pod_id;
-  const Runtime__V1__ContainerConfig *config;
+  const struct mascri_ctr_config *config;
 };
 
 /* Whether holder is what this same request made (kubelet retrying after its own timeout): a
@@ -74,21 +70,21 @@ static bool same_request(const struct mascri_obj *holder, const void *request)
   if (x->info.state != MASCRI_CTR_CREATED || !x->info.config ||
       strcmp(x->info.pod_id, rq->pod_id) != 0)
     return false;
-  return mascri_pb_equal(&x->info.config->base, &rq->config->base);
+  return mascri_ctr_config_equal(x->info.config, rq->config);
 }
 
 /* The container as far as the request describes it, under a new id. */
-static struct ctr *new_ctr(const struct mascri_pod_info *pod, const Runtime__V1__ContainerConfig *c)
+static struct ctr *new_ctr(const struct mascri_pod_info *pod, const struct mascri_ctr_config *c)
 {
   struct ctr *x = mascri_ctr_alloc();
   x->info.id = mascri_pod_new_id();
-  x->info.full_name = xasprintf("k8s_%s_%s_%s_%s_%u", c->metadata->name, pod->name, pod->namespace_,
-                                pod->uid, c->metadata->attempt);
+  x->info.full_name = xasprintf("k8s_%s_%s_%s_%s_%u", c->metadata.name, pod->name, pod->namespace_,
+                                pod->uid, c->metadata.attempt);
   x->info.pod_id = xstrdup(pod->id);
-  x->info.name = xstrdup(c->metadata->name);
-  x->info.attempt = c->metadata->attempt;
-  x->info.image_ref = xstrdup(c->image->image);
-  x->info.config = mascri_pb_copy(&c->base);
+  x->info.name = xstrdup(c->metadata.name);
+  x->info.attempt = c->metadata.attempt;
+  x->info.image_ref = xstrdup(c->image.image);
+  x->info.config = mascri_ctr_config_dup(c);
   x->obj.id = x->info.id;
   x->obj.name = x->info.full_name;
   return x;
@@ -124,7 +120,7 @@ static int mkdirs_nofollow_at(int dirfd, const char *rel, mascri_error_t *err)
 }
 
 /* log_path is relative to the pod's log_directory and must stay below it. */
-static char *log_path(const struct mascri_pod_info *pod, const Runtime__V1__ContainerConfig *c,
+static char *log_path(const struct mascri_pod_info *pod, const struct mascri_ctr_config *c,
                       mascri_error_t *err)
 {
   if (!c->log_path || !c->log_path[0] || !pod->log_directory || !pod->log_directory[0])
@@ -191,12 +187,11 @@ static int make_bundle(struct create_job *j, mascri_error_t *err)
     return mascri_make_error(err, errno, "open %s", j->rootfs);
   _cleanup_free_ char *cg = cgroups_path(j->ctrs, j->pod, id);
   _cleanup_free_ char *target_pidns = NULL;
-  const Runtime__V1__LinuxContainerConfig *lx = j->c->info.config->linux;
-  const Runtime__V1__NamespaceOption *ns =
-      lx && lx->security_context ? lx->security_context->namespace_options : NULL;
-  if (ns && ns->pid == RUNTIME__V1__NAMESPACE_MODE__TARGET) {
+  const struct mascri_ctr_security *sc = &j->c->info.config->security;
+  const struct mascri_ns_options *ns = sc->has_namespace_options ? &sc->namespace_options : NULL;
+  if (ns && ns->pid == MASCRI_NS_MODE_TARGET) {
     _cleanup_ctr_info_ struct mascri_ctr_info *t = NULL;
-    if (mascri_containers_get(j->ctrs, ns->target_id, &t, err) < 0)
+    if (mascri_containers_get(j->ctrs, ns->target_id ? ns->target_id : "", &t, err) < 0)
       return mascri_error_wrap(err, "namespace_options.target_id");
     if (t->state != MASCRI_CTR_RUNNING || t->init_pid <= 0)
       return mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
@@ -234,7 +229,7 @@ static int start_monitor(struct create_job *j, const volatile int *cancel, mascr
       .exit_file = exit_file,
       .socket_dir = socket_dir,
       .terminal = c->info.config->tty,
-      .stdin_ = c->info.config->stdin,
+      .stdin_ = c->info.config->stdin_,
       .stdin_once = c->info.config->stdin_once,
   };
   j->monitor_started = true;
@@ -285,7 +280,7 @@ static int create_steps(struct create_job *j, const volatile int *cancel, mascri
 }
 
 int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
-                             const Runtime__V1__ContainerConfig *config, char **id,
+                             const struct mascri_ctr_config *config, char **id,
                              const volatile int *cancel, mascri_error_t *err)
 {
   if (validate(config, err) < 0)
@@ -307,7 +302,7 @@ int mascri_containers_create(struct mascri_containers *ctrs, const char *pod_id,
   if (ret != 0) {
     if (ret > 0)
       log_info("CreateContainer of %s again: answering with the container it made, %s",
-               config->metadata->name, existing);
+               config->metadata.name, existing);
     mascri_ctr_free(j.c);
     mascri_pod_info_free(j.pod);
     if (ret < 0)

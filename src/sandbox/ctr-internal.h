@@ -28,6 +28,7 @@ struct mascri_containers {
   struct mascri_pods *pods;
   mascri_ctr_event_fn on_event;
   void *event_data;
+  mascri_ctr_legacy_config_fn legacy_config; /* may be NULL */
   int monitor_fd;               /* sealed memfd copy of mascri-monitor, shared by every monitor */
   char *monitor_exe;            /* "/proc/self/fd/<monitor_fd>" */
   struct mascri_objtable table; /* its lock also guards every container's info fields */
@@ -56,7 +57,10 @@ char *mascri_ctr_exit_file(const struct mascri_containers *ctrs, const char *id)
 char *mascri_ctr_monitor_dir(const struct mascri_containers *ctrs, const char *id);
 int mascri_ctr_record_write(const struct mascri_containers *ctrs, const struct ctr *c,
                             mascri_error_t *err);
-int mascri_ctr_record_read(const char *path, struct ctr **out, mascri_error_t *err);
+/* *legacy: the record is of an older version, to be rewritten (its config was converted
+ * by ctrs->legacy_config). */
+int mascri_ctr_record_read(const struct mascri_containers *ctrs, const char *path, struct ctr **out,
+                           bool *legacy, mascri_error_t *err);
 /* A zeroed container with one reference (the table's once added); the table's kind frees
  * it. */
 struct ctr *mascri_ctr_alloc(void);

@@ -234,8 +234,7 @@ int mascri_containers_remove_pod(struct mascri_containers *ctrs, const char *pod
 
 /* ---- update / reopen / exec / usage ------------------------------------------------ */
 
-static void resources_from_cri(const Runtime__V1__LinuxContainerResources *in,
-                               mascri_spec_resources_t *r)
+static void spec_resources(const struct mascri_ctr_resources *in, mascri_spec_resources_t *r)
 {
   memset(r, 0, sizeof(*r));
   r->cpu.has_shares = in->cpu_shares > 0, r->cpu.shares = (uint64_t)in->cpu_shares;
@@ -250,36 +249,29 @@ static void resources_from_cri(const Runtime__V1__LinuxContainerResources *in,
   if (in->n_hugepage_limits) {
     r->hugepage_limits = xcalloc(in->n_hugepage_limits, sizeof(*r->hugepage_limits));
     for (size_t i = 0; i < in->n_hugepage_limits; i++) {
-      r->hugepage_limits[i].page_size = xstrdup(in->hugepage_limits[i]->page_size);
-      r->hugepage_limits[i].limit = in->hugepage_limits[i]->limit;
+      r->hugepage_limits[i].page_size =
+          xstrdup(in->hugepage_limits[i].page_size ? in->hugepage_limits[i].page_size : "");
+      r->hugepage_limits[i].limit = in->hugepage_limits[i].limit;
     }
     r->n_hugepage_limits = in->n_hugepage_limits;
   }
-  for (size_t i = 0; i < in->n_unified; i++) {
-    mascri_strv_append(&r->unified_keys, in->unified[i]->key);
-    mascri_strv_append(&r->unified_values, in->unified[i]->value ? in->unified[i]->value : "");
+  for (size_t i = 0; i < in->unified.n; i++) {
+    mascri_strv_append(&r->unified_keys, in->unified.v[i].key);
+    mascri_strv_append(&r->unified_values, in->unified.v[i].value);
   }
 }
 
-static void record_resources(struct ctr *c, const Runtime__V1__LinuxContainerResources *res)
+/* The config's resources become res (what ContainerStatus then reports). */
+static void record_resources(struct ctr *c, const struct mascri_ctr_resources *res)
 {
-  Runtime__V1__ContainerConfig *cfg = c->info.config;
-  if (!cfg->linux) {
-    cfg->linux = xmalloc0(sizeof(*cfg->linux));
-    runtime__v1__linux_container_config__init(cfg->linux);
-  }
-  size_t n = runtime__v1__linux_container_resources__get_packed_size(res);
-  _cleanup_free_ uint8_t *buf = xmalloc(n + 1);
-  runtime__v1__linux_container_resources__pack(res, buf);
-  Runtime__V1__LinuxContainerResources *copy =
-      runtime__v1__linux_container_resources__unpack(NULL, n, buf);
-  if (cfg->linux->resources)
-    runtime__v1__linux_container_resources__free_unpacked(cfg->linux->resources, NULL);
-  cfg->linux->resources = copy;
+  struct mascri_ctr_resources *dst = &c->info.config->resources;
+  mascri_ctr_resources_clear(dst);
+  mascri_ctr_resources_copy(dst, res);
+  dst->set = true;
 }
 
 int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
-                             const Runtime__V1__LinuxContainerResources *res, mascri_error_t *err)
+                             const struct mascri_ctr_resources *res, mascri_error_t *err)
 {
   struct ctr *c = mascri_ctrs_acquire(ctrs, id, err);
   if (!c)
@@ -290,7 +282,7 @@ int mascri_containers_update(struct mascri_containers *ctrs, const char *id,
     ret = wrong_state(c, "created or running", err);
   } else {
     mascri_spec_resources_t r;
-    resources_from_cri(res, &r);
+    spec_resources(res, &r);
     mascri_runtime_t rt = mascri_ctrs_runtime(ctrs);
     ret = mascri_container_update(&rt, c->info.id, &r, err);
     free(r.cpu.cpus);

@@ -11,7 +11,9 @@
 #include "sandbox/ctr-internal.h"
 #include "sandbox/pod-util.h"
 
-#define RECORD_VERSION 1
+/* 2: "config" is the JSON of struct mascri_ctr_config; 1: the hex of the ContainerConfig in
+ * the CRI's wire format (read through the legacy converter, then rewritten as 2). */
+#define RECORD_VERSION 2
 
 static const struct mascri_obj_str_field str_fields[] = {
     {"id", offsetof(struct mascri_ctr_info, id)},
@@ -27,13 +29,23 @@ static const struct mascri_obj_str_field str_fields[] = {
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
 
+static void *config_copy(const void *config)
+{
+  return mascri_ctr_config_dup(config);
+}
+
+static void config_free(void *config)
+{
+  mascri_ctr_config_free(config);
+}
+
 static const struct mascri_obj_info_desc info_desc = {
     .size = sizeof(struct mascri_ctr_info),
     .strs = str_fields,
     .n_strs = N_STR_FIELDS,
     .config_off = offsetof(struct mascri_ctr_info, config),
-    .config_copy = mascri_pb_copy,
-    .config_free = mascri_pb_free,
+    .config_copy = config_copy,
+    .config_free = config_free,
 };
 
 static char **str_field(struct mascri_ctr_info *info, size_t i)
@@ -110,18 +122,42 @@ static char *record_json(const struct ctr *c, size_t *len)
   for (size_t i = 0; i < N_NUM_FIELDS; i++)
     mascri_json_gen_kv_int(g, num_fields[i].key, num_get(info, i));
   mascri_json_gen_kv_bool(g, "oomKilled", info->oom_killed);
-  if (info->config) {
-    size_t n = runtime__v1__container_config__get_packed_size(info->config);
-    _cleanup_free_ uint8_t *buf = xmalloc(n + 1);
-    runtime__v1__container_config__pack(info->config, buf);
-    _cleanup_free_ char *hex = mascri_hex_encode(buf, n);
-    mascri_json_gen_kv_string(g, "config", hex);
-  }
+  if (info->config)
+    mascri_ctr_config_gen(g, "config", info->config);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, len);
 }
 
-static int record_parse(const char *buf, size_t len, struct ctr **out, mascri_error_t *err)
+/* A version 1 config: hex of the CRI wire format, which only cri/ can read. */
+static int legacy_config(const struct mascri_containers *ctrs, const char *hex,
+                         struct mascri_ctr_config *out, mascri_error_t *err)
+{
+  if (!ctrs->legacy_config)
+    return mascri_make_error(err, 0, "config: an old record and no converter for it");
+  _cleanup_free_ uint8_t *buf = NULL;
+  ssize_t n = mascri_hex_decode(hex, &buf);
+  if (n < 0)
+    return mascri_make_error(err, 0, "config: not hexadecimal");
+  if (ctrs->legacy_config(buf, (size_t)n, out, err) < 0)
+    return mascri_error_wrap(err, "config");
+  return 0;
+}
+
+static int parse_config(const struct mascri_containers *ctrs, yajl_val root, struct ctr *c,
+                        bool *legacy, mascri_error_t *err)
+{
+  yajl_val v = mascri_json_get(root, "config");
+  if (!v || YAJL_IS_NULL(v))
+    return mascri_make_error(err, 0, "config missing");
+  c->info.config = mascri_ctr_config_new();
+  *legacy = YAJL_IS_STRING(v);
+  if (*legacy)
+    return legacy_config(ctrs, YAJL_GET_STRING(v), c->info.config, err);
+  return mascri_ctr_config_parse(root, "config", c->info.config, err);
+}
+
+static int record_parse(const struct mascri_containers *ctrs, const char *buf, size_t len,
+                        struct ctr **out, bool *legacy, mascri_error_t *err)
 {
   _cleanup_json_ yajl_val root = NULL;
   if (mascri_json_parse(buf, len, "container record", &root, err) < 0)
@@ -141,16 +177,13 @@ static int record_parse(const char *buf, size_t len, struct ctr **out, mascri_er
     num_set(&c->info, i, v);
   }
   mascri_json_get_bool(root, "oomKilled", &c->info.oom_killed);
-  const char *hex = mascri_json_get_string(root, "config");
-  if (hex) {
-    _cleanup_free_ uint8_t *cfg = NULL;
-    ssize_t n = mascri_hex_decode(hex, &cfg);
-    if (n >= 0)
-      c->info.config = runtime__v1__container_config__unpack(NULL, (size_t)n, cfg);
-  }
-  if (!c->info.id || !c->info.pod_id || !c->info.full_name || !c->info.config) {
+  if (!c->info.id || !c->info.pod_id || !c->info.full_name) {
     mascri_ctr_free(c);
-    return mascri_make_error(err, 0, "container record: id, podId, fullName or config missing");
+    return mascri_make_error(err, 0, "container record: id, podId or fullName missing");
+  }
+  if (parse_config(ctrs, root, c, legacy, err) < 0) {
+    mascri_ctr_free(c);
+    return mascri_error_wrap(err, "container record");
   }
   c->obj.id = c->info.id;
   c->obj.name = c->info.full_name;
@@ -170,13 +203,14 @@ int mascri_ctr_record_write(const struct mascri_containers *ctrs, const struct c
   return 0;
 }
 
-int mascri_ctr_record_read(const char *path, struct ctr **out, mascri_error_t *err)
+int mascri_ctr_record_read(const struct mascri_containers *ctrs, const char *path, struct ctr **out,
+                           bool *legacy, mascri_error_t *err)
 {
   _cleanup_free_ char *buf = NULL;
   size_t len = 0;
   if (mascri_read_file(path, &buf, &len, err) < 0)
     return -1;
-  if (record_parse(buf, len, out, err) < 0)
+  if (record_parse(ctrs, buf, len, out, legacy, err) < 0)
     return mascri_error_wrap(err, "%s", path);
   return 0;
 }

@@ -125,28 +125,24 @@ static int choose_by_path(const char *p, const char **file, mascri_error_t *err)
                                 p);
 }
 
-static int choose(const Runtime__V1__LinuxContainerSecurityContext *sc, bool privileged,
-                  const char **file, const char **field, mascri_error_t *err)
+static int choose(const struct mascri_ctr_security *sc, bool privileged, const char **file,
+                  const char **field, mascri_error_t *err)
 {
   if (privileged || sc == NULL)
     return PROFILE_NONE;
-  const Runtime__V1__SecurityProfile *sp = sc->seccomp;
-  if (sp == NULL) {
-    *field = "security_context.seccomp_profile_path";
+  const struct mascri_security_profile *sp = &sc->seccomp;
+  if (!sp->set) {
     /* still sent by older kubelets and crictl configs */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    const char *path = sc->seccomp_profile_path;
-#pragma GCC diagnostic pop
-    return choose_by_path(path, file, err);
+    *field = "security_context.seccomp_profile_path";
+    return choose_by_path(sc->seccomp_profile_path, file, err);
   }
   *field = "security_context.seccomp.localhost_ref";
-  switch (sp->profile_type) {
-  case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault:
+  switch (sp->type) {
+  case MASCRI_PROFILE_RUNTIME_DEFAULT:
     return PROFILE_DEFAULT;
-  case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined:
+  case MASCRI_PROFILE_UNCONFINED:
     return PROFILE_NONE;
-  case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost:
+  case MASCRI_PROFILE_LOCALHOST:
     if (sp->localhost_ref == NULL || sp->localhost_ref[0] != '/')
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                     "%s: \"%s\" is not an absolute path", *field,
@@ -156,12 +152,12 @@ static int choose(const Runtime__V1__LinuxContainerSecurityContext *sc, bool pri
   default:
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "security_context.seccomp.profile_type: unknown type %d",
-                                  (int)sp->profile_type);
+                                  (int)sp->type);
   }
 }
 
-int mascri_ctr_seccomp_gen(yajl_gen g, const Runtime__V1__LinuxContainerSecurityContext *sc,
-                           bool privileged, char *const *caps, mascri_error_t *err)
+int mascri_ctr_seccomp_gen(yajl_gen g, const struct mascri_ctr_security *sc, bool privileged,
+                           char *const *caps, mascri_error_t *err)
 {
   const char *file = NULL, *field = NULL;
   int which = choose(sc, privileged, &file, &field, err);

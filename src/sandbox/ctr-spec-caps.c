@@ -71,9 +71,9 @@ static char *normalize(const char *name)
   return TAKE_PTR(full);
 }
 
-static bool has_all(char *const *names, size_t n)
+static bool has_all(char *const *names)
 {
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; names && names[i]; i++)
     if (strcasecmp(names[i], "ALL") == 0)
       return true;
   return false;
@@ -92,9 +92,9 @@ static void remove_name(char **v, const char *name)
     v[j] = NULL;
 }
 
-static int apply_list(char ***caps, char *const *names, size_t n, bool add, mascri_error_t *err)
+static int apply_list(char ***caps, char *const *names, bool add, mascri_error_t *err)
 {
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; names && names[i]; i++) {
     if (strcasecmp(names[i], "ALL") == 0)
       continue;
     _cleanup_free_ char *cap = normalize(names[i]);
@@ -131,25 +131,22 @@ static int defaults_from(char *const *given, char ***out, mascri_error_t *err)
   return 0;
 }
 
-int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged,
-                          char *const *defaults, char ***out, mascri_error_t *err)
+int ctr_spec_capabilities(const struct mascri_ctr_security *sc, char *const *defaults, char ***out,
+                          mascri_error_t *err)
 {
   _cleanup_strv_ char **caps = NULL;
-  if (privileged) {
+  if (sc->privileged) {
     *out = ctr_spec_all_capabilities();
     return 0;
   }
   /* add ALL then drop some, as containerd: drop ALL wins over defaults, adds come after */
-  if (cap && has_all(cap->add_capabilities, cap->n_add_capabilities))
+  if (has_all(sc->add_caps))
     caps = ctr_spec_all_capabilities();
-  else if (!(cap && has_all(cap->drop_capabilities, cap->n_drop_capabilities)) &&
-           defaults_from(defaults, &caps, err) < 0)
+  else if (!has_all(sc->drop_caps) && defaults_from(defaults, &caps, err) < 0)
     return -1;
-  if (cap) {
-    if (apply_list(&caps, cap->drop_capabilities, cap->n_drop_capabilities, false, err) < 0 ||
-        apply_list(&caps, cap->add_capabilities, cap->n_add_capabilities, true, err) < 0)
-      return -1;
-  }
+  if (apply_list(&caps, sc->drop_caps, false, err) < 0 ||
+      apply_list(&caps, sc->add_caps, true, err) < 0)
+    return -1;
   if (!caps)
     caps = mascri_strv_dup((char *const[]){NULL});
   *out = TAKE_PTR(caps);

@@ -23,7 +23,8 @@ static int check_permissions(const char *perm, size_t i, mascri_error_t *err)
   return 0;
 }
 
-static int stat_device(const Runtime__V1__Device *d, size_t i, struct stat *st, mascri_error_t *err)
+static int stat_device(const struct mascri_ctr_device *d, size_t i, struct stat *st,
+                       mascri_error_t *err)
 {
   if (!d->host_path || d->host_path[0] != '/' || !d->container_path || d->container_path[0] != '/')
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
@@ -87,7 +88,7 @@ int ctr_spec_gen_devices(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_
   if (c->privileged)
     gen_host_devices(g, "/dev", 0);
   for (size_t i = 0; i < c->cfg->n_devices; i++) {
-    const Runtime__V1__Device *d = c->cfg->devices[i];
+    const struct mascri_ctr_device *d = &c->cfg->devices[i];
     struct stat st;
     if (stat_device(d, i, &st, err) < 0)
       return -1;
@@ -123,7 +124,7 @@ int ctr_spec_gen_device_rules(yajl_gen g, const struct ctr_spec_ctx *c, mascri_e
     gen_rule(g, false, NULL, -1, -1, "rwm");
   }
   for (size_t i = 0; i < c->cfg->n_devices; i++) {
-    const Runtime__V1__Device *d = c->cfg->devices[i];
+    const struct mascri_ctr_device *d = &c->cfg->devices[i];
     struct stat st;
     if (stat_device(d, i, &st, err) < 0)
       return -1;

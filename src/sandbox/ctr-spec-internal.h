@@ -9,9 +9,9 @@
 
 struct ctr_spec_ctx {
   const struct mascri_ctr_spec_input *in;
-  const Runtime__V1__ContainerConfig *cfg;
-  const Runtime__V1__LinuxContainerSecurityContext *sc; /* NULL when none given */
-  const Runtime__V1__LinuxContainerResources *res;      /* NULL when none given */
+  const struct mascri_ctr_config *cfg;
+  const struct mascri_ctr_security *sc;   /* &cfg->security */
+  const struct mascri_ctr_resources *res; /* NULL when none given */
   bool privileged;
   bool readonly_rootfs;
   char **caps; /* the container's capability names, "CAP_..." */
@@ -19,8 +19,8 @@ struct ctr_spec_ctx {
 
 /* The capability set: containerd's defaults + add - drop ("ALL" honoured both ways), or
  * every capability mascrid may give when privileged. INVALID_ARGUMENT names an unknown one. */
-int ctr_spec_capabilities(const Runtime__V1__Capability *cap, bool privileged,
-                          char *const *defaults, char ***out, mascri_error_t *err);
+int ctr_spec_capabilities(const struct mascri_ctr_security *sc, char *const *defaults, char ***out,
+                          mascri_error_t *err);
 /* Every capability name the running kernel knows and mascrid holds in its bounding set. */
 char **ctr_spec_all_capabilities(void);
 
@@ -31,7 +31,7 @@ int ctr_spec_gen_mounts(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t
 /* linux.rootfsPropagation the CRI mounts need: "rshared" when one is bidirectional (its
  * bind must stay in the host's peer group), else "rslave" when one is host-to-container,
  * else NULL (the runtime's default). */
-const char *ctr_spec_rootfs_propagation(const Runtime__V1__ContainerConfig *cfg);
+const char *ctr_spec_rootfs_propagation(const struct mascri_ctr_config *cfg);
 /* "linux": namespaces, resources, devices, cgroupsPath, masked/readonly paths, seccomp. */
 int ctr_spec_gen_linux(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err);
 /* "devices" (inside "linux"): device nodes of config.devices, every host device when

@@ -36,31 +36,26 @@ static void gen_ns(yajl_gen g, const char *type, const char *path)
   yajl_gen_map_close(g);
 }
 
-static Runtime__V1__NamespaceMode pod_pid_mode(const struct mascri_pod_info *pod)
-{
-  return (Runtime__V1__NamespaceMode)mascri_pod_info_pid_mode(pod);
-}
-
 /* pid: the pod's namespace (POD), the host's (NODE), the target container's (TARGET), or
  * a new one (CONTAINER, kubelet's default). NULL type means none in the list (host). */
 static int gen_pid_ns(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
-  const Runtime__V1__NamespaceOption *ns = c->sc ? c->sc->namespace_options : NULL;
-  Runtime__V1__NamespaceMode mode = ns ? ns->pid : RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
+  enum mascri_ns_mode mode =
+      c->sc->has_namespace_options ? c->sc->namespace_options.pid : MASCRI_NS_MODE_CONTAINER;
   const struct mascri_pod_info *pod = c->in->pod;
   switch (mode) {
-  case RUNTIME__V1__NAMESPACE_MODE__POD:
+  case MASCRI_NS_MODE_POD:
     if (pod->pidns_path)
       gen_ns(g, "pid", pod->pidns_path);
-    else if (pod_pid_mode(pod) != RUNTIME__V1__NAMESPACE_MODE__NODE)
+    else if (mascri_pod_info_pid_mode(pod) != MASCRI_NS_MODE_NODE)
       gen_ns(g, "pid", NULL);
     return 0;
-  case RUNTIME__V1__NAMESPACE_MODE__NODE:
-    if (pod_pid_mode(pod) != RUNTIME__V1__NAMESPACE_MODE__NODE)
+  case MASCRI_NS_MODE_NODE:
+    if (mascri_pod_info_pid_mode(pod) != MASCRI_NS_MODE_NODE)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                     "namespace_options.pid: NODE needs a pod with host PID");
     return 0;
-  case RUNTIME__V1__NAMESPACE_MODE__TARGET:
+  case MASCRI_NS_MODE_TARGET:
     if (!c->in->target_pidns_path)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                     "namespace_options.pid: TARGET needs target_id");
@@ -86,8 +81,7 @@ static bool host_is_cgroup2(void)
 static int gen_namespaces(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
   const struct mascri_pod_info *pod = c->in->pod;
-  const Runtime__V1__NamespaceOption *nso = c->sc ? c->sc->namespace_options : NULL;
-  if (nso && nso->userns_options && nso->userns_options->mode != RUNTIME__V1__NAMESPACE_MODE__NODE)
+  if (c->sc->has_namespace_options && c->sc->namespace_options.userns != MASCRI_NS_MODE_NODE)
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "namespace_options.userns_options: user namespaces are not "
                                   "supported by mascri yet");
@@ -108,15 +102,15 @@ static int gen_namespaces(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error
   return 0;
 }
 
-static void gen_paths(yajl_gen g, const char *key, char *const *given, size_t n,
-                      const char *const *defaults, bool privileged)
+static void gen_paths(yajl_gen g, const char *key, char *const *given, const char *const *defaults,
+                      bool privileged)
 {
   mascri_json_gen_key(g, key);
   yajl_gen_array_open(g);
   if (privileged) {
     /* nothing masked or readonly */
-  } else if (n > 0) {
-    for (size_t i = 0; i < n; i++)
+  } else if (given && given[0]) {
+    for (size_t i = 0; given[i]; i++)
       mascri_json_gen_string(g, given[i]);
   } else {
     for (size_t i = 0; defaults[i]; i++)
@@ -138,12 +132,9 @@ int ctr_spec_gen_linux(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t 
     mascri_json_gen_kv_string(g, "rootfsPropagation", prop);
   if (ctr_spec_gen_resources(g, c, err) < 0 || ctr_spec_gen_devices(g, c, err) < 0)
     return -1;
-  const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
-  gen_paths(g, "maskedPaths", sc ? sc->masked_paths : NULL, sc ? sc->n_masked_paths : 0,
-            default_masked, c->privileged);
-  gen_paths(g, "readonlyPaths", sc ? sc->readonly_paths : NULL, sc ? sc->n_readonly_paths : 0,
-            default_readonly, c->privileged);
-  if (mascri_ctr_seccomp_gen(g, sc, c->privileged, c->caps, err) < 0)
+  gen_paths(g, "maskedPaths", c->sc->masked_paths, default_masked, c->privileged);
+  gen_paths(g, "readonlyPaths", c->sc->readonly_paths, default_readonly, c->privileged);
+  if (mascri_ctr_seccomp_gen(g, c->sc, c->privileged, c->caps, err) < 0)
     return -1;
   yajl_gen_map_close(g);
   return 0;

@@ -30,10 +30,10 @@ static const char *const shm_opts[] = {"nosuid",    "noexec",      "nodev",
                                        "mode=1777", "size=65536k", NULL};
 
 /* Whether a CRI mount targets dest (so the default is left out). */
-static bool cri_mounts(const Runtime__V1__ContainerConfig *cfg, const char *dest)
+static bool cri_mounts(const struct mascri_ctr_config *cfg, const char *dest)
 {
   for (size_t i = 0; i < cfg->n_mounts; i++) {
-    const char *p = cfg->mounts[i]->container_path;
+    const char *p = cfg->mounts[i].container_path;
     if (!p)
       continue;
     size_t n = strlen(p);
@@ -104,28 +104,27 @@ static void gen_pod_files(yajl_gen g, const struct ctr_spec_ctx *c)
   gen_pod_file(g, c, "/etc/resolv.conf", pod->resolv_conf);
 }
 
-static const char *propagation(Runtime__V1__MountPropagation p)
+static const char *propagation(enum mascri_mount_propagation p)
 {
   switch (p) {
-  case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
+  case MASCRI_PROPAGATION_HOST_TO_CONTAINER:
     return "rslave";
-  case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
+  case MASCRI_PROPAGATION_BIDIRECTIONAL:
     return "rshared";
   default:
     return "rprivate";
   }
 }
 
-static int check_cri_mount(const Runtime__V1__Mount *m, size_t i, mascri_error_t *err)
+static int check_cri_mount(const struct mascri_ctr_mount *m, size_t i, mascri_error_t *err)
 {
   const char *what = NULL;
   if (!m->container_path || m->container_path[0] != '/')
     what = "container_path is not an absolute path";
   else if (!m->host_path || m->host_path[0] != '/')
-    what = m->image && m->image->image && *m->image->image
-               ? "image volumes (mounts with an image) are not supported"
-               : "host_path is not an absolute path";
-  else if (m->n_uidmappings || m->n_gidmappings)
+    what = m->image && *m->image ? "image volumes (mounts with an image) are not supported"
+                                 : "host_path is not an absolute path";
+  else if (m->id_mapped)
     what = "id-mapped mounts (uidmappings/gidmappings) are not supported";
   else if (m->recursive_read_only)
     what = "recursive read-only mounts are not supported (the runtime handler does not "
@@ -143,10 +142,10 @@ static int check_cri_mount(const Runtime__V1__Mount *m, size_t i, mascri_error_t
  * one on a shared or slave mount (else the host's never reach the container). Checked as
  * containerd and CRI-O do, so that the pod fails at creation with the reason rather than
  * running without the propagation it asked for. */
-static int check_propagation_source(const Runtime__V1__Mount *m, size_t i, mascri_error_t *err)
+static int check_propagation_source(const struct mascri_ctr_mount *m, size_t i, mascri_error_t *err)
 {
-  bool bidi = m->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL;
-  if (!bidi && m->propagation != RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+  bool bidi = m->propagation == MASCRI_PROPAGATION_BIDIRECTIONAL;
+  if (!bidi && m->propagation != MASCRI_PROPAGATION_HOST_TO_CONTAINER)
     return 0;
   mascri_mountinfo_t mi = {0};
   if (mascri_mountinfo_lookup(m->host_path, &mi, err) < 0)
@@ -164,14 +163,13 @@ static int check_propagation_source(const Runtime__V1__Mount *m, size_t i, mascr
   return r;
 }
 
-const char *ctr_spec_rootfs_propagation(const Runtime__V1__ContainerConfig *cfg)
+const char *ctr_spec_rootfs_propagation(const struct mascri_ctr_config *cfg)
 {
   const char *prop = NULL;
   for (size_t i = 0; i < cfg->n_mounts; i++) {
-    if (cfg->mounts[i]->propagation == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL)
+    if (cfg->mounts[i].propagation == MASCRI_PROPAGATION_BIDIRECTIONAL)
       return "rshared";
-    if (cfg->mounts[i]->propagation ==
-        RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER)
+    if (cfg->mounts[i].propagation == MASCRI_PROPAGATION_HOST_TO_CONTAINER)
       prop = "rslave";
   }
   return prop;
@@ -192,7 +190,7 @@ static int ensure_host_path(const char *path, mascri_error_t *err)
 static int gen_cri_mounts(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
   for (size_t i = 0; i < c->cfg->n_mounts; i++) {
-    const Runtime__V1__Mount *m = c->cfg->mounts[i];
+    const struct mascri_ctr_mount *m = &c->cfg->mounts[i];
     if (check_cri_mount(m, i, err) < 0)
       return -1;
     if (ensure_host_path(m->host_path, err) < 0)

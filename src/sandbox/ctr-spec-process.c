@@ -16,19 +16,20 @@
  * image's cmd): a command given in the CRI config replaces the image's cmd too. */
 static char **build_args(const struct ctr_spec_ctx *c)
 {
-  const Runtime__V1__ContainerConfig *cfg = c->cfg;
+  const struct mascri_ctr_config *cfg = c->cfg;
   const struct mascri_image_info *img = c->in->image;
+  bool has_command = cfg->command && cfg->command[0];
   char **args = NULL;
-  if (cfg->n_command > 0)
-    for (size_t i = 0; i < cfg->n_command; i++)
+  if (has_command)
+    for (size_t i = 0; cfg->command[i]; i++)
       mascri_strv_append(&args, cfg->command[i]);
   else
     for (size_t i = 0; img->entrypoint && img->entrypoint[i]; i++)
       mascri_strv_append(&args, img->entrypoint[i]);
-  if (cfg->n_args > 0)
-    for (size_t i = 0; i < cfg->n_args; i++)
+  if (cfg->args && cfg->args[0])
+    for (size_t i = 0; cfg->args[i]; i++)
       mascri_strv_append(&args, cfg->args[i]);
-  else if (cfg->n_command == 0)
+  else if (!has_command)
     for (size_t i = 0; img->cmd && img->cmd[i]; i++)
       mascri_strv_append(&args, img->cmd[i]);
   return args;
@@ -73,13 +74,12 @@ static int build_env(const struct ctr_spec_ctx *c, const char *home, char ***out
   }
   if (c->cfg->tty && !env_has(env, "TERM"))
     mascri_strv_append(&env, "TERM=xterm");
-  for (size_t i = 0; i < c->cfg->n_envs; i++) {
-    const Runtime__V1__KeyValue *kv = c->cfg->envs[i];
-    if (!kv->key || !*kv->key || strchr(kv->key, '='))
+  for (size_t i = 0; i < c->cfg->envs.n; i++) {
+    const struct mascri_kv *kv = &c->cfg->envs.v[i];
+    if (!*kv->key || strchr(kv->key, '='))
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "envs[%zu]: invalid variable name \"%s\"", i,
-                                    kv->key ? kv->key : "");
-    _cleanup_free_ char *s = xasprintf("%s=%s", kv->key, kv->value ? kv->value : "");
+                                    "envs[%zu]: invalid variable name \"%s\"", i, kv->key);
+    _cleanup_free_ char *s = xasprintf("%s=%s", kv->key, kv->value);
     env_set(&env, kv->key, strlen(kv->key), s);
   }
   if (!env_has(env, "HOME")) {
@@ -94,46 +94,43 @@ static int build_env(const struct ctr_spec_ctx *c, const char *home, char ***out
  * run_as_group (only with one of the first two: check_ids) replaces the group part. */
 static char *user_spec(const struct ctr_spec_ctx *c)
 {
-  const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
+  const struct mascri_ctr_security *sc = c->sc;
   _cleanup_free_ char *user = NULL;
-  if (sc && sc->run_as_username && *sc->run_as_username)
+  if (sc->run_as_username && *sc->run_as_username)
     user = xstrdup(sc->run_as_username);
-  else if (sc && sc->run_as_user)
-    user = xasprintf("%" PRId64, sc->run_as_user->value);
+  else if (sc->has_run_as_user)
+    user = xasprintf("%" PRId64, sc->run_as_user);
   else if (c->in->image->user && *c->in->image->user)
     user = xstrdup(c->in->image->user);
   else
     user = xstrdup("");
-  if (sc && sc->run_as_group) {
+  if (sc->has_run_as_group) {
     char *colon = strchr(user, ':');
     if (colon)
       *colon = '\0';
-    return xasprintf("%s:%" PRId64, *user ? user : "0", sc->run_as_group->value);
+    return xasprintf("%s:%" PRId64, *user ? user : "0", sc->run_as_group);
   }
   return TAKE_PTR(user);
 }
 
 static int check_ids(const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
-  const Runtime__V1__LinuxContainerSecurityContext *sc = c->sc;
-  if (!sc)
-    return 0;
-  if (sc->run_as_user && (sc->run_as_user->value < 0 || sc->run_as_user->value > UINT32_MAX - 1))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.security_context.run_as_user: %" PRId64
-                                  " is not a valid uid",
-                                  sc->run_as_user->value);
+  const struct mascri_ctr_security *sc = c->sc;
+  if (sc->has_run_as_user && (sc->run_as_user < 0 || sc->run_as_user > UINT32_MAX - 1))
+    return mascri_make_error_kind(
+        err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+        "linux.security_context.run_as_user: %" PRId64 " is not a valid uid", sc->run_as_user);
   /* A group with the image's user would be a guess at intent: the CRI (and containerd,
    * CRI-O) refuse it. */
-  if (sc->run_as_group && !sc->run_as_user && !(sc->run_as_username && *sc->run_as_username))
+  if (sc->has_run_as_group && !sc->has_run_as_user &&
+      !(sc->run_as_username && *sc->run_as_username))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.security_context.run_as_group is set without run_as_user "
                                   "or run_as_username");
-  if (sc->run_as_group && (sc->run_as_group->value < 0 || sc->run_as_group->value > UINT32_MAX - 1))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                  "linux.security_context.run_as_group: %" PRId64
-                                  " is not a valid gid",
-                                  sc->run_as_group->value);
+  if (sc->has_run_as_group && (sc->run_as_group < 0 || sc->run_as_group > UINT32_MAX - 1))
+    return mascri_make_error_kind(
+        err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+        "linux.security_context.run_as_group: %" PRId64 " is not a valid gid", sc->run_as_group);
   for (size_t i = 0; i < sc->n_supplemental_groups; i++)
     if (sc->supplemental_groups[i] < 0 || sc->supplemental_groups[i] > UINT32_MAX - 1)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
@@ -159,7 +156,7 @@ static void gen_user(yajl_gen g, const struct ctr_spec_ctx *c, const struct masc
   mascri_json_gen_kv_uint(g, "gid", u->gid);
   mascri_json_gen_key(g, "additionalGids");
   yajl_gen_array_open(g);
-  size_t n_sup = c->sc ? c->sc->n_supplemental_groups : 0;
+  size_t n_sup = c->sc->n_supplemental_groups;
   _cleanup_free_ uint64_t *seen = xcalloc(u->n_additional + n_sup + 1, sizeof(*seen));
   size_t n_seen = 0;
   seen[n_seen++] = u->gid;
@@ -182,17 +179,8 @@ static void gen_caps(yajl_gen g, const struct ctr_spec_ctx *c)
   mascri_json_gen_kv_strv(g, "bounding", c->caps);
   mascri_json_gen_kv_strv(g, "effective", c->caps);
   mascri_json_gen_kv_strv(g, "permitted", c->caps);
-  const Runtime__V1__Capability *cap = c->sc ? c->sc->capabilities : NULL;
-  mascri_json_gen_key(g, "ambient");
-  yajl_gen_array_open(g);
-  for (size_t i = 0; cap && i < cap->n_add_ambient_capabilities; i++)
-    mascri_json_gen_string(g, cap->add_ambient_capabilities[i]);
-  yajl_gen_array_close(g);
-  mascri_json_gen_key(g, "inheritable");
-  yajl_gen_array_open(g);
-  for (size_t i = 0; cap && i < cap->n_add_ambient_capabilities; i++)
-    mascri_json_gen_string(g, cap->add_ambient_capabilities[i]);
-  yajl_gen_array_close(g);
+  mascri_json_gen_kv_strv(g, "ambient", c->sc->add_ambient_caps);
+  mascri_json_gen_kv_strv(g, "inheritable", c->sc->add_ambient_caps);
   yajl_gen_map_close(g);
 }
 
@@ -217,12 +205,12 @@ static int gen_body(yajl_gen g, const struct ctr_spec_ctx *c, char **args,
   mascri_json_gen_kv_strv(g, "env", env);
   mascri_json_gen_kv_string(g, "cwd", cwd);
   gen_caps(g, c);
-  mascri_json_gen_kv_bool(g, "noNewPrivileges", c->sc && c->sc->no_new_privs);
+  mascri_json_gen_kv_bool(g, "noNewPrivileges", c->sc->no_new_privs);
   if (c->res && c->res->oom_score_adj)
     mascri_json_gen_kv_int(g, "oomScoreAdj", c->res->oom_score_adj);
-  const Runtime__V1__SecurityProfile *aa = c->sc ? c->sc->apparmor : NULL;
-  if (aa && aa->profile_type == RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost &&
-      aa->localhost_ref && *aa->localhost_ref && !c->privileged)
+  const struct mascri_security_profile *aa = &c->sc->apparmor;
+  if (aa->set && aa->type == MASCRI_PROFILE_LOCALHOST && aa->localhost_ref && *aa->localhost_ref &&
+      !c->privileged)
     mascri_json_gen_kv_string(g, "apparmorProfile", aa->localhost_ref);
   yajl_gen_map_close(g);
   return 0;

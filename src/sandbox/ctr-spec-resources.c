@@ -9,7 +9,7 @@
 #include "runtime/cgroup.h"
 #include "sandbox/ctr-spec-internal.h"
 
-static int check_non_negative(const Runtime__V1__LinuxContainerResources *r, mascri_error_t *err)
+static int check_non_negative(const struct mascri_ctr_resources *r, mascri_error_t *err)
 {
   const struct {
     const char *name;
@@ -51,7 +51,7 @@ static bool swap_controller(void)
   return ok;
 }
 
-static void gen_memory(yajl_gen g, const Runtime__V1__LinuxContainerResources *r)
+static void gen_memory(yajl_gen g, const struct mascri_ctr_resources *r)
 {
   if (r->memory_limit_in_bytes <= 0 && r->memory_swap_limit_in_bytes == 0)
     return;
@@ -64,7 +64,7 @@ static void gen_memory(yajl_gen g, const Runtime__V1__LinuxContainerResources *r
   yajl_gen_map_close(g);
 }
 
-static void gen_cpu(yajl_gen g, const Runtime__V1__LinuxContainerResources *r)
+static void gen_cpu(yajl_gen g, const struct mascri_ctr_resources *r)
 {
   bool cpus = r->cpuset_cpus && *r->cpuset_cpus, mems = r->cpuset_mems && *r->cpuset_mems;
   if (r->cpu_shares <= 0 && r->cpu_quota == 0 && r->cpu_period <= 0 && !cpus && !mems)
@@ -84,15 +84,14 @@ static void gen_cpu(yajl_gen g, const Runtime__V1__LinuxContainerResources *r)
   yajl_gen_map_close(g);
 }
 
-static int gen_hugepages(yajl_gen g, const Runtime__V1__LinuxContainerResources *r,
-                         mascri_error_t *err)
+static int gen_hugepages(yajl_gen g, const struct mascri_ctr_resources *r, mascri_error_t *err)
 {
   if (!r->n_hugepage_limits)
     return 0;
   mascri_json_gen_key(g, "hugepageLimits");
   yajl_gen_array_open(g);
   for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-    const Runtime__V1__HugepageLimit *h = r->hugepage_limits[i];
+    const struct mascri_hugepage_limit *h = &r->hugepage_limits[i];
     if (!h->page_size || !*h->page_size)
       return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                     "linux.resources.hugepage_limits[%zu].page_size is empty", i);
@@ -105,21 +104,15 @@ static int gen_hugepages(yajl_gen g, const Runtime__V1__LinuxContainerResources 
   return 0;
 }
 
-static void gen_unified(yajl_gen g, const Runtime__V1__LinuxContainerResources *r)
+static void gen_unified(yajl_gen g, const struct mascri_ctr_resources *r)
 {
-  if (!r->n_unified)
-    return;
-  mascri_json_gen_key(g, "unified");
-  yajl_gen_map_open(g);
-  for (size_t i = 0; i < r->n_unified; i++)
-    mascri_json_gen_kv_string(g, r->unified[i]->key,
-                              r->unified[i]->value ? r->unified[i]->value : "");
-  yajl_gen_map_close(g);
+  if (r->unified.n)
+    mascri_kv_list_gen(g, "unified", &r->unified);
 }
 
 int ctr_spec_gen_resources(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)
 {
-  const Runtime__V1__LinuxContainerResources *r = c->res;
+  const struct mascri_ctr_resources *r = c->res;
   if (r && check_non_negative(r, err) < 0)
     return -1;
   mascri_json_gen_key(g, "resources");

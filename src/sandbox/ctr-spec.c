@@ -18,21 +18,20 @@ static void gen_annotation(yajl_gen g, const char *key, const char *value)
 static void gen_annotations(yajl_gen g, const struct ctr_spec_ctx *c)
 {
   const struct mascri_ctr_spec_input *in = c->in;
-  const Runtime__V1__ContainerConfig *cfg = c->cfg;
+  const struct mascri_ctr_config *cfg = c->cfg;
   mascri_json_gen_key(g, "annotations");
   yajl_gen_map_open(g);
   gen_annotation(g, "io.kubernetes.cri.container-type", "container");
-  gen_annotation(g, "io.kubernetes.cri.container-name", cfg->metadata ? cfg->metadata->name : NULL);
+  gen_annotation(g, "io.kubernetes.cri.container-name", cfg->metadata.name);
   gen_annotation(g, "io.kubernetes.cri.sandbox-id", in->pod->id);
   gen_annotation(g, "io.kubernetes.cri.sandbox-name", in->pod->name);
   gen_annotation(g, "io.kubernetes.cri.sandbox-namespace", in->pod->namespace_);
   gen_annotation(g, "io.kubernetes.cri.sandbox-uid", in->pod->uid);
-  gen_annotation(g, "io.kubernetes.cri.image-name",
-                 cfg->image && cfg->image->image ? cfg->image->image : NULL);
-  for (size_t i = 0; i < cfg->n_annotations; i++) {
-    const char *k = cfg->annotations[i]->key;
-    if (k && *k && strncmp(k, "io.kubernetes.cri.", 18) != 0)
-      gen_annotation(g, k, cfg->annotations[i]->value ? cfg->annotations[i]->value : "");
+  gen_annotation(g, "io.kubernetes.cri.image-name", cfg->image.image);
+  for (size_t i = 0; i < cfg->annotations.n; i++) {
+    const char *k = cfg->annotations.v[i].key;
+    if (*k && strncmp(k, "io.kubernetes.cri.", 18) != 0)
+      gen_annotation(g, k, cfg->annotations.v[i].value);
   }
   yajl_gen_map_close(g);
 }
@@ -46,22 +45,19 @@ static void ctx_clear(struct ctr_spec_ctx *c)
 static int ctx_init(struct ctr_spec_ctx *c, const struct mascri_ctr_spec_input *in,
                     mascri_error_t *err)
 {
-  *c = (struct ctr_spec_ctx){.in = in, .cfg = in->config};
-  const Runtime__V1__LinuxContainerConfig *lx = in->config->linux;
-  if (lx) {
-    c->sc = lx->security_context;
-    c->res = lx->resources;
-  }
-  if (c->sc) {
-    c->privileged = c->sc->privileged;
-    c->readonly_rootfs = c->sc->readonly_rootfs;
-  }
+  *c = (struct ctr_spec_ctx){
+      .in = in,
+      .cfg = in->config,
+      .sc = &in->config->security,
+      .res = in->config->resources.set ? &in->config->resources : NULL,
+      .privileged = in->config->security.privileged,
+      .readonly_rootfs = in->config->security.readonly_rootfs,
+  };
   if (c->privileged && !mascri_pod_info_privileged(in->pod))
     return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
                                   "linux.security_context.privileged: the pod sandbox is not "
                                   "privileged, so its containers cannot be");
-  return ctr_spec_capabilities(c->sc ? c->sc->capabilities : NULL, c->privileged, in->default_caps,
-                               &c->caps, err);
+  return ctr_spec_capabilities(c->sc, in->default_caps, &c->caps, err);
 }
 
 static int gen_all(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *err)

@@ -9,20 +9,20 @@
 
 #include <stdbool.h>
 
-#include "api.pb-c.h"
 #include "common/error.h"
 #include "image/image.h"
+#include "sandbox/ctr-config.h"
 #include "sandbox/pods.h"
 
 struct mascri_ctr_spec_input {
   const char *container_id;
-  const Runtime__V1__ContainerConfig *config; /* the CreateContainer request's */
-  const struct mascri_pod_info *pod;          /* pod->config is the PodSandboxConfig */
-  const struct mascri_image_info *image;      /* the image the container runs */
-  const char *rootfs;                         /* absolute path of the mounted rootfs (root.path) */
-  int rootfs_fd;            /* O_PATH|O_DIRECTORY fd of rootfs, for resolving users */
-  const char *cgroups_path; /* linux.cgroupsPath, e.g. "/mascri/pod-<id>/ctr-<id>" or
-                               "mascri-pod<id>.slice:mascri:<id>" for systemd */
+  const struct mascri_ctr_config *config; /* the CreateContainer request's */
+  const struct mascri_pod_info *pod;      /* read through pods.h's accessors */
+  const struct mascri_image_info *image;  /* the image the container runs */
+  const char *rootfs;                     /* absolute path of the mounted rootfs (root.path) */
+  int rootfs_fd;                          /* O_PATH|O_DIRECTORY fd of rootfs, for resolving users */
+  const char *cgroups_path;               /* linux.cgroupsPath, e.g. "/mascri/pod-<id>/ctr-<id>" or
+                                             "mascri-pod<id>.slice:mascri:<id>" for systemd */
   /* NamespaceMode TARGET for pid: the target container's pid namespace path
    * ("/proc/<pid>/ns/pid"); NULL otherwise. */
   const char *target_pidns_path;

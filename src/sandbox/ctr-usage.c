@@ -164,8 +164,7 @@ void mascri_containers_usage_cgroup(struct mascri_containers *ctrs,
 
 int64_t mascri_ctr_memory_limit(const struct mascri_ctr_info *info)
 {
-  const Runtime__V1__ContainerConfig *c = info->config;
-  return c && c->linux && c->linux->resources ? c->linux->resources->memory_limit_in_bytes : 0;
+  return info->config ? info->config->resources.memory_limit_in_bytes : 0;
 }
 
 int mascri_containers_usage(struct mascri_containers *ctrs, const struct mascri_ctr_info *info,

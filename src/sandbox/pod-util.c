@@ -215,33 +215,3 @@ ssize_t mascri_hex_decode(const char *hex, uint8_t **out)
   *out = buf;
   return (ssize_t)(n / 2);
 }
-
-bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b)
-{
-  if (a->descriptor != b->descriptor)
-    return false;
-  size_t la = protobuf_c_message_get_packed_size(a), lb = protobuf_c_message_get_packed_size(b);
-  if (la != lb)
-    return false;
-  _cleanup_free_ uint8_t *pa = xmalloc(la + 1), *pb = xmalloc(lb + 1);
-  protobuf_c_message_pack(a, pa);
-  protobuf_c_message_pack(b, pb);
-  return memcmp(pa, pb, la) == 0;
-}
-
-void *mascri_pb_copy(const void *p)
-{
-  const ProtobufCMessage *m = p;
-  if (!m)
-    return NULL;
-  size_t len = protobuf_c_message_get_packed_size(m);
-  _cleanup_free_ uint8_t *buf = xmalloc(len + 1);
-  protobuf_c_message_pack(m, buf);
-  return protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-}
-
-void mascri_pb_free(void *m)
-{
-  if (m)
-    protobuf_c_message_free_unpacked(m, NULL);
-}

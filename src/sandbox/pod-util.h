@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <protobuf-c/protobuf-c.h>
 #include <sys/types.h>
 
 #include "common/error.h"
@@ -49,15 +48,5 @@ char *mascri_pod_sysctl_path(const char *name, bool host_net, bool host_ipc, mas
 char *mascri_hex_encode(const uint8_t *data, size_t len);
 /* Returns the decoded length, or -1 on malformed input. */
 ssize_t mascri_hex_decode(const char *hex, uint8_t **out);
-
-/* Temporary: the container side's until it has its own config types (no pod code uses
- * them); they go, with the protobuf-c include above, once it does. */
-
-/* Whether two protobuf messages of the same type encode to the same bytes. */
-bool mascri_pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
-/* A heap copy of a protobuf message (through its packed form), NULL for NULL; void * for
- * mascri_obj_info_desc.config_copy, as mascri_pb_free is for config_free. */
-void *mascri_pb_copy(const void *m);
-void mascri_pb_free(void *m);
 
 #endif

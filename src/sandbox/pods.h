@@ -11,9 +11,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Temporary: containers.h uses protobuf types and gets them through this header; no pod
- * code does. Goes when the container side has its own config types. */
-#include "api.pb-c.h"
 #include "common/error.h"
 #include "netns/network.h"
 #include "runtime/runtime.h"

@@ -151,9 +151,9 @@ int mascri_containers_attach(struct mascri_containers *ctrs, const char *id,
                                     "container %s is not running (no monitor)", info->id);
     return -1;
   }
-  const Runtime__V1__ContainerConfig *cfg = info->config;
+  const struct mascri_ctr_config *cfg = info->config;
   bool tty = cfg && cfg->tty;
-  bool has_stdin = cfg && (cfg->stdin || cfg->stdin_once);
+  bool has_stdin = cfg && (cfg->stdin_ || cfg->stdin_once);
   struct stream_proc *p = mascri_stream_proc_new(STREAM_ATTACH, tty);
   if (connect_all(p, &addr, info->id, o, has_stdin, err) < 0) {
     mascri_stream_proc_free(&p->pub);

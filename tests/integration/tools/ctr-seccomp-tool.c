@@ -14,12 +14,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: %s PROFILE [CAP...]\n", argv[0]);
     return 2;
   }
-  Runtime__V1__LinuxContainerSecurityContext sc;
-  runtime__v1__linux_container_security_context__init(&sc);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  sc.seccomp_profile_path = argv[1];
-#pragma GCC diagnostic pop
+  struct mascri_ctr_security sc = {.seccomp_profile_path = argv[1]}; /* borrowed: not cleared */
   _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(true);
   _cleanup_error_ mascri_error_t err = NULL;
   yajl_gen_map_open(g);

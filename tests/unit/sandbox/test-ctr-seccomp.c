@@ -11,9 +11,6 @@
 
 #include <cmocka.h>
 
-/* the deprecated seccomp_profile_path is tested on purpose */
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-
 #include "common/fs.h"
 #include "common/json-emit.h"
 #include "common/json.h"
@@ -28,8 +25,7 @@ static char *const admin_caps[] = {"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE
 
 struct fixture {
   char dir[64];
-  Runtime__V1__LinuxContainerSecurityContext sc;
-  Runtime__V1__SecurityProfile sp;
+  struct mascri_ctr_security sc; /* borrows everything: never cleared */
 };
 
 static int setup(void **state)
@@ -37,8 +33,6 @@ static int setup(void **state)
   struct fixture *f = xcalloc(1, sizeof(*f));
   strcpy(f->dir, "/tmp/mascri-ctr-seccomp-XXXXXX");
   assert_non_null(mkdtemp(f->dir));
-  runtime__v1__linux_container_security_context__init(&f->sc);
-  runtime__v1__security_profile__init(&f->sp);
   *state = f;
   return 0;
 }
@@ -62,8 +56,8 @@ static char *write_profile(struct fixture *f, const char *name, const char *text
 
 /* Runs the generator inside an object; returns the parsed object ({} when unconfined), or
  * NULL with *err set. */
-static yajl_val gen(const Runtime__V1__LinuxContainerSecurityContext *sc, bool privileged,
-                    char *const *caps, mascri_error_t *err)
+static yajl_val gen(const struct mascri_ctr_security *sc, bool privileged, char *const *caps,
+                    mascri_error_t *err)
 {
   _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(false);
   yajl_gen_map_open(g);
@@ -78,8 +72,7 @@ static yajl_val gen(const Runtime__V1__LinuxContainerSecurityContext *sc, bool p
   return v;
 }
 
-static yajl_val gen_ok(const Runtime__V1__LinuxContainerSecurityContext *sc, bool privileged,
-                       char *const *caps)
+static yajl_val gen_ok(const struct mascri_ctr_security *sc, bool privileged, char *const *caps)
 {
   _cleanup_error_ mascri_error_t err = NULL;
   yajl_val v = gen(sc, privileged, caps, &err);
@@ -88,8 +81,8 @@ static yajl_val gen_ok(const Runtime__V1__LinuxContainerSecurityContext *sc, boo
   return v;
 }
 
-static void expect_error(const Runtime__V1__LinuxContainerSecurityContext *sc,
-                         mascri_error_kind_t kind, const char *needle)
+static void expect_error(const struct mascri_ctr_security *sc, mascri_error_kind_t kind,
+                         const char *needle)
 {
   _cleanup_error_ mascri_error_t err = NULL;
   yajl_val v = gen(sc, false, default_caps, &err);
@@ -131,14 +124,14 @@ static void test_unconfined_choices(void **state)
   _cleanup_json_ yajl_val a = gen_ok(NULL, false, default_caps);
   assert_null(mascri_json_get(a, "seccomp"));
   /* privileged wins over an explicit RuntimeDefault */
-  f->sc.seccomp = &f->sp;
+  f->sc.seccomp.set = true;
   _cleanup_json_ yajl_val b = gen_ok(&f->sc, true, default_caps);
   assert_null(mascri_json_get(b, "seccomp"));
-  f->sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined;
+  f->sc.seccomp.type = MASCRI_PROFILE_UNCONFINED;
   _cleanup_json_ yajl_val c = gen_ok(&f->sc, false, default_caps);
   assert_null(mascri_json_get(c, "seccomp"));
   /* no SecurityProfile: the deprecated path, empty or "unconfined" */
-  f->sc.seccomp = NULL;
+  f->sc.seccomp.set = false;
   _cleanup_json_ yajl_val d = gen_ok(&f->sc, false, default_caps);
   assert_null(mascri_json_get(d, "seccomp"));
   f->sc.seccomp_profile_path = "unconfined";
@@ -149,7 +142,7 @@ static void test_unconfined_choices(void **state)
 static void test_default_profile(void **state)
 {
   struct fixture *f = *state;
-  f->sc.seccomp = &f->sp; /* RuntimeDefault is 0 */
+  f->sc.seccomp.set = true; /* RuntimeDefault is 0 */
   _cleanup_json_ yajl_val v = gen_ok(&f->sc, false, default_caps);
   yajl_val s = mascri_json_get(v, "seccomp");
   assert_non_null(s);
@@ -245,7 +238,7 @@ static void runtime_accepts(yajl_val seccomp)
 static void test_runtime_accepts_default(void **state)
 {
   struct fixture *f = *state;
-  f->sc.seccomp = &f->sp;
+  f->sc.seccomp.set = true;
   char *const *sets[] = {default_caps, admin_caps, NULL};
   for (size_t i = 0; sets[i]; i++) {
     _cleanup_json_ yajl_val v = gen_ok(&f->sc, false, sets[i]);
@@ -264,9 +257,9 @@ static void test_localhost(void **state)
 {
   struct fixture *f = *state;
   _cleanup_free_ char *p = write_profile(f, "good.json", oci_profile);
-  f->sc.seccomp = &f->sp;
-  f->sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
-  f->sp.localhost_ref = p;
+  f->sc.seccomp.set = true;
+  f->sc.seccomp.type = MASCRI_PROFILE_LOCALHOST;
+  f->sc.seccomp.localhost_ref = p;
   _cleanup_json_ yajl_val v = gen_ok(&f->sc, false, default_caps);
   yajl_val s = mascri_json_get(v, "seccomp");
   assert_string_equal(mascri_json_get_string(s, "defaultAction"), "SCMP_ACT_LOG");
@@ -282,7 +275,7 @@ static void test_localhost(void **state)
   assert_string_equal(YAJL_GET_NUMBER(mascri_json_get(arg, "value")), "18446744073709551615");
   runtime_accepts(s);
   /* the same file through the deprecated path */
-  f->sc.seccomp = NULL;
+  f->sc.seccomp.set = false;
   _cleanup_free_ char *dep = xasprintf("localhost/%s", p);
   f->sc.seccomp_profile_path = dep;
   _cleanup_json_ yajl_val d = gen_ok(&f->sc, false, default_caps);
@@ -309,9 +302,9 @@ static void test_localhost_docker_format(void **state)
       "\"minKernel\":\"999.0\"}},"
       "{\"names\":[\"otherarch\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"arches\":"
       "[\"nosucharch\"]}}]}");
-  f->sc.seccomp = &f->sp;
-  f->sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
-  f->sp.localhost_ref = p;
+  f->sc.seccomp.set = true;
+  f->sc.seccomp.type = MASCRI_PROFILE_LOCALHOST;
+  f->sc.seccomp.localhost_ref = p;
   _cleanup_json_ yajl_val v = gen_ok(&f->sc, false, default_caps);
   yajl_val s = mascri_json_get(v, "seccomp");
   assert_null(mascri_json_get(s, "archMap"));
@@ -338,12 +331,12 @@ static void test_localhost_docker_format(void **state)
 static void test_localhost_errors(void **state)
 {
   struct fixture *f = *state;
-  f->sc.seccomp = &f->sp;
-  f->sp.profile_type = RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost;
+  f->sc.seccomp.set = true;
+  f->sc.seccomp.type = MASCRI_PROFILE_LOCALHOST;
   _cleanup_free_ char *missing = mascri_path_join(f->dir, "missing.json");
-  f->sp.localhost_ref = missing;
+  f->sc.seccomp.localhost_ref = missing;
   expect_error(&f->sc, MASCRI_ERR_NOT_FOUND, "security_context.seccomp.localhost_ref");
-  f->sp.localhost_ref = "relative/profile.json";
+  f->sc.seccomp.localhost_ref = "relative/profile.json";
   expect_error(&f->sc, MASCRI_ERR_INVALID_ARGUMENT, "not an absolute path");
   static const struct {
     const char *text, *needle;
@@ -378,7 +371,7 @@ static void test_localhost_errors(void **state)
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     _cleanup_free_ char *name = xasprintf("bad%zu.json", i);
     _cleanup_free_ char *p = write_profile(f, name, bad[i].text);
-    f->sp.localhost_ref = p;
+    f->sc.seccomp.localhost_ref = p;
     expect_error(&f->sc, MASCRI_ERR_INVALID_ARGUMENT, bad[i].needle);
     expect_error(&f->sc, MASCRI_ERR_INVALID_ARGUMENT, "security_context.seccomp.localhost_ref");
   }

@@ -23,13 +23,8 @@ struct fixture {
   char *rootfs;
   int rootfd;
   struct mascri_image_info image;
-  struct mascri_pod_info pod;
-  struct mascri_pod_config pod_config;
-  Runtime__V1__ContainerConfig config;
-  Runtime__V1__ContainerMetadata meta;
-  Runtime__V1__LinuxContainerConfig linux_;
-  Runtime__V1__LinuxContainerSecurityContext sc;
-  Runtime__V1__LinuxContainerResources res;
+  struct mascri_pod_info pod;      /* no config: not privileged, PID mode CONTAINER */
+  struct mascri_ctr_config config; /* borrows everything: never cleared */
   char **default_caps;
   yajl_val spec;
 };
@@ -65,11 +60,6 @@ static int setup(void **state)
   f->image.cmd = cmd;
   f->image.env = image_env;
   f->image.working_dir = "/srv";
-  /* a pod config that sets nothing (no namespace options: pid CONTAINER) */
-  f->pod_config = (struct mascri_pod_config){
-      .security.namespace_options = {.pid = MASCRI_NS_MODE_CONTAINER,
-                                     .userns = MASCRI_NS_MODE_NODE},
-  };
   f->pod = (struct mascri_pod_info){
       .id = "pod1",
       .name = "web",
@@ -81,18 +71,9 @@ static int setup(void **state)
       .hostname = "webhost",
       .hosts_file = "/var/lib/mascri/pods/pod1/hosts",
       .resolv_conf = "/var/lib/mascri/pods/pod1/resolv.conf",
-      .config = &f->pod_config,
   };
-  runtime__v1__container_config__init(&f->config);
-  runtime__v1__container_metadata__init(&f->meta);
-  runtime__v1__linux_container_config__init(&f->linux_);
-  runtime__v1__linux_container_security_context__init(&f->sc);
-  runtime__v1__linux_container_resources__init(&f->res);
-  f->meta.name = "app";
-  f->config.metadata = &f->meta;
-  f->config.linux = &f->linux_;
-  f->linux_.security_context = &f->sc;
-  f->linux_.resources = &f->res;
+  f->config.metadata.name = "app";
+  f->config.resources.set = true;
   *state = f;
   return 0;
 }
@@ -166,16 +147,14 @@ static void test_args_merge(void **state)
   struct fixture *f = *state;
   build_ok(f);
   assert_joined(at(f, "process", "args", NULL), "/entry serve --port=80");
-  f->config.args = (char *[]){"other"};
-  f->config.n_args = 1;
+  f->config.args = (char *[]){"other", NULL};
   build_ok(f);
   assert_joined(at(f, "process", "args", NULL), "/entry other");
-  f->config.command = (char *[]){"/bin/sh", "-c"};
-  f->config.n_command = 2;
-  f->config.n_args = 0;
+  f->config.command = (char *[]){"/bin/sh", "-c", NULL};
+  f->config.args = NULL;
   build_ok(f); /* a command replaces the image's cmd too */
   assert_joined(at(f, "process", "args", NULL), "/bin/sh -c");
-  f->config.n_command = 0;
+  f->config.command = NULL;
   f->image.entrypoint = NULL;
   f->image.cmd = NULL;
   _cleanup_error_ mascri_error_t err = NULL;
@@ -187,18 +166,12 @@ static void test_args_merge(void **state)
 static void test_env_cwd_user(void **state)
 {
   struct fixture *f = *state;
-  Runtime__V1__KeyValue kv;
-  runtime__v1__key_value__init(&kv);
-  kv.key = "B";
-  kv.value = "config";
-  Runtime__V1__KeyValue *kvs[] = {&kv};
-  f->config.envs = kvs;
-  f->config.n_envs = 1;
-  Runtime__V1__Int64Value uid = RUNTIME__V1__INT64_VALUE__INIT;
-  uid.value = 1000;
-  f->sc.run_as_user = &uid;
-  f->sc.supplemental_groups = (int64_t[]){3000};
-  f->sc.n_supplemental_groups = 1;
+  struct mascri_kv kv = {.key = "B", .value = "config"};
+  f->config.envs = (struct mascri_kv_list){.v = &kv, .n = 1};
+  f->config.security.has_run_as_user = true;
+  f->config.security.run_as_user = 1000;
+  f->config.security.supplemental_groups = (int64_t[]){3000};
+  f->config.security.n_supplemental_groups = 1;
   build_ok(f);
   assert_joined(at(f, "process", "env", NULL),
                 "PATH=/img/bin A=image B=config HOSTNAME=webhost HOME=/home/www");
@@ -212,12 +185,12 @@ static void test_env_cwd_user(void **state)
   assert_int_equal(mascri_json_array_len(gids), 2);
   assert_int_equal(YAJL_GET_INTEGER(mascri_json_array_at(gids, 0)), 2000);
   assert_int_equal(YAJL_GET_INTEGER(mascri_json_array_at(gids, 1)), 3000);
-  f->sc.run_as_user = NULL;
-  f->sc.run_as_username = "ghost";
+  f->config.security.has_run_as_user = false;
+  f->config.security.run_as_username = "ghost";
   _cleanup_error_ mascri_error_t err = NULL;
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_NOT_FOUND);
-  f->sc.run_as_username = "";
+  f->config.security.run_as_username = "";
   f->image.user = "nobody";
   f->config.working_dir = "relative";
   mascri_error_release(&err);
@@ -236,22 +209,17 @@ static void test_capabilities(void **state)
   build_ok(f);
   yajl_val eff = at(f, "process", "capabilities", "effective");
   assert_int_equal(mascri_json_array_len(eff), 14);
-  Runtime__V1__Capability cap;
-  runtime__v1__capability__init(&cap);
-  cap.drop_capabilities = (char *[]){"ALL"};
-  cap.n_drop_capabilities = 1;
-  cap.add_capabilities = (char *[]){"net_admin", "CAP_KILL"};
-  cap.n_add_capabilities = 2;
-  f->sc.capabilities = &cap;
+  struct mascri_ctr_security *sc = &f->config.security;
+  sc->drop_caps = (char *[]){"ALL", NULL};
+  sc->add_caps = (char *[]){"net_admin", "CAP_KILL", NULL};
   build_ok(f);
   assert_joined(at(f, "process", "capabilities", "bounding"), "CAP_NET_ADMIN CAP_KILL");
-  cap.add_capabilities = (char *[]){"CAP_BOGUS"};
-  cap.n_add_capabilities = 1;
+  sc->add_caps = (char *[]){"CAP_BOGUS", NULL};
   _cleanup_error_ mascri_error_t err = NULL;
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(mascri_error_message(&err), "CAP_BOGUS"));
-  f->sc.capabilities = NULL;
+  sc->add_caps = sc->drop_caps = NULL;
   /* the daemon's configured default set replaces the built-in one */
   f->default_caps = (char *[]){"kill", "CAP_CHOWN", NULL};
   build_ok(f);
@@ -261,7 +229,7 @@ static void test_capabilities(void **state)
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
   f->default_caps = NULL;
-  f->sc.privileged = true; /* the pod is not privileged */
+  sc->privileged = true; /* the pod is not privileged */
   mascri_error_release(&err);
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
@@ -285,16 +253,13 @@ static void test_mounts(void **state)
 {
   struct fixture *f = *state;
   _cleanup_free_ char *host = mascri_path_join(f->dir, "vol/data");
-  Runtime__V1__Mount m1, m2;
-  runtime__v1__mount__init(&m1);
-  runtime__v1__mount__init(&m2);
-  m1.container_path = "/data";
-  m1.host_path = host;
-  m1.readonly = true;
-  m1.propagation = RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE;
-  m2.container_path = "/etc/hosts";
-  m2.host_path = "/etc/hosts";
-  Runtime__V1__Mount *ms[] = {&m1, &m2};
+  struct mascri_ctr_mount ms[] = {
+      {.container_path = "/data",
+       .host_path = host,
+       .readonly = true,
+       .propagation = MASCRI_PROPAGATION_PRIVATE},
+      {.container_path = "/etc/hosts", .host_path = "/etc/hosts"},
+  };
   f->config.mounts = ms;
   f->config.n_mounts = 2;
   build_ok(f);
@@ -308,7 +273,7 @@ static void test_mounts(void **state)
   assert_non_null(find_mount(f, "/proc"));
   assert_joined(mascri_json_get(find_mount(f, "/sys"), "options"), "nosuid noexec nodev ro");
   assert_null(find_mount(f, "/etc/hostname")); /* the pod has no hostname file */
-  m1.container_path = "data";
+  ms[0].container_path = "data";
   _cleanup_error_ mascri_error_t err = NULL;
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
@@ -327,21 +292,16 @@ static void test_mount_propagation(void **state)
   assert_int_equal(mascri_mkdir_p(host, 0755, &err), 0);
   mascri_mountinfo_t mi = {0};
   assert_int_equal(mascri_mountinfo_lookup(host, &mi, &err), 0);
-  Runtime__V1__Mount m1;
-  runtime__v1__mount__init(&m1);
-  m1.container_path = "/data";
-  m1.host_path = host;
-  Runtime__V1__Mount *ms[] = {&m1};
-  f->config.mounts = ms;
+  struct mascri_ctr_mount m1 = {.container_path = "/data", .host_path = host};
+  f->config.mounts = &m1;
   f->config.n_mounts = 1;
   const struct {
-    Runtime__V1__MountPropagation p;
+    enum mascri_mount_propagation p;
     bool ok;
     const char *opt, *root;
   } cases[] = {
-      {RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER, mi.shared || mi.slave,
-       "rslave", "rslave"},
-      {RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL, mi.shared, "rshared", "rshared"},
+      {MASCRI_PROPAGATION_HOST_TO_CONTAINER, mi.shared || mi.slave, "rslave", "rslave"},
+      {MASCRI_PROPAGATION_BIDIRECTIONAL, mi.shared, "rshared", "rshared"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     m1.propagation = cases[i].p;
@@ -379,10 +339,10 @@ static const char *ns_path(struct fixture *f, const char *type, bool *present)
 static void test_namespaces(void **state)
 {
   struct fixture *f = *state;
-  Runtime__V1__NamespaceOption ns;
-  runtime__v1__namespace_option__init(&ns);
-  ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
-  f->sc.namespace_options = &ns;
+  struct mascri_ns_options *ns = &f->config.security.namespace_options;
+  f->config.security.has_namespace_options = true;
+  ns->pid = MASCRI_NS_MODE_CONTAINER;
+  ns->userns = MASCRI_NS_MODE_NODE;
   build_ok(f);
   bool present;
   assert_string_equal(ns_path(f, "network", &present), "/run/mascri/ns/net-pod1");
@@ -391,7 +351,7 @@ static void test_namespaces(void **state)
   assert_true(present); /* a new one */
   assert_null(ns_path(f, "mount", &present));
   assert_true(present);
-  ns.pid = RUNTIME__V1__NAMESPACE_MODE__POD;
+  ns->pid = MASCRI_NS_MODE_POD;
   f->pod.pidns_path = "/run/mascri/ns/pid-pod1";
   build_ok(f);
   assert_string_equal(ns_path(f, "pid", &present), "/run/mascri/ns/pid-pod1");
@@ -406,10 +366,10 @@ static void test_namespaces(void **state)
 static void test_resources_and_paths(void **state)
 {
   struct fixture *f = *state;
-  f->res.memory_limit_in_bytes = 64 << 20;
-  f->res.cpu_shares = 512;
-  f->res.cpu_quota = 50000;
-  f->res.cpu_period = 100000;
+  f->config.resources.memory_limit_in_bytes = 64 << 20;
+  f->config.resources.cpu_shares = 512;
+  f->config.resources.cpu_quota = 50000;
+  f->config.resources.cpu_period = 100000;
   build_ok(f);
   int64_t v = 0;
   assert_int_equal(mascri_json_get_int64(at(f, "linux", "resources", "memory"), "limit", &v), 1);
@@ -422,11 +382,10 @@ static void test_resources_and_paths(void **state)
   assert_false(allow);
   _cleanup_free_ char *masked = joined(at(f, "linux", "maskedPaths", NULL));
   assert_non_null(strstr(masked, "/proc/kcore"));
-  f->sc.masked_paths = (char *[]){"/proc/x"};
-  f->sc.n_masked_paths = 1;
+  f->config.security.masked_paths = (char *[]){"/proc/x", NULL};
   build_ok(f);
   assert_joined(at(f, "linux", "maskedPaths", NULL), "/proc/x");
-  f->res.cpu_shares = -1;
+  f->config.resources.cpu_shares = -1;
   _cleanup_error_ mascri_error_t err = NULL;
   assert_true(build(f, &err) < 0);
   assert_int_equal(mascri_error_kind(&err), MASCRI_ERR_INVALID_ARGUMENT);
@@ -436,13 +395,9 @@ static void test_resources_and_paths(void **state)
 static void test_devices(void **state)
 {
   struct fixture *f = *state;
-  Runtime__V1__Device d;
-  runtime__v1__device__init(&d);
-  d.container_path = "/dev/mynull";
-  d.host_path = "/dev/null";
-  d.permissions = "rw";
-  Runtime__V1__Device *ds[] = {&d};
-  f->config.devices = ds;
+  struct mascri_ctr_device d = {
+      .container_path = "/dev/mynull", .host_path = "/dev/null", .permissions = "rw"};
+  f->config.devices = &d;
   f->config.n_devices = 1;
   build_ok(f);
   yajl_val dev = mascri_json_array_at(at(f, "linux", "devices", NULL), 0);
@@ -466,13 +421,8 @@ static void test_devices(void **state)
 static void test_annotations(void **state)
 {
   struct fixture *f = *state;
-  Runtime__V1__ContainerConfig__AnnotationsEntry a =
-      RUNTIME__V1__CONTAINER_CONFIG__ANNOTATIONS_ENTRY__INIT;
-  a.key = "example.com/x";
-  a.value = "1";
-  Runtime__V1__ContainerConfig__AnnotationsEntry *as[] = {&a};
-  f->config.annotations = as;
-  f->config.n_annotations = 1;
+  struct mascri_kv a = {.key = "example.com/x", .value = "1"};
+  f->config.annotations = (struct mascri_kv_list){.v = &a, .n = 1};
   build_ok(f);
   yajl_val an = at(f, "annotations", NULL, NULL);
   assert_string_equal(mascri_json_get_string(an, "io.kubernetes.cri.sandbox-id"), "pod1");
@@ -530,5 +480,5 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_annotations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exec_process, setup, teardown),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests_name("sandbox-ctr-spec", tests, NULL, NULL);
 }
