@@ -75,11 +75,14 @@ class Daemon:
         if manager and not any(str(a).startswith("--cgroup-manager") for a in self.args):
             self.args += ["--cgroup-manager", manager]
         self.env = dict(os.environ, **(env or {}))
+        # The daemon binary; its sibling mascri-monitor, -pause and -image go with it. The
+        # upgrade test points it at a release's build for a first run.
+        self.mascrid = binary("mascrid")
         self.proc = None
         self.client = None
 
     def start(self, timeout=30):
-        cmd = [str(binary("mascrid")), "--socket", str(self.socket), "--root", str(self.root),
+        cmd = [str(self.mascrid), "--socket", str(self.socket), "--root", str(self.root),
                "--state", str(self.state), "--log-level", "debug"] + self.args
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env)
