@@ -45,6 +45,29 @@ void mascri_kv_list_add(struct mascri_kv_list *l, const char *key, const char *v
   l->n++;
 }
 
+void mascri_kv_list_copy(struct mascri_kv_list *dst, const struct mascri_kv_list *src)
+{
+  for (size_t i = 0; i < src->n; i++)
+    mascri_kv_list_add(dst, src->v[i].key, src->v[i].value);
+}
+
+void mascri_security_profile_copy(struct mascri_security_profile *dst,
+                                  const struct mascri_security_profile *src)
+{
+  *dst = *src;
+  dst->localhost_ref = mascri_config_str_copy(src->localhost_ref);
+}
+
+char *mascri_config_str_copy(const char *s)
+{
+  return s ? xstrdup(s) : NULL;
+}
+
+char **mascri_config_strv_copy(char *const *v)
+{
+  return v && v[0] ? mascri_strv_dup(v) : NULL;
+}
+
 const char *mascri_kv_list_get(const struct mascri_kv_list *l, const char *key)
 {
   for (size_t i = 0; i < l->n; i++)
@@ -83,6 +106,10 @@ int mascri_config_get_strv(yajl_val obj, const char *key, char ***out, mascri_er
     return -1;
   mascri_strv_free(*out);
   *out = strv;
+  if (!strv[0]) {
+    free(strv);
+    *out = NULL;
+  }
   return 0;
 }
 
@@ -114,17 +141,72 @@ int mascri_config_get_range(yajl_val obj, const char *key, int64_t min, int64_t 
   return 0;
 }
 
-/* An object member, NULL when absent; an error when present but not an object. */
-static int get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
+static int get_typed(yajl_val obj, const char *key, bool array, yajl_val *out, mascri_error_t *err)
 {
   yajl_val v = mascri_json_get(obj, key);
   *out = NULL;
   if (!v || YAJL_IS_NULL(v))
     return 0;
-  if (!YAJL_IS_OBJECT(v))
-    return wrong_type(err, key, "an object", v);
+  if (array ? !YAJL_IS_ARRAY(v) : !YAJL_IS_OBJECT(v))
+    return wrong_type(err, key, array ? "an array" : "an object", v);
   *out = v;
   return 0;
+}
+
+int mascri_config_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
+{
+  return get_typed(obj, key, false, out, err);
+}
+
+int mascri_config_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
+{
+  return get_typed(obj, key, true, out, err);
+}
+
+int mascri_config_get_optional_int64(yajl_val obj, const char *key, bool *has, int64_t *out,
+                                     mascri_error_t *err)
+{
+  if (mascri_config_get_int64(obj, key, out, err) < 0)
+    return -1;
+  yajl_val v = mascri_json_get(obj, key);
+  *has = v && !YAJL_IS_NULL(v);
+  return 0;
+}
+
+int mascri_config_get_int64s(yajl_val obj, const char *key, int64_t **out, size_t *n,
+                             mascri_error_t *err)
+{
+  yajl_val arr;
+  if (get_typed(obj, key, true, &arr, err) < 0)
+    return -1;
+  size_t len = mascri_json_array_len(arr);
+  int64_t *v = len ? xcalloc(len, sizeof(*v)) : NULL;
+  for (size_t i = 0; i < len; i++) {
+    yajl_val e = mascri_json_array_at(arr, i);
+    if (!YAJL_IS_INTEGER(e)) {
+      free(v);
+      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
+                                    "%s[%zu]: expected an integer, got %s", key, i,
+                                    mascri_json_type_name(e));
+    }
+    v[i] = YAJL_GET_INTEGER(e);
+  }
+  free(*out);
+  *out = v;
+  *n = len;
+  return 0;
+}
+
+void mascri_config_gen_string(yajl_gen g, const char *key, const char *s)
+{
+  if (s)
+    mascri_json_gen_kv_string(g, key, s);
+}
+
+void mascri_config_gen_strv(yajl_gen g, const char *key, char *const *v)
+{
+  if (v && v[0])
+    mascri_json_gen_kv_strv(g, key, v);
 }
 
 static int get_enum(yajl_val obj, const char *key, int max, int *out, mascri_error_t *err)
@@ -157,7 +239,7 @@ int mascri_ns_options_parse(yajl_val obj, const char *key, struct mascri_ns_opti
   mascri_ns_options_clear(o);
   o->userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -195,7 +277,7 @@ int mascri_security_profile_parse(yajl_val obj, const char *key, struct mascri_s
 {
   mascri_security_profile_clear(p);
   yajl_val v;
-  if (get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -229,7 +311,7 @@ int mascri_metadata_parse(yajl_val obj, const char *key, struct mascri_metadata 
 {
   mascri_metadata_clear(m);
   yajl_val v;
-  if (get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -259,7 +341,7 @@ int mascri_kv_list_parse(yajl_val obj, const char *key, struct mascri_kv_list *l
 {
   mascri_kv_list_clear(l);
   yajl_val v;
-  if (get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   for (size_t i = 0; v && i < v->u.object.len; i++) {
     yajl_val e = v->u.object.values[i];

@@ -64,8 +64,17 @@ void mascri_metadata_clear(struct mascri_metadata *m);
 void mascri_kv_list_clear(struct mascri_kv_list *l);
 /* Appends copies of key and value. */
 void mascri_kv_list_add(struct mascri_kv_list *l, const char *key, const char *value);
+/* Appends copies of src's entries to dst. */
+void mascri_kv_list_copy(struct mascri_kv_list *dst, const struct mascri_kv_list *src);
 /* The value of key, NULL when absent. */
 const char *mascri_kv_list_get(const struct mascri_kv_list *l, const char *key);
+/* A deep copy into dst (not cleared first). */
+void mascri_security_profile_copy(struct mascri_security_profile *dst,
+                                  const struct mascri_security_profile *src);
+/* Copies that keep absence: NULL for NULL (and, for a strv, for an empty one too: the
+ * configs keep an empty list as NULL). */
+char *mascri_config_str_copy(const char *s);
+char **mascri_config_strv_copy(char *const *v);
 
 /* JSON: each gen writes `key` and its value into an open map; each parse reads the member
  * `key` of obj (absent: the cleared value) and fails with an error naming `key` when it has
@@ -85,9 +94,22 @@ int mascri_kv_list_parse(yajl_val obj, const char *key, struct mascri_kv_list *l
                          mascri_error_t *err);
 
 /* Typed members for the config parsers: absent leaves *out as it is; the wrong type fails
- * naming key. A string is copied (*out freed first). */
+ * naming key. A string is copied (*out freed first); an empty string array is kept as
+ * NULL. */
 int mascri_config_get_string(yajl_val obj, const char *key, char **out, mascri_error_t *err);
 int mascri_config_get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err);
+/* An object or array member: *out NULL when absent. */
+int mascri_config_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
+int mascri_config_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
+/* An integer member that may be absent (a protobuf Int64Value): *has tells. */
+int mascri_config_get_optional_int64(yajl_val obj, const char *key, bool *has, int64_t *out,
+                                     mascri_error_t *err);
+/* An array of integers (supplemental groups): *out heap (NULL when empty), *n its length. */
+int mascri_config_get_int64s(yajl_val obj, const char *key, int64_t **out, size_t *n,
+                             mascri_error_t *err);
+/* Generation that leaves absence out: a NULL string, a NULL or empty strv. */
+void mascri_config_gen_string(yajl_gen g, const char *key, const char *s);
+void mascri_config_gen_strv(yajl_gen g, const char *key, char *const *v);
 int mascri_config_get_bool(yajl_val obj, const char *key, bool *out, mascri_error_t *err);
 int mascri_config_get_int64(yajl_val obj, const char *key, int64_t *out, mascri_error_t *err);
 /* An integer in [min, max]. */

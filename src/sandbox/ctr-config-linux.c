@@ -8,16 +8,6 @@
 #include "common/xalloc.h"
 #include "sandbox/ctr-config.h"
 
-static char **strv_copy(char *const *v)
-{
-  return v && v[0] ? mascri_strv_dup(v) : NULL;
-}
-
-static char *str_copy(const char *s)
-{
-  return s ? xstrdup(s) : NULL;
-}
-
 /* ---- resources --------------------------------------------------------------------- */
 
 void mascri_ctr_resources_clear(struct mascri_ctr_resources *r)
@@ -35,18 +25,18 @@ void mascri_ctr_resources_copy(struct mascri_ctr_resources *dst,
                                const struct mascri_ctr_resources *src)
 {
   *dst = *src;
-  dst->cpuset_cpus = str_copy(src->cpuset_cpus);
-  dst->cpuset_mems = str_copy(src->cpuset_mems);
+  dst->cpuset_cpus = mascri_config_str_copy(src->cpuset_cpus);
+  dst->cpuset_mems = mascri_config_str_copy(src->cpuset_mems);
   dst->hugepage_limits = NULL;
   if (src->n_hugepage_limits) {
     dst->hugepage_limits = xcalloc(src->n_hugepage_limits, sizeof(*dst->hugepage_limits));
     for (size_t i = 0; i < src->n_hugepage_limits; i++) {
-      dst->hugepage_limits[i].page_size = str_copy(src->hugepage_limits[i].page_size);
+      dst->hugepage_limits[i].page_size = mascri_config_str_copy(src->hugepage_limits[i].page_size);
       dst->hugepage_limits[i].limit = src->hugepage_limits[i].limit;
     }
   }
   memset(&dst->unified, 0, sizeof(dst->unified));
-  mascri_ctr_kv_append(&dst->unified, &src->unified);
+  mascri_kv_list_copy(&dst->unified, &src->unified);
 }
 
 static void gen_hugepages(yajl_gen g, const struct mascri_ctr_resources *r)
@@ -89,7 +79,7 @@ void mascri_ctr_resources_gen(yajl_gen g, const char *key, const struct mascri_c
 static int parse_hugepages(yajl_val obj, struct mascri_ctr_resources *r, mascri_error_t *err)
 {
   yajl_val arr;
-  if (mascri_ctr_cfg_get_array(obj, "hugepageLimits", &arr, err) < 0)
+  if (mascri_config_get_array(obj, "hugepageLimits", &arr, err) < 0)
     return -1;
   size_t n = mascri_json_array_len(arr);
   if (!n)
@@ -139,7 +129,7 @@ int mascri_ctr_resources_parse(yajl_val obj, const char *key, struct mascri_ctr_
 {
   mascri_ctr_resources_clear(r);
   yajl_val v;
-  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -169,33 +159,26 @@ void mascri_ctr_security_clear(struct mascri_ctr_security *s)
   memset(s, 0, sizeof(*s));
 }
 
-static void profile_copy(struct mascri_security_profile *dst,
-                         const struct mascri_security_profile *src)
-{
-  *dst = *src;
-  dst->localhost_ref = str_copy(src->localhost_ref);
-}
-
 void mascri_ctr_security_copy(struct mascri_ctr_security *dst,
                               const struct mascri_ctr_security *src)
 {
   *dst = *src;
-  dst->add_caps = strv_copy(src->add_caps);
-  dst->drop_caps = strv_copy(src->drop_caps);
-  dst->add_ambient_caps = strv_copy(src->add_ambient_caps);
-  dst->namespace_options.target_id = str_copy(src->namespace_options.target_id);
-  dst->run_as_username = str_copy(src->run_as_username);
+  dst->add_caps = mascri_config_strv_copy(src->add_caps);
+  dst->drop_caps = mascri_config_strv_copy(src->drop_caps);
+  dst->add_ambient_caps = mascri_config_strv_copy(src->add_ambient_caps);
+  dst->namespace_options.target_id = mascri_config_str_copy(src->namespace_options.target_id);
+  dst->run_as_username = mascri_config_str_copy(src->run_as_username);
   dst->supplemental_groups = NULL;
   if (src->n_supplemental_groups) {
     size_t size = src->n_supplemental_groups * sizeof(*src->supplemental_groups);
     dst->supplemental_groups = xmalloc(size);
     memcpy(dst->supplemental_groups, src->supplemental_groups, size);
   }
-  dst->masked_paths = strv_copy(src->masked_paths);
-  dst->readonly_paths = strv_copy(src->readonly_paths);
-  profile_copy(&dst->seccomp, &src->seccomp);
-  profile_copy(&dst->apparmor, &src->apparmor);
-  dst->seccomp_profile_path = str_copy(src->seccomp_profile_path);
+  dst->masked_paths = mascri_config_strv_copy(src->masked_paths);
+  dst->readonly_paths = mascri_config_strv_copy(src->readonly_paths);
+  mascri_security_profile_copy(&dst->seccomp, &src->seccomp);
+  mascri_security_profile_copy(&dst->apparmor, &src->apparmor);
+  dst->seccomp_profile_path = mascri_config_str_copy(src->seccomp_profile_path);
 }
 
 static void gen_ids(yajl_gen g, const struct mascri_ctr_security *s)
@@ -219,17 +202,17 @@ void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ct
 {
   mascri_json_gen_key(g, key);
   yajl_gen_map_open(g);
-  mascri_ctr_cfg_gen_strv(g, "addCapabilities", s->add_caps);
-  mascri_ctr_cfg_gen_strv(g, "dropCapabilities", s->drop_caps);
-  mascri_ctr_cfg_gen_strv(g, "addAmbientCapabilities", s->add_ambient_caps);
+  mascri_config_gen_strv(g, "addCapabilities", s->add_caps);
+  mascri_config_gen_strv(g, "dropCapabilities", s->drop_caps);
+  mascri_config_gen_strv(g, "addAmbientCapabilities", s->add_ambient_caps);
   mascri_json_gen_kv_bool(g, "privileged", s->privileged);
   mascri_json_gen_kv_bool(g, "readonlyRootfs", s->readonly_rootfs);
   mascri_json_gen_kv_bool(g, "noNewPrivs", s->no_new_privs);
   if (s->has_namespace_options)
     mascri_ns_options_gen(g, "namespaceOptions", &s->namespace_options);
   gen_ids(g, s);
-  mascri_ctr_cfg_gen_strv(g, "maskedPaths", s->masked_paths);
-  mascri_ctr_cfg_gen_strv(g, "readonlyPaths", s->readonly_paths);
+  mascri_config_gen_strv(g, "maskedPaths", s->masked_paths);
+  mascri_config_gen_strv(g, "readonlyPaths", s->readonly_paths);
   mascri_security_profile_gen(g, "seccomp", &s->seccomp);
   mascri_security_profile_gen(g, "apparmor", &s->apparmor);
   if (s->seccomp_profile_path)
@@ -237,51 +220,25 @@ void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ct
   yajl_gen_map_close(g);
 }
 
-/* An Int64Value: *has tells whether it is there. */
-static int parse_wrapped(yajl_val v, const char *key, bool *has, int64_t *out, mascri_error_t *err)
-{
-  yajl_val m = mascri_json_get(v, key);
-  *has = m && !YAJL_IS_NULL(m);
-  return mascri_config_get_int64(v, key, out, err);
-}
-
-static int parse_groups(yajl_val v, struct mascri_ctr_security *s, mascri_error_t *err)
-{
-  yajl_val arr;
-  if (mascri_ctr_cfg_get_array(v, "supplementalGroups", &arr, err) < 0)
-    return -1;
-  size_t n = mascri_json_array_len(arr);
-  if (!n)
-    return 0;
-  s->supplemental_groups = xcalloc(n, sizeof(*s->supplemental_groups));
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = mascri_json_array_at(arr, i);
-    if (!YAJL_IS_INTEGER(e))
-      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "supplementalGroups[%zu]: expected an integer, got %s", i,
-                                    mascri_json_type_name(e));
-    s->supplemental_groups[i] = YAJL_GET_INTEGER(e);
-  }
-  s->n_supplemental_groups = n;
-  return 0;
-}
-
 static int parse_security(yajl_val v, struct mascri_ctr_security *s, mascri_error_t *err)
 {
   s->has_namespace_options = mascri_json_get(v, "namespaceOptions") != NULL;
-  if (mascri_ctr_cfg_get_strv(v, "addCapabilities", &s->add_caps, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "dropCapabilities", &s->drop_caps, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "addAmbientCapabilities", &s->add_ambient_caps, err) < 0 ||
+  if (mascri_config_get_strv(v, "addCapabilities", &s->add_caps, err) < 0 ||
+      mascri_config_get_strv(v, "dropCapabilities", &s->drop_caps, err) < 0 ||
+      mascri_config_get_strv(v, "addAmbientCapabilities", &s->add_ambient_caps, err) < 0 ||
       mascri_config_get_bool(v, "privileged", &s->privileged, err) < 0 ||
       mascri_config_get_bool(v, "readonlyRootfs", &s->readonly_rootfs, err) < 0 ||
       mascri_config_get_bool(v, "noNewPrivs", &s->no_new_privs, err) < 0 ||
       mascri_ns_options_parse(v, "namespaceOptions", &s->namespace_options, err) < 0 ||
-      parse_wrapped(v, "runAsUser", &s->has_run_as_user, &s->run_as_user, err) < 0 ||
-      parse_wrapped(v, "runAsGroup", &s->has_run_as_group, &s->run_as_group, err) < 0 ||
+      mascri_config_get_optional_int64(v, "runAsUser", &s->has_run_as_user, &s->run_as_user, err) <
+          0 ||
+      mascri_config_get_optional_int64(v, "runAsGroup", &s->has_run_as_group, &s->run_as_group,
+                                       err) < 0 ||
       mascri_config_get_string(v, "runAsUsername", &s->run_as_username, err) < 0 ||
-      parse_groups(v, s, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "maskedPaths", &s->masked_paths, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "readonlyPaths", &s->readonly_paths, err) < 0 ||
+      mascri_config_get_int64s(v, "supplementalGroups", &s->supplemental_groups,
+                               &s->n_supplemental_groups, err) < 0 ||
+      mascri_config_get_strv(v, "maskedPaths", &s->masked_paths, err) < 0 ||
+      mascri_config_get_strv(v, "readonlyPaths", &s->readonly_paths, err) < 0 ||
       mascri_security_profile_parse(v, "seccomp", &s->seccomp, err) < 0 ||
       mascri_security_profile_parse(v, "apparmor", &s->apparmor, err) < 0 ||
       mascri_config_get_string(v, "seccompProfilePath", &s->seccomp_profile_path, err) < 0)
@@ -295,7 +252,7 @@ int mascri_ctr_security_parse(yajl_val obj, const char *key, struct mascri_ctr_s
   mascri_ctr_security_clear(s);
   s->namespace_options.userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;

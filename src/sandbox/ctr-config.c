@@ -8,65 +8,7 @@
 #include "common/xalloc.h"
 #include "sandbox/ctr-config.h"
 
-static char **strv_copy(char *const *v)
-{
-  return v && v[0] ? mascri_strv_dup(v) : NULL;
-}
-
-static char *str_copy(const char *s)
-{
-  return s ? xstrdup(s) : NULL;
-}
-
-/* ---- typed members ------------------------------------------------------------------- */
-
-static int get_typed(yajl_val obj, const char *key, bool array, yajl_val *out, mascri_error_t *err)
-{
-  yajl_val v = mascri_json_get(obj, key);
-  *out = NULL;
-  if (!v || YAJL_IS_NULL(v))
-    return 0;
-  if (array ? !YAJL_IS_ARRAY(v) : !YAJL_IS_OBJECT(v))
-    return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "%s: expected %s, got %s",
-                                  key, array ? "an array" : "an object", mascri_json_type_name(v));
-  *out = v;
-  return 0;
-}
-
-int mascri_ctr_cfg_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
-{
-  return get_typed(obj, key, false, out, err);
-}
-
-int mascri_ctr_cfg_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err)
-{
-  return get_typed(obj, key, true, out, err);
-}
-
-int mascri_ctr_cfg_get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err)
-{
-  if (mascri_config_get_strv(obj, key, out, err) < 0)
-    return -1;
-  if (*out && !(*out)[0]) {
-    mascri_strv_free(*out);
-    *out = NULL;
-  }
-  return 0;
-}
-
-void mascri_ctr_cfg_gen_strv(yajl_gen g, const char *key, char *const *v)
-{
-  if (v && v[0])
-    mascri_json_gen_kv_strv(g, key, v);
-}
-
 /* ---- clear / copy / compare -------------------------------------------------------- */
-
-void mascri_ctr_kv_append(struct mascri_kv_list *dst, const struct mascri_kv_list *src)
-{
-  for (size_t i = 0; i < src->n; i++)
-    mascri_kv_list_add(dst, src->v[i].key, src->v[i].value);
-}
 
 static void mount_clear(struct mascri_ctr_mount *m)
 {
@@ -132,46 +74,46 @@ static void copy_lists(struct mascri_ctr_config *d, const struct mascri_ctr_conf
     d->mounts = xcalloc(s->n_mounts, sizeof(*d->mounts));
   for (size_t i = 0; i < s->n_mounts; i++) {
     d->mounts[i] = s->mounts[i];
-    d->mounts[i].container_path = str_copy(s->mounts[i].container_path);
-    d->mounts[i].host_path = str_copy(s->mounts[i].host_path);
-    d->mounts[i].image = str_copy(s->mounts[i].image);
+    d->mounts[i].container_path = mascri_config_str_copy(s->mounts[i].container_path);
+    d->mounts[i].host_path = mascri_config_str_copy(s->mounts[i].host_path);
+    d->mounts[i].image = mascri_config_str_copy(s->mounts[i].image);
   }
   d->n_mounts = s->n_mounts;
   if (s->n_devices)
     d->devices = xcalloc(s->n_devices, sizeof(*d->devices));
   for (size_t i = 0; i < s->n_devices; i++) {
-    d->devices[i].container_path = str_copy(s->devices[i].container_path);
-    d->devices[i].host_path = str_copy(s->devices[i].host_path);
-    d->devices[i].permissions = str_copy(s->devices[i].permissions);
+    d->devices[i].container_path = mascri_config_str_copy(s->devices[i].container_path);
+    d->devices[i].host_path = mascri_config_str_copy(s->devices[i].host_path);
+    d->devices[i].permissions = mascri_config_str_copy(s->devices[i].permissions);
   }
   d->n_devices = s->n_devices;
-  mascri_ctr_kv_append(&d->envs, &s->envs);
-  mascri_ctr_kv_append(&d->labels, &s->labels);
-  mascri_ctr_kv_append(&d->annotations, &s->annotations);
-  mascri_ctr_kv_append(&d->image.annotations, &s->image.annotations);
+  mascri_kv_list_copy(&d->envs, &s->envs);
+  mascri_kv_list_copy(&d->labels, &s->labels);
+  mascri_kv_list_copy(&d->annotations, &s->annotations);
+  mascri_kv_list_copy(&d->image.annotations, &s->image.annotations);
 }
 
 struct mascri_ctr_config *mascri_ctr_config_dup(const struct mascri_ctr_config *s)
 {
   struct mascri_ctr_config *d = mascri_ctr_config_new();
-  d->metadata.name = str_copy(s->metadata.name);
-  d->metadata.uid = str_copy(s->metadata.uid);
-  d->metadata.namespace_ = str_copy(s->metadata.namespace_);
+  d->metadata.name = mascri_config_str_copy(s->metadata.name);
+  d->metadata.uid = mascri_config_str_copy(s->metadata.uid);
+  d->metadata.namespace_ = mascri_config_str_copy(s->metadata.namespace_);
   d->metadata.attempt = s->metadata.attempt;
-  d->image.image = str_copy(s->image.image);
-  d->image.user_specified_image = str_copy(s->image.user_specified_image);
-  d->image.runtime_handler = str_copy(s->image.runtime_handler);
-  d->command = strv_copy(s->command);
-  d->args = strv_copy(s->args);
-  d->working_dir = str_copy(s->working_dir);
+  d->image.image = mascri_config_str_copy(s->image.image);
+  d->image.user_specified_image = mascri_config_str_copy(s->image.user_specified_image);
+  d->image.runtime_handler = mascri_config_str_copy(s->image.runtime_handler);
+  d->command = mascri_config_strv_copy(s->command);
+  d->args = mascri_config_strv_copy(s->args);
+  d->working_dir = mascri_config_str_copy(s->working_dir);
   copy_lists(d, s);
-  d->log_path = str_copy(s->log_path);
+  d->log_path = mascri_config_str_copy(s->log_path);
   d->stdin_ = s->stdin_;
   d->stdin_once = s->stdin_once;
   d->tty = s->tty;
   mascri_ctr_resources_copy(&d->resources, &s->resources);
   mascri_ctr_security_copy(&d->security, &s->security);
-  d->stop_signal = str_copy(s->stop_signal);
+  d->stop_signal = mascri_config_str_copy(s->stop_signal);
   return d;
 }
 
@@ -194,19 +136,13 @@ bool mascri_ctr_config_equal(const struct mascri_ctr_config *a, const struct mas
 
 /* ---- JSON: generation -------------------------------------------------------------- */
 
-static void gen_str(yajl_gen g, const char *key, const char *s)
-{
-  if (s)
-    mascri_json_gen_kv_string(g, key, s);
-}
-
 static void gen_image(yajl_gen g, const struct mascri_ctr_image *i)
 {
   mascri_json_gen_key(g, "image");
   yajl_gen_map_open(g);
-  gen_str(g, "image", i->image);
-  gen_str(g, "userSpecifiedImage", i->user_specified_image);
-  gen_str(g, "runtimeHandler", i->runtime_handler);
+  mascri_config_gen_string(g, "image", i->image);
+  mascri_config_gen_string(g, "userSpecifiedImage", i->user_specified_image);
+  mascri_config_gen_string(g, "runtimeHandler", i->runtime_handler);
   mascri_kv_list_gen(g, "annotations", &i->annotations);
   yajl_gen_map_close(g);
 }
@@ -232,14 +168,14 @@ static void gen_mounts(yajl_gen g, const struct mascri_ctr_config *c)
   for (size_t i = 0; i < c->n_mounts; i++) {
     const struct mascri_ctr_mount *m = &c->mounts[i];
     yajl_gen_map_open(g);
-    gen_str(g, "containerPath", m->container_path);
-    gen_str(g, "hostPath", m->host_path);
+    mascri_config_gen_string(g, "containerPath", m->container_path);
+    mascri_config_gen_string(g, "hostPath", m->host_path);
     mascri_json_gen_kv_bool(g, "readonly", m->readonly);
     mascri_json_gen_kv_bool(g, "selinuxRelabel", m->selinux_relabel);
     mascri_json_gen_kv_int(g, "propagation", m->propagation);
     mascri_json_gen_kv_bool(g, "recursiveReadOnly", m->recursive_read_only);
     mascri_json_gen_kv_bool(g, "idMapped", m->id_mapped);
-    gen_str(g, "image", m->image);
+    mascri_config_gen_string(g, "image", m->image);
     yajl_gen_map_close(g);
   }
   yajl_gen_array_close(g);
@@ -251,9 +187,9 @@ static void gen_devices(yajl_gen g, const struct mascri_ctr_config *c)
   yajl_gen_array_open(g);
   for (size_t i = 0; i < c->n_devices; i++) {
     yajl_gen_map_open(g);
-    gen_str(g, "containerPath", c->devices[i].container_path);
-    gen_str(g, "hostPath", c->devices[i].host_path);
-    gen_str(g, "permissions", c->devices[i].permissions);
+    mascri_config_gen_string(g, "containerPath", c->devices[i].container_path);
+    mascri_config_gen_string(g, "hostPath", c->devices[i].host_path);
+    mascri_config_gen_string(g, "permissions", c->devices[i].permissions);
     yajl_gen_map_close(g);
   }
   yajl_gen_array_close(g);
@@ -265,21 +201,21 @@ void mascri_ctr_config_gen(yajl_gen g, const char *key, const struct mascri_ctr_
   yajl_gen_map_open(g);
   mascri_metadata_gen(g, "metadata", &c->metadata);
   gen_image(g, &c->image);
-  mascri_ctr_cfg_gen_strv(g, "command", c->command);
-  mascri_ctr_cfg_gen_strv(g, "args", c->args);
-  gen_str(g, "workingDir", c->working_dir);
+  mascri_config_gen_strv(g, "command", c->command);
+  mascri_config_gen_strv(g, "args", c->args);
+  mascri_config_gen_string(g, "workingDir", c->working_dir);
   gen_envs(g, &c->envs);
   gen_mounts(g, c);
   gen_devices(g, c);
   mascri_kv_list_gen(g, "labels", &c->labels);
   mascri_kv_list_gen(g, "annotations", &c->annotations);
-  gen_str(g, "logPath", c->log_path);
+  mascri_config_gen_string(g, "logPath", c->log_path);
   mascri_json_gen_kv_bool(g, "stdin", c->stdin_);
   mascri_json_gen_kv_bool(g, "stdinOnce", c->stdin_once);
   mascri_json_gen_kv_bool(g, "tty", c->tty);
   mascri_ctr_resources_gen(g, "resources", &c->resources);
   mascri_ctr_security_gen(g, "securityContext", &c->security);
-  gen_str(g, "stopSignal", c->stop_signal);
+  mascri_config_gen_string(g, "stopSignal", c->stop_signal);
   yajl_gen_map_close(g);
 }
 
@@ -288,7 +224,7 @@ void mascri_ctr_config_gen(yajl_gen g, const char *key, const struct mascri_ctr_
 static int parse_image(yajl_val obj, struct mascri_ctr_image *i, mascri_error_t *err)
 {
   yajl_val v;
-  if (mascri_ctr_cfg_get_object(obj, "image", &v, err) < 0)
+  if (mascri_config_get_object(obj, "image", &v, err) < 0)
     return -1;
   if (!v)
     return 0;
@@ -306,7 +242,7 @@ static int parse_each(yajl_val obj, const char *key, void *data,
                       mascri_error_t *err)
 {
   yajl_val arr;
-  if (mascri_ctr_cfg_get_array(obj, key, &arr, err) < 0)
+  if (mascri_config_get_array(obj, key, &arr, err) < 0)
     return -1;
   for (size_t i = 0; i < mascri_json_array_len(arr); i++) {
     yajl_val e = mascri_json_array_at(arr, i);
@@ -383,8 +319,8 @@ static int parse_config(yajl_val v, struct mascri_ctr_config *c, mascri_error_t 
 {
   if (mascri_metadata_parse(v, "metadata", &c->metadata, err) < 0 ||
       parse_image(v, &c->image, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "command", &c->command, err) < 0 ||
-      mascri_ctr_cfg_get_strv(v, "args", &c->args, err) < 0 ||
+      mascri_config_get_strv(v, "command", &c->command, err) < 0 ||
+      mascri_config_get_strv(v, "args", &c->args, err) < 0 ||
       mascri_config_get_string(v, "workingDir", &c->working_dir, err) < 0 ||
       parse_lists(v, c, err) < 0 || mascri_kv_list_parse(v, "labels", &c->labels, err) < 0 ||
       mascri_kv_list_parse(v, "annotations", &c->annotations, err) < 0 ||
@@ -405,7 +341,7 @@ int mascri_ctr_config_parse(yajl_val obj, const char *key, struct mascri_ctr_con
   mascri_ctr_config_clear(cfg);
   cfg->security.namespace_options.userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (mascri_ctr_cfg_get_object(obj, key, &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;

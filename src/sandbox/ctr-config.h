@@ -119,8 +119,6 @@ void mascri_ctr_resources_copy(struct mascri_ctr_resources *dst,
 void mascri_ctr_security_clear(struct mascri_ctr_security *s);
 void mascri_ctr_security_copy(struct mascri_ctr_security *dst,
                               const struct mascri_ctr_security *src);
-/* Appends copies of src's entries to dst. */
-void mascri_ctr_kv_append(struct mascri_kv_list *dst, const struct mascri_kv_list *src);
 
 /* JSON, as config-types.h's pairs: gen writes `key` and the config into an open map;
  * parse reads the member `key` of obj into *cfg (cleared first) and fails naming the
@@ -135,14 +133,5 @@ int mascri_ctr_resources_parse(yajl_val obj, const char *key, struct mascri_ctr_
 void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ctr_security *s);
 int mascri_ctr_security_parse(yajl_val obj, const char *key, struct mascri_ctr_security *s,
                               mascri_error_t *err);
-
-/* Typed members for the parsers beyond config-types.h's: absent leaves *out NULL; the
- * wrong type fails naming key. */
-int mascri_ctr_cfg_get_object(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
-int mascri_ctr_cfg_get_array(yajl_val obj, const char *key, yajl_val *out, mascri_error_t *err);
-/* A string vector member, NULL when absent or empty. */
-int mascri_ctr_cfg_get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err);
-/* Writes a string vector member unless v is NULL or empty. */
-void mascri_ctr_cfg_gen_strv(yajl_gen g, const char *key, char *const *v);
 
 #endif

@@ -40,82 +40,47 @@ void mascri_pod_config_free(struct mascri_pod_config *c)
 
 /* ---- copy ---------------------------------------------------------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-  return s ? xstrdup(s) : NULL;
-}
-
-static char **strv_dup_or_null(char *const *v)
-{
-  return v ? mascri_strv_dup(v) : NULL;
-}
-
-static void copy_kv(struct mascri_kv_list *dst, const struct mascri_kv_list *src)
-{
-  for (size_t i = 0; i < src->n; i++)
-    mascri_kv_list_add(dst, src->v[i].key, src->v[i].value);
-}
-
-static void copy_profile(struct mascri_security_profile *dst,
-                         const struct mascri_security_profile *src)
-{
-  *dst = *src;
-  dst->localhost_ref = dup_or_null(src->localhost_ref);
-}
-
 static void copy_security(struct mascri_pod_security *dst, const struct mascri_pod_security *src)
 {
   *dst = *src;
-  dst->namespace_options.target_id = dup_or_null(src->namespace_options.target_id);
+  dst->namespace_options.target_id = mascri_config_str_copy(src->namespace_options.target_id);
   size_t n = src->n_supplemental_groups;
   dst->supplemental_groups = n ? xcalloc(n, sizeof(int64_t)) : NULL;
   if (n)
     memcpy(dst->supplemental_groups, src->supplemental_groups, n * sizeof(int64_t));
-  copy_profile(&dst->seccomp, &src->seccomp);
-  copy_profile(&dst->apparmor, &src->apparmor);
+  mascri_security_profile_copy(&dst->seccomp, &src->seccomp);
+  mascri_security_profile_copy(&dst->apparmor, &src->apparmor);
 }
 
 struct mascri_pod_config *mascri_pod_config_copy(const struct mascri_pod_config *c)
 {
   struct mascri_pod_config *d = xmalloc0(sizeof(*d));
   d->metadata = (struct mascri_metadata){
-      .name = dup_or_null(c->metadata.name),
-      .uid = dup_or_null(c->metadata.uid),
-      .namespace_ = dup_or_null(c->metadata.namespace_),
+      .name = mascri_config_str_copy(c->metadata.name),
+      .uid = mascri_config_str_copy(c->metadata.uid),
+      .namespace_ = mascri_config_str_copy(c->metadata.namespace_),
       .attempt = c->metadata.attempt,
   };
-  d->hostname = dup_or_null(c->hostname);
-  d->log_directory = dup_or_null(c->log_directory);
-  d->dns.servers = strv_dup_or_null(c->dns.servers);
-  d->dns.searches = strv_dup_or_null(c->dns.searches);
-  d->dns.options = strv_dup_or_null(c->dns.options);
+  d->hostname = mascri_config_str_copy(c->hostname);
+  d->log_directory = mascri_config_str_copy(c->log_directory);
+  d->dns.servers = mascri_config_strv_copy(c->dns.servers);
+  d->dns.searches = mascri_config_strv_copy(c->dns.searches);
+  d->dns.options = mascri_config_strv_copy(c->dns.options);
   d->port_mappings = xcalloc(c->n_port_mappings + 1, sizeof(*d->port_mappings));
   for (size_t i = 0; i < c->n_port_mappings; i++) {
     d->port_mappings[i] = c->port_mappings[i];
-    d->port_mappings[i].host_ip = dup_or_null(c->port_mappings[i].host_ip);
+    d->port_mappings[i].host_ip = mascri_config_str_copy(c->port_mappings[i].host_ip);
   }
   d->n_port_mappings = c->n_port_mappings;
-  copy_kv(&d->labels, &c->labels);
-  copy_kv(&d->annotations, &c->annotations);
-  d->cgroup_parent = dup_or_null(c->cgroup_parent);
-  copy_kv(&d->sysctls, &c->sysctls);
+  mascri_kv_list_copy(&d->labels, &c->labels);
+  mascri_kv_list_copy(&d->annotations, &c->annotations);
+  d->cgroup_parent = mascri_config_str_copy(c->cgroup_parent);
+  mascri_kv_list_copy(&d->sysctls, &c->sysctls);
   copy_security(&d->security, &c->security);
   return d;
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
-
-static void gen_string(yajl_gen g, const char *key, const char *s)
-{
-  if (s)
-    mascri_json_gen_kv_string(g, key, s);
-}
-
-static void gen_strv(yajl_gen g, const char *key, char *const *v)
-{
-  if (v && v[0])
-    mascri_json_gen_kv_strv(g, key, v);
-}
 
 static void gen_ports(yajl_gen g, const struct mascri_pod_config *c)
 {
@@ -127,7 +92,7 @@ static void gen_ports(yajl_gen g, const struct mascri_pod_config *c)
     mascri_json_gen_kv_int(g, "protocol", pm->protocol);
     mascri_json_gen_kv_int(g, "containerPort", pm->container_port);
     mascri_json_gen_kv_int(g, "hostPort", pm->host_port);
-    gen_string(g, "hostIp", pm->host_ip);
+    mascri_config_gen_string(g, "hostIp", pm->host_ip);
     yajl_gen_map_close(g);
   }
   yajl_gen_array_close(g);
@@ -159,18 +124,18 @@ void mascri_pod_config_gen(yajl_gen g, const char *key, const struct mascri_pod_
   mascri_json_gen_key(g, key);
   yajl_gen_map_open(g);
   mascri_metadata_gen(g, "metadata", &c->metadata);
-  gen_string(g, "hostname", c->hostname);
-  gen_string(g, "logDirectory", c->log_directory);
+  mascri_config_gen_string(g, "hostname", c->hostname);
+  mascri_config_gen_string(g, "logDirectory", c->log_directory);
   mascri_json_gen_key(g, "dns");
   yajl_gen_map_open(g);
-  gen_strv(g, "servers", c->dns.servers);
-  gen_strv(g, "searches", c->dns.searches);
-  gen_strv(g, "options", c->dns.options);
+  mascri_config_gen_strv(g, "servers", c->dns.servers);
+  mascri_config_gen_strv(g, "searches", c->dns.searches);
+  mascri_config_gen_strv(g, "options", c->dns.options);
   yajl_gen_map_close(g);
   gen_ports(g, c);
   mascri_kv_list_gen(g, "labels", &c->labels);
   mascri_kv_list_gen(g, "annotations", &c->annotations);
-  gen_string(g, "cgroupParent", c->cgroup_parent);
+  mascri_config_gen_string(g, "cgroupParent", c->cgroup_parent);
   mascri_kv_list_gen(g, "sysctls", &c->sysctls);
   gen_security(g, &c->security);
   yajl_gen_map_close(g);
@@ -191,56 +156,15 @@ bool mascri_pod_config_equal(const struct mascri_pod_config *a, const struct mas
   return strcmp(x, y) == 0;
 }
 
-static int wrong_type(mascri_error_t *err, const char *key, const char *want, yajl_val v)
-{
-  return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0, "%s: expected %s, got %s", key,
-                                want, mascri_json_type_name(v));
-}
-
-/* A member that must be of one type (YAJL_IS_OBJECT, YAJL_IS_ARRAY), NULL when absent. */
-static int get_member(yajl_val obj, const char *key, int (*is)(yajl_val), const char *want,
-                      yajl_val *out, mascri_error_t *err)
-{
-  yajl_val v = mascri_json_get(obj, key);
-  *out = NULL;
-  if (!v || YAJL_IS_NULL(v))
-    return 0;
-  if (!is(v))
-    return wrong_type(err, key, want, v);
-  *out = v;
-  return 0;
-}
-
-static int is_object(yajl_val v)
-{
-  return YAJL_IS_OBJECT(v);
-}
-
-static int is_array(yajl_val v)
-{
-  return YAJL_IS_ARRAY(v);
-}
-
 /* A strv member; an empty list is kept as NULL. */
-static int get_strv(yajl_val obj, const char *key, char ***out, mascri_error_t *err)
-{
-  if (mascri_config_get_strv(obj, key, out, err) < 0)
-    return -1;
-  if (*out && !(*out)[0]) {
-    mascri_strv_free(*out);
-    *out = NULL;
-  }
-  return 0;
-}
-
 static int parse_dns(yajl_val obj, struct mascri_pod_dns *dns, mascri_error_t *err)
 {
   yajl_val v;
-  if (get_member(obj, "dns", is_object, "an object", &v, err) < 0)
+  if (mascri_config_get_object(obj, "dns", &v, err) < 0)
     return -1;
-  if (v && (get_strv(v, "servers", &dns->servers, err) < 0 ||
-            get_strv(v, "searches", &dns->searches, err) < 0 ||
-            get_strv(v, "options", &dns->options, err) < 0))
+  if (v && (mascri_config_get_strv(v, "servers", &dns->servers, err) < 0 ||
+            mascri_config_get_strv(v, "searches", &dns->searches, err) < 0 ||
+            mascri_config_get_strv(v, "options", &dns->options, err) < 0))
     return mascri_error_wrap(err, "dns");
   return 0;
 }
@@ -263,7 +187,7 @@ static int parse_port(yajl_val e, struct mascri_pod_port_mapping *pm, mascri_err
 static int parse_ports(yajl_val obj, struct mascri_pod_config *c, mascri_error_t *err)
 {
   yajl_val v;
-  if (get_member(obj, "portMappings", is_array, "an array", &v, err) < 0)
+  if (mascri_config_get_array(obj, "portMappings", &v, err) < 0)
     return -1;
   size_t n = mascri_json_array_len(v);
   c->port_mappings = xcalloc(n + 1, sizeof(*c->port_mappings));
@@ -280,46 +204,20 @@ static int parse_ports(yajl_val obj, struct mascri_pod_config *c, mascri_error_t
   return 0;
 }
 
-static int parse_groups(yajl_val obj, struct mascri_pod_security *s, mascri_error_t *err)
-{
-  yajl_val v;
-  if (get_member(obj, "supplementalGroups", is_array, "an array", &v, err) < 0)
-    return -1;
-  size_t n = mascri_json_array_len(v);
-  s->supplemental_groups = n ? xcalloc(n, sizeof(int64_t)) : NULL;
-  for (size_t i = 0; i < n; i++) {
-    yajl_val e = v->u.array.values[i];
-    if (!YAJL_IS_INTEGER(e))
-      return mascri_make_error_kind(err, MASCRI_ERR_INVALID_ARGUMENT, 0,
-                                    "supplementalGroups[%zu]: expected an integer, got %s", i,
-                                    mascri_json_type_name(e));
-    s->supplemental_groups[i] = YAJL_GET_INTEGER(e);
-    s->n_supplemental_groups = i + 1;
-  }
-  return 0;
-}
-
-static int get_optional_int64(yajl_val obj, const char *key, bool *has, int64_t *out,
-                              mascri_error_t *err)
-{
-  if (mascri_config_get_int64(obj, key, out, err) < 0)
-    return -1;
-  yajl_val v = mascri_json_get(obj, key);
-  *has = v && !YAJL_IS_NULL(v);
-  return 0;
-}
-
 static int parse_security(yajl_val obj, struct mascri_pod_security *s, mascri_error_t *err)
 {
   yajl_val v;
-  if (get_member(obj, "securityContext", is_object, "an object", &v, err) < 0)
+  if (mascri_config_get_object(obj, "securityContext", &v, err) < 0)
     return -1;
   if (mascri_ns_options_parse(v, "namespaceOptions", &s->namespace_options, err) < 0 ||
       mascri_config_get_bool(v, "privileged", &s->privileged, err) < 0 ||
       mascri_config_get_bool(v, "readonlyRootfs", &s->readonly_rootfs, err) < 0 ||
-      get_optional_int64(v, "runAsUser", &s->has_run_as_user, &s->run_as_user, err) < 0 ||
-      get_optional_int64(v, "runAsGroup", &s->has_run_as_group, &s->run_as_group, err) < 0 ||
-      parse_groups(v, s, err) < 0 ||
+      mascri_config_get_optional_int64(v, "runAsUser", &s->has_run_as_user, &s->run_as_user, err) <
+          0 ||
+      mascri_config_get_optional_int64(v, "runAsGroup", &s->has_run_as_group, &s->run_as_group,
+                                       err) < 0 ||
+      mascri_config_get_int64s(v, "supplementalGroups", &s->supplemental_groups,
+                               &s->n_supplemental_groups, err) < 0 ||
       mascri_security_profile_parse(v, "seccomp", &s->seccomp, err) < 0 ||
       mascri_security_profile_parse(v, "apparmor", &s->apparmor, err) < 0)
     return mascri_error_wrap(err, "securityContext");
@@ -351,7 +249,7 @@ int mascri_pod_config_parse(yajl_val obj, const char *key, struct mascri_pod_con
   c->security.namespace_options.pid = MASCRI_NS_MODE_CONTAINER;
   c->security.namespace_options.userns = MASCRI_NS_MODE_NODE;
   yajl_val v;
-  if (get_member(obj, key, is_object, "an object", &v, err) < 0)
+  if (mascri_config_get_object(obj, key, &v, err) < 0)
     return -1;
   if (!v)
     return 0;
