@@ -308,9 +308,9 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     call->path = xstrndup((const char *)value, valuelen);
   } else if (namelen == 12 && memcmp(name, "grpc-timeout", 12) == 0) {
     _cleanup_error_ mascri_error_t err = NULL;
-    uint64_t ms;
+    uint64_t ms; /* at most 8 digits of hours: well inside int64_t */
     if (mascri_grpc_parse_timeout((const char *)value, valuelen, &ms, &err) == 0)
-      call->deadline = mascri_clock_monotonic_ms() + (ms ? ms : 1);
+      call->deadline = mascri_clock_monotonic_ms() + (int64_t)(ms ? ms : 1);
     else
       log_debug("ignoring %s", mascri_error_message(&err));
   } else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
@@ -552,11 +552,11 @@ int h2_conn_flush(struct conn *c)
 }
 
 /* A request body that stops arriving holds its buffer: it gets request_stall_ms. */
-static uint64_t check_stall(struct call *call, uint64_t now)
+static int64_t check_stall(struct call *call, int64_t now)
 {
   if (call->state != CALL_READING)
     return 0;
-  uint64_t at = call->last_data + call->srv->cfg.request_stall_ms;
+  int64_t at = call->last_data + call->srv->cfg.request_stall_ms;
   if (at > now)
     return at;
   _cleanup_free_ char *m =
@@ -567,11 +567,11 @@ static uint64_t check_stall(struct call *call, uint64_t now)
   return 0;
 }
 
-uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now)
+int64_t h2_conn_check_deadlines(struct conn *c, int64_t now)
 {
-  uint64_t next = 0;
+  int64_t next = 0;
   for (struct call *call = c->calls; call; call = call->next) {
-    uint64_t stall = check_stall(call, now);
+    int64_t stall = check_stall(call, now);
     if (stall != 0 && (next == 0 || stall < next))
       next = stall;
     if (call->deadline == 0 || call->state == CALL_ANSWERED)
@@ -587,10 +587,10 @@ uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now)
   return next;
 }
 
-uint64_t h2_conn_expiry(const struct conn *c, uint64_t now)
+int64_t h2_conn_expiry(const struct conn *c, int64_t now)
 {
   const struct mascri_server_config *cfg = &c->srv->cfg;
-  uint64_t at;
+  int64_t at;
   if (!c->got_frame)
     at = c->created + cfg->preface_timeout_ms;
   else if (c->calls == NULL && !nghttp2_session_want_write(c->session))

@@ -27,15 +27,15 @@ struct call {
   char *path;
   const struct mascri_rpc_method *method;
   struct mascri_grpc_reader reader;
-  uint64_t deadline; /* CLOCK_MONOTONIC ms, 0: none */
+  int64_t deadline; /* CLOCK_MONOTONIC ms, 0: none */
   enum call_state state;
   bool bad_content_type;
   bool stream_closed; /* nghttp2 closed the stream */
   bool in_worker;     /* a worker owns req/resp/err */
   bool worker_done;   /* the worker finished: on the completion list, under done_lock */
   volatile int cancel;
-  size_t buffered;    /* request bytes held (reader, then decoded request): budgets */
-  uint64_t last_data; /* CLOCK_MONOTONIC ms of the last request bytes (or the headers) */
+  size_t buffered;   /* request bytes held (reader, then decoded request): budgets */
+  int64_t last_data; /* CLOCK_MONOTONIC ms of the last request bytes (or the headers) */
 
   ProtobufCMessage *req;
   ProtobufCMessage *resp;
@@ -62,10 +62,10 @@ struct conn {
   struct mascri_server *srv;
   int fd;
   nghttp2_session *session;
-  bool want_out;                 /* EPOLLOUT armed */
-  bool got_frame;                /* the client preface and a first frame arrived */
-  uint64_t created, last_active; /* CLOCK_MONOTONIC ms */
-  size_t buffered;               /* sum of its calls' buffered */
+  bool want_out;                /* EPOLLOUT armed */
+  bool got_frame;               /* the client preface and a first frame arrived */
+  int64_t created, last_active; /* CLOCK_MONOTONIC ms */
+  size_t buffered;              /* sum of its calls' buffered */
   struct call *calls;
   struct conn *prev, *next;
 };
@@ -81,10 +81,10 @@ struct mascri_server {
   size_t n_calls;   /* calls alive (any state) */
   size_t n_running; /* calls handed to a worker and not yet completed */
   size_t n_conns;
-  size_t buffered;          /* request bytes held by all calls */
-  bool listen_armed;        /* the listener is polled */
-  uint64_t listen_resume;   /* accept paused (fd limit) until this ms, 0: not paused */
-  uint64_t accept_log_next; /* rate limit of the accept warnings */
+  size_t buffered;         /* request bytes held by all calls */
+  bool listen_armed;       /* the listener is polled */
+  int64_t listen_resume;   /* accept paused (fd limit) until this ms, 0: not paused */
+  int64_t accept_log_next; /* rate limit of the accept warnings */
   unsigned accept_log_suppressed;
   bool stopping;
   bool streams_closed;   /* a stream closed since the timers were last taken */
@@ -111,10 +111,10 @@ void h2_call_pending(struct call *call, uint8_t *bytes, size_t len);
 void h2_call_start_stream(struct call *call);
 /* Answers calls whose deadline passed and calls whose request stalled; returns the next
  * deadline (0: none). */
-uint64_t h2_conn_check_deadlines(struct conn *c, uint64_t now);
+int64_t h2_conn_check_deadlines(struct conn *c, int64_t now);
 /* When an idle or preface-less connection must be closed: the ms it expires at (0: never),
  * or 1 when it already has. */
-uint64_t h2_conn_expiry(const struct conn *c, uint64_t now);
+int64_t h2_conn_expiry(const struct conn *c, int64_t now);
 /* Ends streaming calls (server shutdown) with OK or the given status. */
 void h2_conn_shutdown(struct conn *c);
 

@@ -233,7 +233,7 @@ static void listener_arm(struct mascri_server *srv, bool on)
 /* One warning per ACCEPT_LOG_INTERVAL_MS, saying how many were left out. */
 static void accept_warning(struct mascri_server *srv, const char *why)
 {
-  uint64_t now = mascri_clock_monotonic_ms();
+  int64_t now = mascri_clock_monotonic_ms();
   if (now < srv->accept_log_next) {
     srv->accept_log_suppressed++;
     return;
@@ -249,7 +249,7 @@ static void accept_warning(struct mascri_server *srv, const char *why)
 
 /* The listener is polled only while connections may be taken: below max_conns and not in
  * an fd-limit pause. */
-static void listener_update(struct mascri_server *srv, uint64_t now)
+static void listener_update(struct mascri_server *srv, int64_t now)
 {
   if (srv->listen_resume && now >= srv->listen_resume)
     srv->listen_resume = 0;
@@ -304,13 +304,13 @@ static void accept_conns(struct mascri_server *srv)
 }
 
 /* Closes connections that never spoke HTTP/2 or sat idle; returns the next expiry. */
-static uint64_t expire_conns(struct mascri_server *srv, uint64_t now)
+static int64_t expire_conns(struct mascri_server *srv, int64_t now)
 {
-  uint64_t next = 0;
+  int64_t next = 0;
   struct conn *c_next;
   for (struct conn *c = srv->conns; c; c = c_next) {
     c_next = c->next;
-    uint64_t at = h2_conn_expiry(c, now);
+    int64_t at = h2_conn_expiry(c, now);
     if (at == 1) {
       log_debug("connection %d closed: %s", c->fd,
                 c->got_frame ? "idle" : "no HTTP/2 preface in time");
@@ -334,15 +334,15 @@ static void flush_all(struct mascri_server *srv)
   }
 }
 
-static int next_timeout(struct mascri_server *srv, uint64_t stop_at)
+static int next_timeout(struct mascri_server *srv, int64_t stop_at)
 {
-  uint64_t now = mascri_clock_monotonic_ms(), next = stop_at;
+  int64_t now = mascri_clock_monotonic_ms(), next = stop_at;
   for (struct conn *c = srv->conns; c; c = c->next) {
-    uint64_t d = h2_conn_check_deadlines(c, now);
+    int64_t d = h2_conn_check_deadlines(c, now);
     if (d != 0 && (next == 0 || d < next))
       next = d;
   }
-  uint64_t e = expire_conns(srv, now);
+  int64_t e = expire_conns(srv, now);
   if (e != 0 && (next == 0 || e < next))
     next = e;
   listener_update(srv, now);
@@ -421,7 +421,7 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
     ready(srv->ctx);
   log_info("listening on %s%s", srv->socket_path,
            srv->socket_activated ? " (socket passed by systemd)" : "");
-  uint64_t stop_at = 0;
+  int64_t stop_at = 0;
   struct epoll_event evs[MAX_EVENTS];
   for (;;) {
     if (srv->stopping && stop_at == 0)
@@ -438,7 +438,7 @@ int mascri_server_run(struct mascri_server *srv, void (*ready)(void *ctx), mascr
     if (srv->stopping) {
       if (drained(srv))
         break;
-      if ((uint64_t)mascri_clock_monotonic_ms() >= stop_at) {
+      if (mascri_clock_monotonic_ms() >= stop_at) {
         cancel_all(srv);
         break;
       }

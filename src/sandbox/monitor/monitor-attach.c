@@ -66,6 +66,17 @@ void monitor_attach_init(monitor_attach_t *a, int listen_fd, int in_fd, bool in_
     a->conns[i] = (monitor_attach_conn_t){.fd = -1};
 }
 
+/* What a client's socket holds, without waiting (EINTR retried): > 0 bytes, 0 at its EOF, < 0
+ * with errno (EAGAIN: nothing yet). In the hot section: the loop reads stdin through it. */
+MONITOR_HOT static ssize_t recv_now(int fd, void *buf, size_t len)
+{
+  ssize_t n;
+  do
+    n = recv(fd, buf, len, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 /* ---- the container's stdin ---- */
 
 /* No more input for the container: a pipe is closed (it reads EOF), a pty gets its VEOF
@@ -133,10 +144,7 @@ MONITOR_HOT static void read_input(monitor_attach_t *a, monitor_attach_conn_t *c
 {
   if (a->pend_len > 0 || a->in_fd < 0)
     return;
-  ssize_t n;
-  do
-    n = recv(c->fd, a->pend, sizeof(a->pend), MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = recv_now(c->fd, a->pend, sizeof(a->pend));
   if (n < 0 && errno == EAGAIN)
     return;
   if (n <= 0) { /* the client detached its stdin */
@@ -161,10 +169,7 @@ static void resize(monitor_attach_t *a, const char *line)
 static void read_control(monitor_attach_t *a, monitor_attach_conn_t *c)
 {
   char buf[256];
-  ssize_t n;
-  do
-    n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = recv_now(c->fd, buf, sizeof(buf));
   if (n < 0 && errno == EAGAIN)
     return;
   if (n <= 0) {
@@ -188,10 +193,7 @@ static void read_control(monitor_attach_t *a, monitor_attach_conn_t *c)
 static void read_discard(monitor_attach_t *a, monitor_attach_conn_t *c)
 {
   char buf[256];
-  ssize_t n;
-  do
-    n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = recv_now(c->fd, buf, sizeof(buf));
   if (n == 0 || (n < 0 && errno != EAGAIN))
     close_conn(a, c);
 }
@@ -217,10 +219,7 @@ static bool role_ok(const monitor_attach_t *a, char role)
 static void read_role(monitor_attach_t *a, monitor_attach_conn_t *c)
 {
   char role;
-  ssize_t n;
-  do
-    n = recv(c->fd, &role, 1, MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = recv_now(c->fd, &role, 1);
   if (n < 0 && errno == EAGAIN)
     return;
   if (n <= 0) {
