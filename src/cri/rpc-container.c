@@ -12,9 +12,9 @@
 #include "cri/rpc-conv.h"
 #include "cri/rpc-ctr-conv.h"
 #include "cri/rpc-ctr-msg.h"
+#include "cri/rpc-packed.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
-#include "packed.pb-c.h"
 #include "sandbox/containers.h"
 
 static int ctrs_of(void *ctx, struct mascri_containers **out, mascri_error_t *err)
@@ -162,17 +162,22 @@ static void ref_table_clear(struct ref_table *rt)
   free(rt->refs);
 }
 
-/* Pass one (under the store's lock): the distinct image ids of the matching containers. */
+/* Pass one (under the store's lock): the distinct image ids of the matching containers,
+ * and how many match. */
 struct ids_visit {
   const Runtime__V1__ContainerFilter *filter;
   struct ref_table *rt;
+  size_t n;
 };
 
 static void ids_visit(void *data, const struct mascri_ctr_info *in)
 {
   struct ids_visit *iv = data;
   struct ref_table *rt = iv->rt;
-  if (!in->image_id || !in->image_id[0] || !list_match(in, iv->filter))
+  if (!list_match(in, iv->filter))
+    return;
+  iv->n++;
+  if (!in->image_id || !in->image_id[0])
     return;
   for (size_t i = 0; i < rt->n; i++)
     if (strcmp(rt->ids[i], in->image_id) == 0)
@@ -186,16 +191,15 @@ static void ids_visit(void *data, const struct mascri_ctr_info *in)
   rt->refs[rt->n++] = NULL;
 }
 
-/* Pass two (under the lock again): each item packed once, sent as a mascri.PackedItems (the
- * wire bytes of a ListContainersResponse): one allocation per container instead of a
- * message tree of about twenty, which also left the heap fragmented after each call. A
- * container created between the passes shows its image id as image_ref, as one whose
- * image has no repo digest does. */
+/* Pass two (under the lock again): each item packed once straight into one buffer, sent as
+ * a mascri.PackedBody (the wire bytes of a ListContainersResponse): no message tree of
+ * about twenty allocations per container, nor a buffer per item packed again into the
+ * frame. A container created between the passes shows its image id as image_ref, as one
+ * whose image has no repo digest does. */
 struct list_visit {
   const Runtime__V1__ContainerFilter *filter;
   const struct ref_table *rt;
-  ProtobufCBinaryData *v;
-  size_t n, cap;
+  struct mascri_packed_list out;
 };
 
 static void list_visit(void *data, const struct mascri_ctr_info *in)
@@ -203,14 +207,12 @@ static void list_visit(void *data, const struct mascri_ctr_info *in)
   struct list_visit *lv = data;
   if (!list_match(in, lv->filter))
     return;
-  if (lv->n == lv->cap) {
-    lv->cap = lv->cap ? 2 * lv->cap : 64;
-    lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
-  }
   const char *ref = in->image_id && in->image_id[0] ? ref_of(lv->rt, in->image_id) : NULL;
-  ProtobufCBinaryData *b = &lv->v[lv->n++];
-  b->data = mascri_ctr_list_item_pack(in, ref, &b->len);
+  mascri_ctr_list_item_add(&lv->out, in, ref);
 }
+
+/* About what a ListContainers item of kubelet's packs to (ids, name, image, digests). */
+#define LIST_ITEM_BYTES 512
 
 MASCRI_RPC(list_containers)
 {
@@ -229,13 +231,10 @@ MASCRI_RPC(list_containers)
     rt.refs[i] = image_ref_of(d, &in);
   }
   struct list_visit lv = {.filter = r->filter, .rt = &rt};
+  mascri_packed_list_init(&lv.out, iv.n * LIST_ITEM_BYTES);
   mascri_containers_foreach(ctrs, list_visit, &lv);
   ref_table_clear(&rt);
-  Mascri__PackedItems *out = xmalloc(sizeof(*out));
-  mascri__packed_items__init(out);
-  out->items = lv.v;
-  out->n_items = lv.n;
-  *resp = &out->base;
+  *resp = mascri_packed_list_finish(&lv.out);
   return 0;
 }
 

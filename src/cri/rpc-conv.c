@@ -52,6 +52,9 @@ void *mascri_conv_kv_out(const ProtobufCMessageDescriptor *desc, const struct ma
 void *mascri_conv_kv_borrow(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l,
                             size_t *n_out)
 {
+  *n_out = l->n;
+  if (l->n == 0)
+    return NULL;
   size_t ptrs = (l->n + 1) * sizeof(struct kv_entry *);
   char *block = xmalloc(ptrs + l->n * desc->sizeof_message);
   struct kv_entry **v = (struct kv_entry **)block;
@@ -63,7 +66,6 @@ void *mascri_conv_kv_borrow(const ProtobufCMessageDescriptor *desc, const struct
     v[i] = e;
   }
   v[l->n] = NULL;
-  *n_out = l->n;
   return v;
 }
 

@@ -17,9 +17,9 @@ void mascri_conv_kv_in(struct mascri_kv_list *dst, void *const *entries, size_t 
 void *mascri_conv_kv_out(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l,
                          size_t *n_out);
 /* The same map borrowing l's strings, for packing only (never for a message the server
- * frees): one allocation, the pointer array then the entries, freed with free(); *n_out its
- * length. Every map<string,string> entry packs to the same bytes, so desc may be any
- * entry type of the same layout. */
+ * frees): one allocation, the pointer array then the entries, freed with free() (none for
+ * an empty l: NULL); *n_out its length. Every map<string,string> entry packs to the same bytes, so
+ * desc may be any entry type of the same layout. */
 void *mascri_conv_kv_borrow(const ProtobufCMessageDescriptor *desc, const struct mascri_kv_list *l,
                             size_t *n_out);
 /* Whether every selector entry is among labels (ListPodSandbox/ListContainers filters). */

@@ -8,6 +8,7 @@
 #include "common/xalloc.h"
 #include "cri/rpc-conv.h"
 #include "cri/rpc-ctr-conv.h"
+#include "cri/rpc-packed.h"
 #include "cri/rpc-pod-msg.h"
 
 static char *dup_or_empty(const char *s)
@@ -46,8 +47,8 @@ static Runtime__V1__ImageSpec *image_spec(const struct mascri_ctr_info *in)
       (dst)->field = mascri_conv_kv_out(&desc, &(in)->config->field, &(dst)->n_##field);           \
   } while (0)
 
-uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
-                                   size_t *len)
+void mascri_ctr_list_item_add(struct mascri_packed_list *l, const struct mascri_ctr_info *in,
+                              const char *image_ref)
 {
   const struct mascri_ctr_config *cfg = in->config;
   const struct mascri_ctr_image *c = cfg ? &cfg->image : NULL;
@@ -84,7 +85,7 @@ uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char 
         mascri_conv_kv_borrow(&runtime__v1__container__annotations_entry__descriptor,
                               &cfg->annotations, &v.n_annotations);
   }
-  return mascri_rpc_pack(&v.base, len);
+  mascri_packed_list_add(l, &v.base);
 }
 
 Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_ctr_info *in)

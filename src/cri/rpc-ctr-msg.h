@@ -5,14 +5,14 @@
 #define MASCRI_CRI_RPC_CTR_MSG_H
 
 #include "api.pb-c.h"
+#include "cri/rpc-packed.h"
 #include "sandbox/containers.h"
 
 Runtime__V1__ContainerMetadata *mascri_ctr_metadata_msg(const struct mascri_ctr_info *in);
-/* A ListContainers item packed (*len bytes, heap), borrowing in's strings for the packing (its
- * maps' entries in blocks freed before it returns): one allocation kept per item, for
- * ListContainers under the store's lock. */
-uint8_t *mascri_ctr_list_item_pack(const struct mascri_ctr_info *in, const char *image_ref,
-                                   size_t *len);
+/* A ListContainers item appended to l, borrowing in's strings for the packing (its maps'
+ * entries in blocks freed before it returns), for ListContainers under the store's lock. */
+void mascri_ctr_list_item_add(struct mascri_packed_list *l, const struct mascri_ctr_info *in,
+                              const char *image_ref);
 Runtime__V1__ContainerAttributes *mascri_ctr_attributes_msg(const struct mascri_ctr_info *in);
 Runtime__V1__ContainerStatus *mascri_ctr_status_msg(const struct mascri_ctr_info *in,
                                                     const char *image_ref);

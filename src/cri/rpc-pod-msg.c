@@ -81,15 +81,7 @@ Runtime__V1__PodSandboxStatus *mascri_pod_status_msg(const struct mascri_pod_inf
   return s;
 }
 
-uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len)
-{
-  *len = protobuf_c_message_get_packed_size(m);
-  uint8_t *buf = xmalloc(*len ? *len : 1);
-  protobuf_c_message_pack(m, buf);
-  return buf;
-}
-
-uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len)
+void mascri_pod_list_item_add(struct mascri_packed_list *l, const struct mascri_pod_info *in)
 {
   static const struct mascri_kv_list none;
   const struct mascri_kv_list *labels = in->config ? &in->config->labels : &none;
@@ -113,7 +105,7 @@ uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len
   s.labels = lv;
   s.annotations = av;
   s.runtime_handler = in->runtime_handler;
-  return mascri_rpc_pack(&s.base, len);
+  mascri_packed_list_add(l, &s.base);
 }
 
 Runtime__V1__PodSandboxAttributes *mascri_pod_attributes_msg(const struct mascri_pod_info *in)

@@ -3,14 +3,13 @@
 #define MASCRI_CRI_RPC_POD_MSG_H
 
 #include "api.pb-c.h"
+#include "cri/rpc-packed.h"
 #include "sandbox/pods.h"
 
 Runtime__V1__PodSandboxStatus *mascri_pod_status_msg(const struct mascri_pod_info *in);
-/* A ListPodSandbox item packed (*len bytes, heap), borrowing in's strings for the packing: one
- * allocation per item, for ListPodSandbox under the table's lock. */
-uint8_t *mascri_pod_list_item_pack(const struct mascri_pod_info *in, size_t *len);
-/* m packed into a heap buffer of *len bytes. */
-uint8_t *mascri_rpc_pack(const ProtobufCMessage *m, size_t *len);
+/* A ListPodSandbox item appended to l, borrowing in's strings for the packing, for
+ * ListPodSandbox under the table's lock. */
+void mascri_pod_list_item_add(struct mascri_packed_list *l, const struct mascri_pod_info *in);
 Runtime__V1__PodSandboxAttributes *mascri_pod_attributes_msg(const struct mascri_pod_info *in);
 /* Linux stats from the pod cgroup's numbers (st may be NULL: no cgroup numbers). */
 Runtime__V1__LinuxPodSandboxStats *mascri_pod_linux_stats_msg(const mascri_container_stats_t *st,

@@ -8,9 +8,9 @@
 #include "common/xalloc.h"
 #include "cri/daemon.h"
 #include "cri/rpc-pod-conv.h"
+#include "cri/rpc-packed.h"
 #include "cri/rpc-pod-msg.h"
 #include "cri/rpc.h"
-#include "packed.pb-c.h"
 #include "sandbox/containers.h"
 #include "sandbox/pods.h"
 
@@ -153,26 +153,19 @@ static bool list_match(const struct mascri_pod_info *in, const Runtime__V1__PodS
   return mascri_pod_labels_match(in, (void *const *)f->label_selector, f->n_label_selector);
 }
 
-/* The items packed one by one under the table's lock, sent as a mascri.PackedItems (the
- * wire bytes of a ListPodSandboxResponse): one allocation per pod instead of a message
- * tree of a dozen, which also left the heap fragmented after each call. */
+/* The items packed one by one under the table's lock into one buffer, sent as a
+ * mascri.PackedBody (the wire bytes of a ListPodSandboxResponse): no message tree of a
+ * dozen allocations per pod, which also left the heap fragmented after each call. */
 struct pod_list_visit {
   const Runtime__V1__PodSandboxFilter *filter;
-  ProtobufCBinaryData *v;
-  size_t n, cap;
+  struct mascri_packed_list out;
 };
 
 static void pod_list_visit(void *data, const struct mascri_pod_info *in)
 {
   struct pod_list_visit *lv = data;
-  if (!list_match(in, lv->filter))
-    return;
-  if (lv->n == lv->cap) {
-    lv->cap = lv->cap ? 2 * lv->cap : 64;
-    lv->v = xrealloc(lv->v, lv->cap * sizeof(*lv->v));
-  }
-  ProtobufCBinaryData *b = &lv->v[lv->n++];
-  b->data = mascri_pod_list_item_pack(in, &b->len);
+  if (list_match(in, lv->filter))
+    mascri_pod_list_item_add(&lv->out, in);
 }
 
 MASCRI_RPC(list_pod_sandbox)
@@ -183,12 +176,9 @@ MASCRI_RPC(list_pod_sandbox)
   if (pods_of(ctx, &pods, err) < 0)
     return -1;
   struct pod_list_visit lv = {.filter = r->filter};
+  mascri_packed_list_init(&lv.out, 0);
   mascri_pods_foreach(pods, pod_list_visit, &lv);
-  Mascri__PackedItems *out = xmalloc(sizeof(*out));
-  mascri__packed_items__init(out);
-  out->items = lv.v;
-  out->n_items = lv.n;
-  *resp = &out->base;
+  *resp = mascri_packed_list_finish(&lv.out);
   return 0;
 }
 
