@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ctr_lib import create, ctr_config, exec_sync, pull, start
+from ctr_lib import create, ctr_config, exec_sync, pull, remove, start, stop
 from pods_lib import pod_config
 
 SLEEP = ["sleep", "3600"]
@@ -170,3 +170,18 @@ def test_list_items_are_what_the_status_calls_show(daemon, bb):
     by_label = cri.runtime.ListContainers(pb.ListContainersRequest(filter=pb.ContainerFilter(
         label_selector={"app": "x"})), timeout=30).containers
     assert [c.id for c in by_label] == [cid]
+
+    # One buffer for the whole response: a later list shows the state as it is now, a
+    # removed container is gone, a filter matching nothing gives an empty list.
+    stop(cri, cid)
+    remove(cri, other)
+    [c] = cri.runtime.ListContainers(pb.ListContainersRequest(), timeout=30).containers
+    assert (c.id, c.state) == (cid, pb.CONTAINER_EXITED)
+    assert c.image_ref == cri.runtime.ContainerStatus(
+        pb.ContainerStatusRequest(container_id=cid), timeout=30).status.image_ref
+    none = cri.runtime.ListContainers(pb.ListContainersRequest(filter=pb.ContainerFilter(
+        id="no-such-container")), timeout=30).containers
+    assert list(none) == []
+    pods = cri.runtime.ListPodSandbox(pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(
+        id="no-such-pod")), timeout=30).items
+    assert list(pods) == []
