@@ -168,6 +168,23 @@ static void pod_list_visit(void *data, const struct mascri_pod_info *in)
     mascri_pod_list_item_add(&lv->out, in);
 }
 
+/* A first pass counts the matches, so that the buffer is sized once: grown by doubling it
+ * was copied a few times and crossed into a fresh mapping on the way. */
+struct pod_count_visit {
+  const Runtime__V1__PodSandboxFilter *filter;
+  size_t n;
+};
+
+static void pod_count_visit(void *data, const struct mascri_pod_info *in)
+{
+  struct pod_count_visit *cv = data;
+  if (list_match(in, cv->filter))
+    cv->n++;
+}
+
+/* About what a ListPodSandbox item of kubelet's packs to (id, metadata, a few labels). */
+#define POD_ITEM_BYTES 192
+
 MASCRI_RPC(list_pod_sandbox)
 {
   (void)cancel;
@@ -175,8 +192,10 @@ MASCRI_RPC(list_pod_sandbox)
   struct mascri_pods *pods = NULL;
   if (pods_of(ctx, &pods, err) < 0)
     return -1;
+  struct pod_count_visit cv = {.filter = r->filter};
+  mascri_pods_foreach(pods, pod_count_visit, &cv);
   struct pod_list_visit lv = {.filter = r->filter};
-  mascri_packed_list_init(&lv.out, 0);
+  mascri_packed_list_init(&lv.out, cv.n * POD_ITEM_BYTES);
   mascri_pods_foreach(pods, pod_list_visit, &lv);
   *resp = mascri_packed_list_finish(&lv.out);
   return 0;
