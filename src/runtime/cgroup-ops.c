@@ -105,7 +105,7 @@ int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err)
 }
 
 /* "key value" line lookup in a stat file. */
-static uint64_t stat_value(const char *buf, const char *key)
+uint64_t mascri_cgroup_keyed_value(const char *buf, const char *key)
 {
   size_t kl = strlen(key);
   for (const char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
@@ -134,8 +134,8 @@ static void stats_v1(const mascri_cgroup_t *cg, mascri_container_stats_t *out)
   out->cpu_usage_ns = read_u64(cg, "cpuacct", "cpuacct.usage");
   if (read_in(cg, "cpuacct", "cpuacct.stat", &cpu, &e) == 0) {
     long hz = sysconf(_SC_CLK_TCK);
-    out->cpu_user_ns = stat_value(cpu, "user") * (1000000000ULL / (uint64_t)hz);
-    out->cpu_system_ns = stat_value(cpu, "system") * (1000000000ULL / (uint64_t)hz);
+    out->cpu_user_ns = mascri_cgroup_keyed_value(cpu, "user") * (1000000000ULL / (uint64_t)hz);
+    out->cpu_system_ns = mascri_cgroup_keyed_value(cpu, "system") * (1000000000ULL / (uint64_t)hz);
   }
   mascri_error_release(&e);
   out->memory_usage = read_u64(cg, "memory", "memory.usage_in_bytes");
@@ -143,13 +143,13 @@ static void stats_v1(const mascri_cgroup_t *cg, mascri_container_stats_t *out)
   if (out->memory_limit >= (UINT64_MAX >> 2) || out->memory_limit >= 0x7FFFFFFFFFFFF000ULL)
     out->memory_limit = 0;
   if (read_in(cg, "memory", "memory.stat", &mem, &e) == 0) {
-    uint64_t inactive = stat_value(mem, "total_inactive_file");
+    uint64_t inactive = mascri_cgroup_keyed_value(mem, "total_inactive_file");
     out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
-    out->memory_rss = stat_value(mem, "total_rss");
+    out->memory_rss = mascri_cgroup_keyed_value(mem, "total_rss");
   }
   mascri_error_release(&e);
   if (read_in(cg, "memory", "memory.oom_control", &oom, &e) == 0)
-    out->oom_killed_seen = stat_value(oom, "oom_kill") > 0;
+    out->oom_killed_seen = mascri_cgroup_keyed_value(oom, "oom_kill") > 0;
   mascri_error_release(&e);
   out->pids_current = read_u64(cg, "pids", "pids.current");
   out->pids_limit = read_u64(cg, "pids", "pids.max");
@@ -160,21 +160,21 @@ static void stats_v2(const mascri_cgroup_t *cg, mascri_container_stats_t *out)
   _cleanup_free_ char *cpu = NULL, *mem = NULL, *ev = NULL;
   mascri_error_t e = NULL;
   if (read_in(cg, NULL, "cpu.stat", &cpu, &e) == 0) {
-    out->cpu_usage_ns = stat_value(cpu, "usage_usec") * 1000;
-    out->cpu_user_ns = stat_value(cpu, "user_usec") * 1000;
-    out->cpu_system_ns = stat_value(cpu, "system_usec") * 1000;
+    out->cpu_usage_ns = mascri_cgroup_keyed_value(cpu, "usage_usec") * 1000;
+    out->cpu_user_ns = mascri_cgroup_keyed_value(cpu, "user_usec") * 1000;
+    out->cpu_system_ns = mascri_cgroup_keyed_value(cpu, "system_usec") * 1000;
   }
   mascri_error_release(&e);
   out->memory_usage = read_u64(cg, NULL, "memory.current");
   out->memory_limit = read_u64(cg, NULL, "memory.max");
   if (read_in(cg, NULL, "memory.stat", &mem, &e) == 0) {
-    uint64_t inactive = stat_value(mem, "inactive_file");
+    uint64_t inactive = mascri_cgroup_keyed_value(mem, "inactive_file");
     out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
-    out->memory_rss = stat_value(mem, "anon");
+    out->memory_rss = mascri_cgroup_keyed_value(mem, "anon");
   }
   mascri_error_release(&e);
   if (read_in(cg, NULL, "memory.events", &ev, &e) == 0)
-    out->oom_killed_seen = stat_value(ev, "oom_kill") > 0;
+    out->oom_killed_seen = mascri_cgroup_keyed_value(ev, "oom_kill") > 0;
   mascri_error_release(&e);
   out->pids_current = read_u64(cg, NULL, "pids.current");
   out->pids_limit = read_u64(cg, NULL, "pids.max");
@@ -235,9 +235,10 @@ static void memory_figures(int dfd, bool v2, bool with_limit, mascri_container_s
   if (out->memory_limit >= (UINT64_MAX >> 2))
     out->memory_limit = 0; /* v1's "no limit" (a page-rounded LONG_MAX) */
   if (read_small_at(dfd, "memory.stat", stat, sizeof(stat))) {
-    uint64_t inactive = stat_value(stat, v2 ? "inactive_file" : "total_inactive_file");
+    uint64_t inactive =
+        mascri_cgroup_keyed_value(stat, v2 ? "inactive_file" : "total_inactive_file");
     out->memory_working_set = out->memory_usage > inactive ? out->memory_usage - inactive : 0;
-    out->memory_rss = stat_value(stat, v2 ? "anon" : "total_rss");
+    out->memory_rss = mascri_cgroup_keyed_value(stat, v2 ? "anon" : "total_rss");
   }
 }
 
@@ -253,7 +254,7 @@ int mascri_cgroup_usage(const mascri_cgroup_t *cg, unsigned what, mascri_contain
   if (v2) {
     char cpu[1024];
     if (mem >= 0 && read_small_at(mem, "cpu.stat", cpu, sizeof(cpu)))
-      out->cpu_usage_ns = stat_value(cpu, "usage_usec") * 1000;
+      out->cpu_usage_ns = mascri_cgroup_keyed_value(cpu, "usage_usec") * 1000;
   } else {
     _cleanup_free_ char *dir = mascri_cgroup_dir(cg, "cpuacct");
     _cleanup_free_ char *path = dir ? mascri_path_join(dir, "cpuacct.usage") : NULL;

@@ -153,6 +153,9 @@ int mascri_cgroup_freeze(const mascri_cgroup_t *cg, bool freeze, mascri_error_t 
 int mascri_cgroup_kill(const mascri_cgroup_t *cg, mascri_error_t *err);
 bool mascri_cgroup_is_frozen(const mascri_cgroup_t *cg);
 int mascri_cgroup_pids(const mascri_cgroup_t *cg, pid_t **pids, size_t *n, mascri_error_t *err);
+/* The value of key in the text of a flat keyed cgroup file ("key value" lines: cpu.stat,
+ * memory.stat, memory.events, memory.oom_control); 0 when absent. */
+uint64_t mascri_cgroup_keyed_value(const char *buf, const char *key);
 int mascri_cgroup_stats(const mascri_cgroup_t *cg, mascri_container_stats_t *out,
                         mascri_error_t *err);
 /* What mascri_cgroup_usage reads beyond cpu usage and memory usage, working set and rss. */

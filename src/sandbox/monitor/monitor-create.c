@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
 #include "runtime/runtime.h"
 #include "sandbox/monitor/monitor-attach.h"
@@ -25,7 +26,7 @@ typedef struct create_run {
   int out[2], errs[2], in[2]; /* [0] read end, [1] write end */
   int master;
   pid_t init_pid;
-  uint64_t created_us; /* monitor_kmsg_now_us() before the container was created */
+  uint64_t created_us; /* CLOCK_MONOTONIC in µs before the container was created */
 } create_run_t;
 
 /* How far apart the kernel log's clock (the scheduler clock) and CLOCK_MONOTONIC may be:
@@ -103,7 +104,7 @@ static int create_container(create_run_t *c, mascri_error_t *err)
   };
   if (c->a->terminal)
     opts.stdio.console_master = &c->master;
-  c->created_us = monitor_kmsg_now_us();
+  c->created_us = (uint64_t)mascri_clock_monotonic_ms() * 1000u;
   c->init_pid = mascri_container_create(&c->rt, spec, &opts, err);
   if (c->init_pid < 0)
     return -1;

@@ -3,12 +3,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "runtime/cgroup.h"
 #include "sandbox/monitor/monitor-oom.h"
 
 /* The longest record /dev/kmsg returns is about 1 KiB of text plus its dictionary; a read
@@ -22,8 +21,7 @@ int monitor_memory_events_oom(int fd)
   if (n <= 0)
     return -1;
   buf[n] = '\0';
-  const char *k = strstr(buf, "\noom_kill ");
-  return k && strtoull(k + 10, NULL, 10) > 0 ? 1 : 0;
+  return mascri_cgroup_keyed_value(buf, "oom_kill") > 0 ? 1 : 0;
 }
 
 bool monitor_kmsg_record_kills(const char *rec, size_t len, pid_t pid, uint64_t since_us)
@@ -64,11 +62,4 @@ bool monitor_kmsg_oom_killed(const char *path, pid_t pid, uint64_t since_us)
     if (monitor_kmsg_record_kills(rec, (size_t)n, pid, since_us))
       return true;
   }
-}
-
-uint64_t monitor_kmsg_now_us(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

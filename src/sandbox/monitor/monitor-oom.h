@@ -18,13 +18,11 @@
 int monitor_memory_events_oom(int fd);
 
 /* Whether one /dev/kmsg record ("PRIO,SEQ,USEC,FLAGS;MESSAGE" and continuation lines)
- * tells that the OOM killer killed pid, at USEC >= since_us. */
+ * tells that the OOM killer killed pid, at USEC >= since_us (USEC counts from boot, as
+ * CLOCK_MONOTONIC does: mascri_clock_monotonic_ms() * 1000 is near it). */
 bool monitor_kmsg_record_kills(const char *rec, size_t len, pid_t pid, uint64_t since_us);
 /* Whether any record of the kernel log at path (/dev/kmsg) does; false when it cannot be
  * read. Reads at most the records the log holds (the kernel bounds it). */
 bool monitor_kmsg_oom_killed(const char *path, pid_t pid, uint64_t since_us);
-
-/* The kernel log's clock (µs since boot, CLOCK_MONOTONIC's base) now. */
-uint64_t monitor_kmsg_now_us(void);
 
 #endif

@@ -11,7 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "sandbox/monitor/monitor-oom.h"
+
+static uint64_t now_us(void)
+{
+  return (uint64_t)mascri_clock_monotonic_ms() * 1000u;
+}
 
 #define REC(s) (s), strlen(s)
 
@@ -63,14 +69,14 @@ static void the_real_kernel_log(void **state)
     return;
   }
   pid_t pid = 4000000 + (getpid() % 100000); /* above pid_max's default: no real process */
-  uint64_t before = monitor_kmsg_now_us();
+  uint64_t before = now_us();
   assert_false(monitor_kmsg_oom_killed("/dev/kmsg", pid, before));
   char msg[96]; /* with its newline: the kernel holds back an unterminated record */
   int n = snprintf(msg, sizeof(msg), "mascri unit test: Killed process %d (test)\n", (int)pid);
   assert_int_equal(write(fd, msg, (size_t)n), n);
   close(fd);
   assert_true(monitor_kmsg_oom_killed("/dev/kmsg", pid, before > 1000000 ? before - 1000000 : 0));
-  assert_false(monitor_kmsg_oom_killed("/dev/kmsg", pid, monitor_kmsg_now_us() + 60000000));
+  assert_false(monitor_kmsg_oom_killed("/dev/kmsg", pid, now_us() + 60000000));
   assert_false(monitor_kmsg_oom_killed("/nonexistent/kmsg", pid, 0));
 }
 
