@@ -209,6 +209,17 @@ void mascri_config_gen_strv(yajl_gen g, const char *key, char *const *v)
     mascri_json_gen_kv_strv(g, key, v);
 }
 
+void mascri_config_gen_int64s(yajl_gen g, const char *key, const int64_t *v, size_t n)
+{
+  if (!n)
+    return;
+  mascri_json_gen_key(g, key);
+  yajl_gen_array_open(g);
+  for (size_t i = 0; i < n; i++)
+    yajl_gen_integer(g, v[i]);
+  yajl_gen_array_close(g);
+}
+
 static int get_enum(yajl_val obj, const char *key, int max, int *out, mascri_error_t *err)
 {
   int64_t v = *out;
@@ -228,8 +239,7 @@ void mascri_ns_options_gen(yajl_gen g, const char *key, const struct mascri_ns_o
   mascri_json_gen_kv_int(g, "pid", o->pid);
   mascri_json_gen_kv_int(g, "ipc", o->ipc);
   mascri_json_gen_kv_int(g, "userns", o->userns);
-  if (o->target_id)
-    mascri_json_gen_kv_string(g, "targetId", o->target_id);
+  mascri_config_gen_string(g, "targetId", o->target_id);
   yajl_gen_map_close(g);
 }
 
@@ -267,8 +277,7 @@ void mascri_security_profile_gen(yajl_gen g, const char *key,
   mascri_json_gen_key(g, key);
   yajl_gen_map_open(g);
   mascri_json_gen_kv_int(g, "type", p->type);
-  if (p->localhost_ref)
-    mascri_json_gen_kv_string(g, "localhostRef", p->localhost_ref);
+  mascri_config_gen_string(g, "localhostRef", p->localhost_ref);
   yajl_gen_map_close(g);
 }
 
@@ -296,12 +305,9 @@ void mascri_metadata_gen(yajl_gen g, const char *key, const struct mascri_metada
 {
   mascri_json_gen_key(g, key);
   yajl_gen_map_open(g);
-  if (m->name)
-    mascri_json_gen_kv_string(g, "name", m->name);
-  if (m->uid)
-    mascri_json_gen_kv_string(g, "uid", m->uid);
-  if (m->namespace_)
-    mascri_json_gen_kv_string(g, "namespace", m->namespace_);
+  mascri_config_gen_string(g, "name", m->name);
+  mascri_config_gen_string(g, "uid", m->uid);
+  mascri_config_gen_string(g, "namespace", m->namespace_);
   mascri_json_gen_kv_uint(g, "attempt", m->attempt);
   yajl_gen_map_close(g);
 }

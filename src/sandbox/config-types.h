@@ -110,6 +110,8 @@ int mascri_config_get_int64s(yajl_val obj, const char *key, int64_t **out, size_
 /* Generation that leaves absence out: a NULL string, a NULL or empty strv. */
 void mascri_config_gen_string(yajl_gen g, const char *key, const char *s);
 void mascri_config_gen_strv(yajl_gen g, const char *key, char *const *v);
+/* An array of integers, left out when n is 0 (mascri_config_get_int64s reads it back). */
+void mascri_config_gen_int64s(yajl_gen g, const char *key, const int64_t *v, size_t n);
 int mascri_config_get_bool(yajl_val obj, const char *key, bool *out, mascri_error_t *err);
 int mascri_config_get_int64(yajl_val obj, const char *key, int64_t *out, mascri_error_t *err);
 /* An integer in [min, max]. */

@@ -47,8 +47,7 @@ static void gen_hugepages(yajl_gen g, const struct mascri_ctr_resources *r)
   yajl_gen_array_open(g);
   for (size_t i = 0; i < r->n_hugepage_limits; i++) {
     yajl_gen_map_open(g);
-    if (r->hugepage_limits[i].page_size)
-      mascri_json_gen_kv_string(g, "pageSize", r->hugepage_limits[i].page_size);
+    mascri_config_gen_string(g, "pageSize", r->hugepage_limits[i].page_size);
     mascri_json_gen_kv_uint(g, "limit", r->hugepage_limits[i].limit);
     yajl_gen_map_close(g);
   }
@@ -67,10 +66,8 @@ void mascri_ctr_resources_gen(yajl_gen g, const char *key, const struct mascri_c
   mascri_json_gen_kv_int(g, "memoryLimitInBytes", r->memory_limit_in_bytes);
   mascri_json_gen_kv_int(g, "memorySwapLimitInBytes", r->memory_swap_limit_in_bytes);
   mascri_json_gen_kv_int(g, "oomScoreAdj", r->oom_score_adj);
-  if (r->cpuset_cpus)
-    mascri_json_gen_kv_string(g, "cpusetCpus", r->cpuset_cpus);
-  if (r->cpuset_mems)
-    mascri_json_gen_kv_string(g, "cpusetMems", r->cpuset_mems);
+  mascri_config_gen_string(g, "cpusetCpus", r->cpuset_cpus);
+  mascri_config_gen_string(g, "cpusetMems", r->cpuset_mems);
   gen_hugepages(g, r);
   mascri_kv_list_gen(g, "unified", &r->unified);
   yajl_gen_map_close(g);
@@ -187,15 +184,9 @@ static void gen_ids(yajl_gen g, const struct mascri_ctr_security *s)
     mascri_json_gen_kv_int(g, "runAsUser", s->run_as_user);
   if (s->has_run_as_group)
     mascri_json_gen_kv_int(g, "runAsGroup", s->run_as_group);
-  if (s->run_as_username)
-    mascri_json_gen_kv_string(g, "runAsUsername", s->run_as_username);
-  if (s->n_supplemental_groups) {
-    mascri_json_gen_key(g, "supplementalGroups");
-    yajl_gen_array_open(g);
-    for (size_t i = 0; i < s->n_supplemental_groups; i++)
-      yajl_gen_integer(g, s->supplemental_groups[i]);
-    yajl_gen_array_close(g);
-  }
+  mascri_config_gen_string(g, "runAsUsername", s->run_as_username);
+  mascri_config_gen_int64s(g, "supplementalGroups", s->supplemental_groups,
+                           s->n_supplemental_groups);
 }
 
 void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ctr_security *s)
@@ -215,8 +206,7 @@ void mascri_ctr_security_gen(yajl_gen g, const char *key, const struct mascri_ct
   mascri_config_gen_strv(g, "readonlyPaths", s->readonly_paths);
   mascri_security_profile_gen(g, "seccomp", &s->seccomp);
   mascri_security_profile_gen(g, "apparmor", &s->apparmor);
-  if (s->seccomp_profile_path)
-    mascri_json_gen_kv_string(g, "seccompProfilePath", s->seccomp_profile_path);
+  mascri_config_gen_string(g, "seccompProfilePath", s->seccomp_profile_path);
   yajl_gen_map_close(g);
 }
 

@@ -109,11 +109,8 @@ static void gen_security(yajl_gen g, const struct mascri_pod_security *s)
     mascri_json_gen_kv_int(g, "runAsUser", s->run_as_user);
   if (s->has_run_as_group)
     mascri_json_gen_kv_int(g, "runAsGroup", s->run_as_group);
-  mascri_json_gen_key(g, "supplementalGroups");
-  yajl_gen_array_open(g);
-  for (size_t i = 0; i < s->n_supplemental_groups; i++)
-    yajl_gen_integer(g, s->supplemental_groups[i]);
-  yajl_gen_array_close(g);
+  mascri_config_gen_int64s(g, "supplementalGroups", s->supplemental_groups,
+                           s->n_supplemental_groups);
   mascri_security_profile_gen(g, "seccomp", &s->seccomp);
   mascri_security_profile_gen(g, "apparmor", &s->apparmor);
   yajl_gen_map_close(g);
