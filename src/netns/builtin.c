@@ -215,6 +215,10 @@ static int configure_pod(int nsfd, const struct netns_record *rec, mascri_error_
   if (rec->ipv6 && mascri_ip_parse(rec->ipv6, &ip) == 0 &&
       mascri_addr_add(nl, eth, &ip, rec->prefix6, err) < 0)
     return -1;
+  /* A pod without an IPv6 address has no use for a link-local one either (as Docker does on
+   * IPv4-only networks); without it eth0 sends nothing the bridge floods to every pod. */
+  if (rec->ipv6 == NULL && mascri_link_no_ipv6_linklocal(nl, eth, err) < 0)
+    return -1;
   if (mascri_link_change(nl, eth, &(struct mascri_link_change){.up = true}, err) < 0)
     return -1;
   if (rec->gateway4 && mascri_ip_parse(rec->gateway4, &gw) == 0 &&
@@ -286,7 +290,12 @@ int netns_builtin_setup(struct mascri_network *net, const struct mascri_network_
       mascri_veth_create(nl, veth, POD_IFNAME, nsfd, net->mtu, bridge, err) < 0)
     return -1;
   int port = 0;
-  if (mascri_link_index(nl, veth, &port, err) < 0 || mascri_bridge_port_hairpin(nl, port, err) < 0)
+  /* The host end is a bridge port: it needs no IPv6 address of its own (the gateway's is on
+   * the bridge). */
+  if (mascri_link_index(nl, veth, &port, err) < 0 ||
+      mascri_bridge_port_hairpin(nl, port, err) < 0 ||
+      mascri_link_no_ipv6_linklocal(nl, port, err) < 0 ||
+      mascri_link_change(nl, port, &(struct mascri_link_change){.up = true}, err) < 0)
     return -1;
   if (configure_pod(nsfd, rec, err) < 0)
     return mascri_error_wrap(err, "network: configure pod %s", pod->id);

@@ -57,6 +57,27 @@ int mascri_link_change(struct mascri_nl *nl, int index, const struct mascri_link
   return mascri_nl_talk(nl, nlh, NULL, NULL, what, err);
 }
 
+int mascri_link_no_ipv6_linklocal(struct mascri_nl *nl, int index, mascri_error_t *err)
+{
+  char buf[MASCRI_NL_BUFSIZE];
+  struct nlmsghdr *nlh = mascri_nl_request(nl, buf, RTM_NEWLINK, NLM_F_ACK);
+  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = index;
+  struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+  struct nlattr *inet6 = mnl_attr_nest_start(nlh, AF_INET6);
+  mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+  mnl_attr_nest_end(nlh, inet6);
+  mnl_attr_nest_end(nlh, spec);
+  _cleanup_free_ char *what = xasprintf("link %d: IPv6 link-local address generation off", index);
+  if (mascri_nl_talk(nl, nlh, NULL, NULL, what, err) == 0)
+    return 0;
+  if ((*err)->errnum != EAFNOSUPPORT && (*err)->errnum != EOPNOTSUPP)
+    return -1;
+  mascri_error_release(err);
+  return 0;
+}
+
 int mascri_link_delete(struct mascri_nl *nl, const char *name, bool *deleted, mascri_error_t *err)
 {
   char buf[MASCRI_NL_BUFSIZE];

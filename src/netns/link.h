@@ -18,6 +18,13 @@ struct mascri_link_change {
 int mascri_link_change(struct mascri_nl *nl, int index, const struct mascri_link_change *c,
                        mascri_error_t *err);
 
+/* Stops the kernel from giving the link an IPv6 link-local address when it comes up (address
+ * generation mode "none"; call it while the link is down). A link with no IPv6 address
+ * sends no duplicate address detection, router solicitation or MLD report: on a bridge with
+ * a port per pod each of those is flooded to every pod, a cost of every pod start that grows
+ * with the node. A kernel without IPv6 has nothing to stop (not an error). */
+int mascri_link_no_ipv6_linklocal(struct mascri_nl *nl, int index, mascri_error_t *err);
+
 /* Deletes the link; an absent link is not an error (returns 0, *deleted false). */
 int mascri_link_delete(struct mascri_nl *nl, const char *name, bool *deleted, mascri_error_t *err);
 

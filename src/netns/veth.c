@@ -15,8 +15,6 @@ int mascri_veth_create(struct mascri_nl *nl, const char *host_name, const char *
       mascri_nl_request(nl, buf, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
   struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
   ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_flags = IFF_UP;
-  ifm->ifi_change = IFF_UP;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
   if (mtu)
     mnl_attr_put_u32(nlh, IFLA_MTU, mtu);

@@ -7,7 +7,8 @@
 
 /* Creates host_name <-> peer_name in one request: the peer is created in the namespace
  * nsfd refers to (so it never appears in the host), both ends get mtu, the host end is
- * enslaved to master (if > 0) and brought up. Fails with EEXIST if host_name exists. */
+ * enslaved to master (if > 0). Both ends are left down, for the caller to finish before
+ * they come up. Fails with EEXIST if host_name exists. */
 int mascri_veth_create(struct mascri_nl *nl, const char *host_name, const char *peer_name, int nsfd,
                        unsigned mtu, int master, mascri_error_t *err);
 

@@ -81,6 +81,24 @@ def test_two_pods_reach_each_other_and_the_gateway(net):
     assert len(links_on(TEST_BRIDGE)) == 2
 
 
+def test_ipv4_pods_have_no_ipv6_link_local_on_the_bridge(net):
+    # An IPv4-only pod's eth0 and every host end carry no IPv6 address, so nothing they
+    # would send (DAD, router solicitation, MLD) is flooded to the other pods; a dual-stack
+    # pod keeps its link-local address for neighbour discovery.
+    a, ra = net.pod("quiet-a")
+    assert net.in_ns(a, "ip", "-o", "-6", "addr", "show", "dev", "eth0").stdout.strip() == ""
+    assert "::1/128" in net.in_ns(a, "ip", "-o", "-6", "addr", "show", "dev", "lo").stdout
+    net.opts += ["--cidr6", "fd99:197::/64"]
+    b, rb = net.pod("quiet-b")
+    six = net.in_ns(b, "ip", "-o", "-6", "addr", "show", "dev", "eth0").stdout
+    assert rb["ipv6"] in six and "fe80::" in six
+    ports = links_on(TEST_BRIDGE)
+    assert len(ports) == 2
+    for port in ports:
+        assert run("ip", "-o", "-6", "addr", "show", "dev", port).stdout.strip() == "", port
+    assert net.ping(b, ra["ipv4"]) and net.ping(b, "fd99:197::1")
+
+
 def test_host_reaches_httpd_by_pod_ip_and_host_port(net):
     a, ra = net.pod("web", "--port", "tcp:18080:80")
     net.httpd(a, 80, "hello web")
