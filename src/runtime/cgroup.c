@@ -86,6 +86,36 @@ static int cpuset_init(const char *mnt, const char *rel, mascri_error_t *err)
   return 0;
 }
 
+/* v1 cpuset: asks the kernel to give new children the cpus and mems of their parent as
+ * they are made. Writing them ourselves instead rebuilds the scheduler domains, which walks
+ * every cpuset on the node: O(pods) per pod start. Set on the nearest ancestor of rel that
+ * exists, since the flag is inherited by the cgroups made below it (the pod's missing
+ * parents, its containers); cpuset_init still fills whatever stays empty (a kernel that
+ * refuses the flag). */
+static void cpuset_clone_children(const char *mnt, const char *rel)
+{
+  _cleanup_free_ char *anc = xstrdup(rel);
+  char *slash;
+  while ((slash = strrchr(anc, '/')) != NULL) {
+    *slash = '\0';
+    _cleanup_free_ char *dir = mascri_path_join(mnt, anc);
+    _cleanup_free_ char *flag = mascri_path_join(dir, "cgroup.clone_children");
+    _cleanup_free_ char *cur = NULL;
+    size_t len = 0;
+    mascri_error_t e = NULL;
+    if (mascri_read_file(flag, &cur, &len, &e) < 0) {
+      bool missing = e && e->errnum == ENOENT;
+      mascri_error_release(&e);
+      if (missing)
+        continue;
+      return;
+    }
+    if ((len == 0 || cur[0] != '1') && mascri_write_file_at(AT_FDCWD, flag, "1", 1, &e) < 0)
+      mascri_error_release(&e);
+    return;
+  }
+}
+
 /* The controllers cgroup.subtree_control file sc lists (NULL when unreadable): a write,
  * even of one already on, makes the kernel walk every descendant of that cgroup (and the
  * parent of the pods has them all), a read does not. */
@@ -149,10 +179,12 @@ int mascri_cgroup_create(mascri_cgroup_t *cg, const mascri_spec_resources_t *r,
 {
   for (size_t i = 0; i < cg->layout.n_v1; i++) {
     _cleanup_free_ char *dir = mascri_path_join(cg->layout.v1[i].mount, cg->path);
+    bool cpuset = mascri_strv_contains(cg->layout.v1[i].controllers, "cpuset");
+    if (cpuset)
+      cpuset_clone_children(cg->layout.v1[i].mount, cg->path);
     if (make_dir(dir, err) < 0)
       return mascri_error_wrap(err, "create cgroup");
-    if (mascri_strv_contains(cg->layout.v1[i].controllers, "cpuset") &&
-        cpuset_init(cg->layout.v1[i].mount, cg->path, err) < 0)
+    if (cpuset && cpuset_init(cg->layout.v1[i].mount, cg->path, err) < 0)
       return mascri_error_wrap(err, "initialize cpuset cgroup %s", dir);
   }
   if (cg->layout.v2_mount) {

@@ -79,6 +79,11 @@ static int join_namespaces(child_args_t *a, mascri_error_t *err)
     close(fd);
     a->ns_fds[order[i]] = -1;
   }
+  if (a->opts->mount_template && (a->unshare_flags & CLONE_NEWNS) && !a->joined_mntns &&
+      mount_template_usable(a->spec, a->userns) &&
+      mount_template_enter(a->opts->mount_template, a->spec, a->rootfs, a->bundle, &a->trees, err) <
+          0)
+    return -1;
   if (a->unshare_flags && unshare(a->unshare_flags) < 0)
     return mascri_make_error(err, errno, "unshare namespaces 0x%x", a->unshare_flags);
   return set_time_offsets(a, err);
@@ -195,6 +200,8 @@ static int setup_filesystem(child_args_t *a, mascri_error_t *err)
    * root of those whose root was the old one). */
   if (!own_mntns(a))
     return setup_root_without_mount_ns(a, err);
+  if (a->trees.rootfs >= 0 && mount_template_place_rootfs(&a->trees, a->rootfs, err) < 0)
+    return -1;
   _cleanup_close_ int rootfd = rootfs_prepare(spec, a->rootfs, err);
   if (rootfd < 0)
     return -1;
@@ -207,8 +214,11 @@ static int setup_filesystem(child_args_t *a, mascri_error_t *err)
       .cgroupns = (a->unshare_flags & CLONE_NEWCGROUP) || a->ns_fds[MASCRI_NS_CGROUP] >= 0,
       .layout = a->layout,
       .cgroup_path = a->cgroup_path,
+      .bind_trees = a->trees.binds,
   };
-  if (mounts_setup(&mctx, err) < 0)
+  int r = mounts_setup(&mctx, err);
+  mount_trees_clear(&a->trees);
+  if (r < 0)
     return -1;
   if (run_create_hooks(a, err) < 0)
     return -1;

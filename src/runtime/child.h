@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/mount-template.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
 
@@ -22,7 +23,8 @@ typedef struct child_args {
   bool userns;                 /* in a user namespace (new or joined) */
   const mascri_cgroup_layout_t *layout;
   const char *cgroup_path;
-  pid_t host_pid; /* our pid in the runtime's pid namespace (sent with GO) */
+  pid_t host_pid;      /* our pid in the runtime's pid namespace (sent with GO) */
+  mount_trees_t trees; /* taken before joining opts->mount_template (mount-template.h) */
 } child_args_t;
 
 /* Never returns: execs the process or exits after sending the error. */

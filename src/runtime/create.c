@@ -215,6 +215,7 @@ static int spawn(create_ctx_t *c, mascri_error_t *err)
         .unshare_flags = c->unshare_flags,
         .proc_fd = -1,
         .userns = c->userns_new || c->ns_fds[MASCRI_NS_USER] >= 0,
+        .trees = MOUNT_TREES_NONE,
         .layout = &c->cg.layout,
         .cgroup_path = c->cg.path,
     };

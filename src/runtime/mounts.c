@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "runtime/mount-template.h"
 #include "runtime/mount-util.h"
 #include "runtime/mounts.h"
 
@@ -39,8 +40,34 @@ static int set_propagation(int rootfd, const char *dest, unsigned long prop, mas
   return mount_fd(NULL, -1, top, NULL, prop, NULL, err);
 }
 
+/* A bind whose source tree was taken in the runtime's namespace (mount-template.h): moved
+ * into place. The tree is a clone of the host's mount, in its peer group when that is
+ * shared; it gets the propagation a bind made in a copy of the host's namespace would have
+ * had (slave, or private for rootfsPropagation private) before the mount's own. */
+static int bind_tree(mounts_ctx_t *ctx, const mascri_spec_mount_t *m, int *tree,
+                     mascri_error_t *err)
+{
+  struct stat st;
+  if (fstat(*tree, &st) < 0)
+    return mascri_make_error(err, errno, "stat bind mount source %s", m->source);
+  _cleanup_close_ int tgt =
+      mount_target_open(ctx->rootfd, m->destination, !S_ISDIR(st.st_mode), err);
+  if (tgt < 0 || mount_tree_move(tree, tgt, err) < 0)
+    return -1;
+  const mascri_spec_linux_t *l = ctx->spec->linux_;
+  unsigned long prop = (l && (l->rootfs_propagation & MS_PRIVATE)) ? MS_PRIVATE : MS_SLAVE;
+  if (set_propagation(ctx->rootfd, m->destination, prop | MS_REC, err) < 0)
+    return -1;
+  if ((m->flags & REMOUNT_FLAGS) && remount_flags(ctx->rootfd, m->destination, m->flags, err) < 0)
+    return -1;
+  return 0;
+}
+
 static int bind_mount(mounts_ctx_t *ctx, const mascri_spec_mount_t *m, mascri_error_t *err)
 {
+  size_t i = (size_t)(m - ctx->spec->mounts);
+  if (ctx->bind_trees && ctx->bind_trees[i] >= 0)
+    return bind_tree(ctx, m, &ctx->bind_trees[i], err);
   _cleanup_free_ char *src = NULL;
   const char *source = m->source ? m->source : "";
   src = source[0] == '/' || !ctx->bundle ? xstrdup(source) : mascri_path_join(ctx->bundle, source);

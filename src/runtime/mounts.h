@@ -19,6 +19,9 @@ typedef struct mounts_ctx {
   bool cgroupns;      /* a new cgroup namespace was created */
   const mascri_cgroup_layout_t *layout;
   const char *cgroup_path;
+  /* NULL, or per spec mount the source tree of a bind mount taken before the mount
+   * namespace template was joined (-1: none); a tree is moved into place, not bound. */
+  int *bind_trees;
 } mounts_ctx_t;
 
 /* Sets the propagation of / for the setup (rslave by default, rprivate for private, kept

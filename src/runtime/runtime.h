@@ -65,6 +65,10 @@ typedef struct mascri_create_options {
   const char *pid_file;  /* NULL = none; written atomically with the init pid */
   unsigned preserve_fds; /* fds 3 .. 3+preserve_fds-1 are passed into the container */
   bool no_pivot;         /* MS_MOVE + chroot instead of pivot_root */
+  /* NULL, or a mount namespace (its nsfs file) the container's new one is copied from
+   * instead of the caller's, when the spec allows (mount-template.h); rootfs and bundle
+   * must then be absolute. */
+  const char *mount_template;
   bool no_new_keyring;
 } mascri_create_options_t;
 

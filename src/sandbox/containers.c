@@ -16,6 +16,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-internal.h"
+#include "sandbox/mntns-template.h"
 #include "sandbox/pod-spawn.h"
 
 struct ctr *mascri_ctrs_acquire(struct mascri_containers *ctrs, const char *id_or_prefix,
@@ -365,6 +366,25 @@ static int make_dirs(struct mascri_containers *ctrs, mascri_error_t *err)
   return 0;
 }
 
+/* Without a template containers copy the daemon's namespace: slower on a full node, the
+ * same otherwise. Pinned in a private mount of its own (a shared one would propagate the
+ * pin into the namespaces copied from the template). */
+static void make_mount_template(struct mascri_containers *ctrs)
+{
+  _cleanup_free_ char *dir = mascri_path_join(ctrs->state, "mount-template");
+  _cleanup_free_ char *pin = mascri_path_join(dir, "mnt");
+  const char *const hide[] = {ctrs->root, ctrs->state, NULL};
+  _cleanup_error_ mascri_error_t err = NULL;
+  if (mascri_ns_dir_make_private(dir, &err) < 0 ||
+      mascri_mntns_template_make(pin, hide, &err) < 0) {
+    log_warning("containers: no mount namespace template (%s): each container's mounts are "
+                "copied from the daemon's",
+                mascri_error_message(&err));
+    return;
+  }
+  ctrs->mount_template = TAKE_PTR(pin);
+}
+
 int mascri_containers_open(const struct mascri_containers_config *cfg,
                            struct mascri_containers **out, mascri_error_t *err)
 {
@@ -400,6 +420,7 @@ int mascri_containers_open(const struct mascri_containers_config *cfg,
     return -1;
   }
   ctrs->monitor_exe = xasprintf("/proc/self/fd/%d", ctrs->monitor_fd);
+  make_mount_template(ctrs);
   watch_exits(ctrs);
   if (mascri_ctr_usage_start(ctrs, err) < 0) {
     mascri_containers_close(ctrs);
@@ -430,6 +451,9 @@ void mascri_containers_close(struct mascri_containers *ctrs)
   if (ctrs->monitor_fd >= 0)
     close(ctrs->monitor_fd);
   free(ctrs->monitor_exe);
+  if (ctrs->mount_template)
+    mascri_mntns_template_remove(ctrs->mount_template);
+  free(ctrs->mount_template);
   free(ctrs->root);
   free(ctrs->state);
   free(ctrs->monitor_path);

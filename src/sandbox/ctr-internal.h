@@ -31,6 +31,7 @@ struct mascri_containers {
   mascri_ctr_legacy_config_fn legacy_config; /* may be NULL */
   int monitor_fd;               /* sealed memfd copy of mascri-monitor, shared by every monitor */
   char *monitor_exe;            /* "/proc/self/fd/<monitor_fd>" */
+  char *mount_template;         /* pin of the mount namespace template, NULL: none */
   struct mascri_objtable table; /* its lock also guards every container's info fields */
   /* exit watcher */
   pthread_t watcher;

@@ -86,6 +86,10 @@ static char **create_argv(const struct mascri_containers *ctrs, const struct mas
   }
   if (ctrs->cgroup_manager == MASCRI_CGROUP_MANAGER_SYSTEMD)
     mascri_strv_append(&v, "--systemd-cgroup");
+  if (ctrs->mount_template) {
+    mascri_strv_append(&v, "--mount-template");
+    mascri_strv_append(&v, ctrs->mount_template);
+  }
   if (a->terminal)
     mascri_strv_append(&v, "--terminal");
   if (a->stdin_)

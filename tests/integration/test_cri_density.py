@@ -185,3 +185,58 @@ def test_list_items_are_what_the_status_calls_show(daemon, bb):
     pods = cri.runtime.ListPodSandbox(pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(
         id="no-such-pod")), timeout=30).items
     assert list(pods) == []
+
+
+def template_table(pin):
+    return subprocess.run(["nsenter", f"--mount={pin}", "cat", "/proc/self/mountinfo"],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_containers_start_from_the_mount_template(daemon, bb, tmp_path):
+    # Containers' mount namespaces are copied from the daemon's template, not from the
+    # host's table: the template holds none of the pods' mounts (namespace pins, shm,
+    # overlay roots), so it stays the same size as pods are added. What a container takes
+    # from the host still arrives: a bind of a host path mounted after the daemon (and its
+    # template) started, and a host mount made below it later (HostToContainer).
+    cri = daemon.client
+    pb = cri.pb
+    pull(cri, bb)
+    pin = daemon.state / "mount-template" / "mnt"
+    assert any(l.split()[4] == str(pin) for l in open("/proc/self/mountinfo")), \
+        "no mount namespace template pinned"
+    before = template_table(pin)
+    for i in range(5):
+        run_pod_with_sleeper(cri, bb, f"tmpl-{i}", daemon.log_dir)
+    after = template_table(pin)
+    host = open("/proc/self/mountinfo").read()
+    assert len(after.splitlines()) == len(before.splitlines())
+    for line in after.splitlines():
+        point = line.split()[4]
+        assert not point.startswith((str(daemon.root) + "/", str(daemon.state) + "/")), line
+    assert sum(str(daemon.state) in l or str(daemon.root) in l for l in host.splitlines()) >= 10
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "vol", str(vol)], check=True)
+    subprocess.run(["mount", "--make-shared", str(vol)], check=True)
+    try:
+        check_late_volume(cri, daemon, bb, vol)
+    finally:
+        subprocess.run(["umount", "-R", "-l", str(vol)], check=False)
+
+
+def check_late_volume(cri, daemon, bb, vol):
+    pb = cri.pb
+    (vol / "seen").write_text("from the host\n")
+    pc = pod_config(pb, name="tmpl-last")
+    pc.log_directory = str(daemon.log_dir / "tmpl-last")
+    pod = cri.runtime.RunPodSandbox(pb.RunPodSandboxRequest(config=pc), timeout=60).pod_sandbox_id
+    cid = create(cri, pod, ctr_config(pb, bb, name="sleeper", command=SLEEP, mounts=[
+        pb.Mount(container_path="/vol", host_path=str(vol),
+                 propagation=pb.PROPAGATION_HOST_TO_CONTAINER)]), pc)
+    start(cri, cid)
+    assert exec_sync(cri, cid, ["cat", "/vol/seen"]).stdout == b"from the host\n"
+    sub = vol / "sub"
+    sub.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "late", str(sub)], check=True)
+    (sub / "late").write_text("late\n")
+    assert poll(lambda: exec_sync(cri, cid, ["cat", "/vol/sub/late"]).stdout == b"late\n", 10)

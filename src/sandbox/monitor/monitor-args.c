@@ -26,6 +26,7 @@ typedef enum {
   OPT_LOG_MAX_LINE,
   OPT_PROCESS,
   OPT_INTERACTIVE,
+  OPT_MOUNT_TEMPLATE,
 } opt_id_t;
 
 typedef struct opt_def {
@@ -49,6 +50,7 @@ static const opt_def_t options[] = {
     {"log-max-line", OPT_LOG_MAX_LINE, true, IN_CREATE},
     {"process", OPT_PROCESS, true, IN_EXEC},
     {"interactive", OPT_INTERACTIVE, false, IN_EXEC},
+    {"mount-template", OPT_MOUNT_TEMPLATE, true, IN_CREATE},
 };
 
 static int invalid(mascri_error_t *err, const char *fmt, const char *what)
@@ -115,6 +117,11 @@ static int set_option(monitor_args_t *a, opt_id_t id, const char *value, mascri_
     break;
   case OPT_INTERACTIVE:
     a->interactive = true;
+    break;
+  case OPT_MOUNT_TEMPLATE:
+    if (value[0] != '/')
+      return invalid(err, "--mount-template: expected an absolute path, got \"%s\"", value);
+    a->mount_template = value;
     break;
   }
   return 0;

@@ -23,6 +23,7 @@ typedef struct monitor_args {
   const char *bundle, *log_path, *exit_file, *socket_dir;
   bool stdin_, stdin_once;
   size_t log_max_line;
+  const char *mount_template; /* NULL: the container's mounts copy ours (runtime.h) */
   /* exec */
   const char *process_file;
   bool interactive; /* a streaming Exec: control pipe on fd 4, forks away */

@@ -101,6 +101,7 @@ static int create_container(create_run_t *c, mascri_error_t *err)
       .bundle = c->a->bundle,
       .stdio = {.fds = {c->in[0], c->out[1], c->errs[1]}},
       .wait_start = true,
+      .mount_template = c->a->mount_template,
   };
   if (c->a->terminal)
     opts.stdio.console_master = &c->master;
