@@ -128,6 +128,45 @@ def test_exit_codes_and_reasons(cri, bb, logs):
     assert list(list_ctrs(cri)) == []
 
 
+def children(pid):
+    """{pid: state} of pid's children, from /proc."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) == pid:
+            out[int(d)] = stat[0]
+    return out
+
+
+def test_pause_reaps_the_orphans_of_a_shared_pid_namespace(cri, bb, logs):
+    # pause is PID 1 of a pod's shared pid namespace: a process whose parent exits is
+    # reparented to it and must not stay a zombie once it exits; SIGTERM stops pause with 0.
+    pb = cri.pb
+    pod, pc = running_pod(cri, logs, pid_pod=True)
+    shared = pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
+        namespace_options=pb.NamespaceOption(network=pb.POD, ipc=pb.POD, pid=pb.POD)))
+    pause_pid = json.loads(cri.runtime.PodSandboxStatus(pb.PodSandboxStatusRequest(
+        pod_sandbox_id=pod, verbose=True), timeout=30).info["info"])["pid"]
+    cid = create(cri, pod, ctr_config(pb, bb, name="orphans", linux=shared, command=[
+        "sh", "-c", "for i in 1 2 3; do sh -c 'sleep 2 &'; done; exec sleep 3600"]), pc)
+    start(cri, cid)
+    assert wait_for(lambda: len(children(pause_pid)) == 3, timeout=10, what="orphans adopted")
+    assert wait_for(lambda: children(pause_pid) == {}, timeout=15, what="orphans reaped")
+    # a double-forked child exiting at once, many times: none left as a zombie
+    r = exec_sync(cri, cid, ["sh", "-c", "for i in $(seq 20); do (true &); done"])
+    assert r.exit_code == 0
+    assert wait_for(lambda: children(pause_pid) == {}, timeout=10, what="orphans reaped")
+    stop_pod(cri, pod)
+    assert not Path(f"/proc/{pause_pid}").exists() or \
+        Path(f"/proc/{pause_pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    remove_pod(cri, pod)
+
+
 def test_stop_with_grace_period_uses_the_stop_signal(cri, bb, logs):
     pb = cri.pb
     pod, pc = running_pod(cri, logs)
