@@ -55,11 +55,13 @@ static Runtime__V1__LinuxPodSandboxStatus *linux_status(const struct mascri_pod_
   runtime__v1__namespace__init(l->namespaces);
   Runtime__V1__NamespaceOption *o = xmalloc(sizeof(*o));
   runtime__v1__namespace_option__init(o);
-  o->network =
-      in->netns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
-  o->ipc = in->ipcns_path ? RUNTIME__V1__NAMESPACE_MODE__POD : RUNTIME__V1__NAMESPACE_MODE__NODE;
-  o->pid = in->pidns_path ? RUNTIME__V1__NAMESPACE_MODE__POD
-                          : (Runtime__V1__NamespaceMode)mascri_pod_info_pid_mode(in);
+  o->network = mascri_pod_has(in, MASCRI_POD_NETNS) ? RUNTIME__V1__NAMESPACE_MODE__POD
+                                                    : RUNTIME__V1__NAMESPACE_MODE__NODE;
+  o->ipc = mascri_pod_has(in, MASCRI_POD_IPCNS) ? RUNTIME__V1__NAMESPACE_MODE__POD
+                                                : RUNTIME__V1__NAMESPACE_MODE__NODE;
+  o->pid = mascri_pod_has(in, MASCRI_POD_PIDNS)
+               ? RUNTIME__V1__NAMESPACE_MODE__POD
+               : (Runtime__V1__NamespaceMode)mascri_pod_info_pid_mode(in);
   l->namespaces->options = o;
   return l;
 }
@@ -172,6 +174,14 @@ mascri_pod_network_usage_msg(const char *ifname, const struct mascri_pod_net_sta
   return n;
 }
 
+static void gen_path(yajl_gen g, const char *key, const struct mascri_pod_info *in,
+                     enum mascri_pod_path which)
+{
+  _cleanup_free_ char *path = mascri_pod_path(in, which);
+  if (path)
+    mascri_json_gen_kv_string(g, key, path);
+}
+
 char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
 {
   _cleanup_json_gen_ yajl_gen g = mascri_json_gen_new(false);
@@ -179,14 +189,10 @@ char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
   mascri_json_gen_kv_int(g, "pid", in->ready ? in->pause_pid : 0);
   mascri_json_gen_key(g, "namespaces");
   yajl_gen_map_open(g);
-  if (in->netns_path)
-    mascri_json_gen_kv_string(g, "network", in->netns_path);
-  if (in->ipcns_path)
-    mascri_json_gen_kv_string(g, "ipc", in->ipcns_path);
-  if (in->utsns_path)
-    mascri_json_gen_kv_string(g, "uts", in->utsns_path);
-  if (in->pidns_path)
-    mascri_json_gen_kv_string(g, "pid", in->pidns_path);
+  gen_path(g, "network", in, MASCRI_POD_NETNS);
+  gen_path(g, "ipc", in, MASCRI_POD_IPCNS);
+  gen_path(g, "uts", in, MASCRI_POD_UTSNS);
+  gen_path(g, "pid", in, MASCRI_POD_PIDNS);
   yajl_gen_map_close(g);
   if (in->cgroup_parent)
     mascri_json_gen_kv_string(g, "cgroupParent", in->cgroup_parent);
@@ -194,12 +200,9 @@ char *mascri_pod_verbose_info(const struct mascri_pod_info *in)
     mascri_json_gen_kv_string(g, "pauseCgroup", in->pause_cgroup);
   if (in->hostname)
     mascri_json_gen_kv_string(g, "hostname", in->hostname);
-  if (in->resolv_conf)
-    mascri_json_gen_kv_string(g, "resolvConf", in->resolv_conf);
-  if (in->hosts_file)
-    mascri_json_gen_kv_string(g, "hostsFile", in->hosts_file);
-  if (in->shm_path)
-    mascri_json_gen_kv_string(g, "shm", in->shm_path);
+  gen_path(g, "resolvConf", in, MASCRI_POD_RESOLV_CONF);
+  gen_path(g, "hostsFile", in, MASCRI_POD_HOSTS_FILE);
+  gen_path(g, "shm", in, MASCRI_POD_SHM);
   yajl_gen_map_close(g);
   return mascri_json_gen_take(g, NULL);
 }

@@ -211,7 +211,7 @@ static Runtime__V1__PodSandboxStats *stats_msg(const struct mascri_pod_info *in)
 }
 
 /* The measured part: the pod cgroup's files and the pod's eth0 counters (in is read for
- * id, ready, pause_pid, pause_start_time, netns_path, cgroup_parent, pause_cgroup only). */
+ * id, ready, pause_pid, pause_start_time, paths, cgroup_parent, pause_cgroup only). */
 static void stats_measure(struct mascri_pods *pods, const struct mascri_pod_info *in,
                           Runtime__V1__PodSandboxStats *s)
 {
@@ -287,7 +287,9 @@ static void pod_stats_visit(void *data, const struct mascri_pod_info *in)
       .ready = in->ready,
       .pause_pid = in->pause_pid,
       .pause_start_time = in->pause_start_time,
-      .netns_path = in->netns_path ? xstrdup(in->netns_path) : NULL,
+      .ns_dir = in->ns_dir,
+      .files_dir = in->files_dir,
+      .paths = in->paths,
       .cgroup_parent = in->cgroup_parent ? xstrdup(in->cgroup_parent) : NULL,
       .pause_cgroup = in->pause_cgroup ? xstrdup(in->pause_cgroup) : NULL,
   };
@@ -306,7 +308,6 @@ MASCRI_RPC(list_pod_sandbox_stats)
   mascri_pods_foreach(pods, pod_stats_visit, &sv);
   for (size_t i = 0; i < sv.n; i++) {
     stats_measure(pods, &sv.m[i], sv.v[i]);
-    free(sv.m[i].netns_path);
     free(sv.m[i].cgroup_parent);
     free(sv.m[i].pause_cgroup);
   }

@@ -43,10 +43,11 @@ static int gen_pid_ns(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error_t *
   enum mascri_ns_mode mode =
       c->sc->has_namespace_options ? c->sc->namespace_options.pid : MASCRI_NS_MODE_CONTAINER;
   const struct mascri_pod_info *pod = c->in->pod;
+  _cleanup_free_ char *pidns = mascri_pod_path(pod, MASCRI_POD_PIDNS);
   switch (mode) {
   case MASCRI_NS_MODE_POD:
-    if (pod->pidns_path)
-      gen_ns(g, "pid", pod->pidns_path);
+    if (pidns)
+      gen_ns(g, "pid", pidns);
     else if (mascri_pod_info_pid_mode(pod) != MASCRI_NS_MODE_NODE)
       gen_ns(g, "pid", NULL);
     return 0;
@@ -88,12 +89,16 @@ static int gen_namespaces(yajl_gen g, const struct ctr_spec_ctx *c, mascri_error
   mascri_json_gen_key(g, "namespaces");
   yajl_gen_array_open(g);
   gen_ns(g, "mount", NULL);
-  if (pod->netns_path)
-    gen_ns(g, "network", pod->netns_path);
-  if (pod->ipcns_path)
-    gen_ns(g, "ipc", pod->ipcns_path);
-  if (pod->utsns_path)
-    gen_ns(g, "uts", pod->utsns_path);
+  static const struct {
+    const char *type;
+    enum mascri_pod_path pin;
+  } pinned[] = {
+      {"network", MASCRI_POD_NETNS}, {"ipc", MASCRI_POD_IPCNS}, {"uts", MASCRI_POD_UTSNS}};
+  for (size_t i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+    _cleanup_free_ char *path = mascri_pod_path(pod, pinned[i].pin);
+    if (path)
+      gen_ns(g, pinned[i].type, path);
+  }
   if (gen_pid_ns(g, c, err) < 0)
     return -1;
   if (host_is_cgroup2())

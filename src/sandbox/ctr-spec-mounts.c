@@ -79,9 +79,10 @@ static void gen_defaults(yajl_gen g, const struct ctr_spec_ctx *c)
 
 /* A host file of the pod bound into the container: rw unless the rootfs is readonly. */
 static void gen_pod_file(yajl_gen g, const struct ctr_spec_ctx *c, const char *dest,
-                         const char *host)
+                         enum mascri_pod_path which)
 {
-  if (!host || !*host || cri_mounts(c->cfg, dest))
+  _cleanup_free_ char *host = mascri_pod_path(c->in->pod, which);
+  if (!host || cri_mounts(c->cfg, dest))
     return;
   const char *opts[] = {
       "rbind", "rprivate", "nosuid", "nodev", "noexec", c->readonly_rootfs ? "ro" : "rw", NULL};
@@ -90,18 +91,18 @@ static void gen_pod_file(yajl_gen g, const struct ctr_spec_ctx *c, const char *d
 
 static void gen_pod_files(yajl_gen g, const struct ctr_spec_ctx *c)
 {
-  const struct mascri_pod_info *pod = c->in->pod;
+  _cleanup_free_ char *shm = mascri_pod_path(c->in->pod, MASCRI_POD_SHM);
   if (cri_mounts(c->cfg, "/dev/shm")) {
     /* the CRI mount comes later */
-  } else if (pod->shm_path && *pod->shm_path) {
+  } else if (shm) {
     const char *opts[] = {"rbind", "rprivate", "nosuid", "nodev", "noexec", "rw", NULL};
-    gen_mount(g, "/dev/shm", "bind", pod->shm_path, opts);
+    gen_mount(g, "/dev/shm", "bind", shm, opts);
   } else {
     gen_mount(g, "/dev/shm", "tmpfs", "shm", shm_opts);
   }
-  gen_pod_file(g, c, "/etc/hosts", pod->hosts_file);
-  gen_pod_file(g, c, "/etc/hostname", pod->hostname_file);
-  gen_pod_file(g, c, "/etc/resolv.conf", pod->resolv_conf);
+  gen_pod_file(g, c, "/etc/hosts", MASCRI_POD_HOSTS_FILE);
+  gen_pod_file(g, c, "/etc/hostname", MASCRI_POD_HOSTNAME_FILE);
+  gen_pod_file(g, c, "/etc/resolv.conf", MASCRI_POD_RESOLV_CONF);
 }
 
 static const char *propagation(enum mascri_mount_propagation p)

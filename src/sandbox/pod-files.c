@@ -30,8 +30,11 @@ static int write_resolv(const char *dir, const struct mascri_pod_config *config,
   } else if (mascri_read_file("/etc/resolv.conf", &text, &len, err) < 0) {
     return mascri_error_wrap(err, "copy the host's resolv.conf");
   }
-  info->resolv_conf = mascri_path_join(dir, "resolv.conf");
-  return mascri_write_file_atomic(info->resolv_conf, text, len, 0644, err);
+  _cleanup_free_ char *path = mascri_path_join(dir, "resolv.conf");
+  if (mascri_write_file_atomic(path, text, len, 0644, err) < 0)
+    return -1;
+  info->paths |= 1u << MASCRI_POD_RESOLV_CONF;
+  return 0;
 }
 
 static int mount_shm(const char *dir, struct mascri_pod_info *info, mascri_error_t *err)
@@ -42,7 +45,7 @@ static int mount_shm(const char *dir, struct mascri_pod_info *info, mascri_error
   _cleanup_free_ char *opts = xasprintf("mode=1777,size=%llu", MASCRI_POD_SHM_SIZE);
   if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
     return mascri_make_error(err, errno, "mount tmpfs on %s", path);
-  info->shm_path = TAKE_PTR(path);
+  info->paths |= 1u << MASCRI_POD_SHM;
   return 0;
 }
 
@@ -52,9 +55,10 @@ int mascri_pod_files_create(const char *dir, const struct mascri_pod_config *con
   if (write_resolv(dir, config, info, err) < 0)
     return -1;
   _cleanup_free_ char *line = xasprintf("%s\n", info->hostname);
-  info->hostname_file = mascri_path_join(dir, "hostname");
-  if (mascri_write_file_atomic(info->hostname_file, line, strlen(line), 0644, err) < 0)
+  _cleanup_free_ char *hostname = mascri_path_join(dir, "hostname");
+  if (mascri_write_file_atomic(hostname, line, strlen(line), 0644, err) < 0)
     return -1;
+  info->paths |= 1u << MASCRI_POD_HOSTNAME_FILE;
   return with_shm ? mount_shm(dir, info, err) : 0;
 }
 
@@ -65,18 +69,17 @@ int mascri_pod_files_hosts(const char *dir, struct mascri_pod_info *info, mascri
   _cleanup_free_ char *path = mascri_path_join(dir, "hosts");
   if (mascri_write_file_atomic(path, text, strlen(text), 0644, err) < 0)
     return -1;
-  free(info->hosts_file);
-  info->hosts_file = TAKE_PTR(path);
+  info->paths |= 1u << MASCRI_POD_HOSTS_FILE;
   return 0;
 }
 
-int mascri_pod_files_unmount_shm(const struct mascri_pod_info *info, mascri_error_t *err)
+int mascri_pod_files_unmount_shm(const char *shm, mascri_error_t *err)
 {
-  if (!info->shm_path)
+  if (!shm)
     return 0;
-  while (umount2(info->shm_path, MNT_DETACH) == 0)
+  while (umount2(shm, MNT_DETACH) == 0)
     ;
   if (errno != EINVAL && errno != ENOENT)
-    return mascri_make_error(err, errno, "unmount %s", info->shm_path);
+    return mascri_make_error(err, errno, "unmount %s", shm);
   return 0;
 }

@@ -20,16 +20,8 @@ static const struct mascri_obj_str_field str_fields[] = {
     {"name", offsetof(struct mascri_pod_info, name)},
     {"namespace", offsetof(struct mascri_pod_info, namespace_)},
     {"uid", offsetof(struct mascri_pod_info, uid)},
-    {"netns", offsetof(struct mascri_pod_info, netns_path)},
-    {"ipcns", offsetof(struct mascri_pod_info, ipcns_path)},
-    {"utsns", offsetof(struct mascri_pod_info, utsns_path)},
-    {"pidns", offsetof(struct mascri_pod_info, pidns_path)},
     {"cgroupParent", offsetof(struct mascri_pod_info, cgroup_parent)},
     {"hostname", offsetof(struct mascri_pod_info, hostname)},
-    {"resolvConf", offsetof(struct mascri_pod_info, resolv_conf)},
-    {"hostnameFile", offsetof(struct mascri_pod_info, hostname_file)},
-    {"hostsFile", offsetof(struct mascri_pod_info, hosts_file)},
-    {"shm", offsetof(struct mascri_pod_info, shm_path)},
     {"logDirectory", offsetof(struct mascri_pod_info, log_directory)},
     {"ipv4", offsetof(struct mascri_pod_info, ipv4)},
     {"ipv6", offsetof(struct mascri_pod_info, ipv6)},
@@ -37,6 +29,31 @@ static const struct mascri_obj_str_field str_fields[] = {
     {"pauseCgroup", offsetof(struct mascri_pod_info, pause_cgroup)},
 };
 #define N_STR_FIELDS (sizeof(str_fields) / sizeof(str_fields[0]))
+
+/* The pod's pins and files (enum mascri_pod_path): their record key, and their name in the
+ * pod's directory below ns_dir (pins) or files_dir. The record keeps the full paths, as
+ * it always did. */
+static const struct {
+  const char *key, *name;
+  bool pin;
+} pod_paths[MASCRI_POD_N_PATHS] = {
+    [MASCRI_POD_NETNS] = {"netns", "net", true},
+    [MASCRI_POD_UTSNS] = {"utsns", "uts", true},
+    [MASCRI_POD_IPCNS] = {"ipcns", "ipc", true},
+    [MASCRI_POD_PIDNS] = {"pidns", "pid", true},
+    [MASCRI_POD_RESOLV_CONF] = {"resolvConf", "resolv.conf", false},
+    [MASCRI_POD_HOSTNAME_FILE] = {"hostnameFile", "hostname", false},
+    [MASCRI_POD_HOSTS_FILE] = {"hostsFile", "hosts", false},
+    [MASCRI_POD_SHM] = {"shm", "shm", false},
+};
+
+char *mascri_pod_path(const struct mascri_pod_info *info, enum mascri_pod_path which)
+{
+  const char *dir = pod_paths[which].pin ? info->ns_dir : info->files_dir;
+  if (!mascri_pod_has(info, which) || !dir)
+    return NULL;
+  return xasprintf("%s/%s/%s", dir, info->id, pod_paths[which].name);
+}
 
 static void *config_copy(const void *c)
 {
@@ -64,12 +81,12 @@ static char **str_field(struct mascri_pod_info *info, size_t i)
 
 char *mascri_pod_dir(const struct mascri_pods *pods, const char *id)
 {
-  return xasprintf("%s/pods/%s", pods->root, id);
+  return mascri_path_join(pods->files_dir, id);
 }
 
 char *mascri_pod_ns_dir(const struct mascri_pods *pods, const char *id)
 {
-  return xasprintf("%s/ns/%s", pods->state, id);
+  return mascri_path_join(pods->ns_dir, id);
 }
 
 char *mascri_pod_record_json(const struct pod *p, size_t *len)
@@ -81,6 +98,11 @@ char *mascri_pod_record_json(const struct pod *p, size_t *len)
   for (size_t i = 0; i < N_STR_FIELDS; i++)
     if (*str_field(info, i))
       mascri_json_gen_kv_string(g, str_fields[i].key, *str_field(info, i));
+  for (size_t i = 0; i < MASCRI_POD_N_PATHS; i++) {
+    _cleanup_free_ char *path = mascri_pod_path(info, (enum mascri_pod_path)i);
+    if (path)
+      mascri_json_gen_kv_string(g, pod_paths[i].key, path);
+  }
   mascri_json_gen_kv_string(g, "fullName", p->full_name);
   mascri_json_gen_kv_uint(g, "attempt", info->attempt);
   mascri_json_gen_kv_bool(g, "ready", info->ready);
@@ -160,6 +182,9 @@ int mascri_pod_record_parse(const char *buf, size_t len, mascri_pod_legacy_confi
     if (s)
       *str_field(&p->info, i) = xstrdup(s);
   }
+  for (size_t i = 0; i < MASCRI_POD_N_PATHS; i++)
+    if (mascri_json_get_string(root, pod_paths[i].key))
+      p->info.paths |= (uint16_t)(1u << i);
   const char *full = mascri_json_get_string(root, "fullName");
   p->full_name = full ? xstrdup(full) : NULL;
   if (!p->info.id || !p->full_name) {

@@ -106,11 +106,14 @@ static void fill_info(struct mascri_pods *pods, struct pod *p, const struct masc
   if (pl->host_net && gethostname(host, sizeof(host) - 1) < 0)
     host[0] = '\0';
   in->hostname = pl->host_net ? xstrdup(host) : xstrdup(pl->hostname);
-  _cleanup_free_ char *ns = mascri_pod_ns_dir(pods, in->id);
-  in->netns_path = pl->host_net ? NULL : mascri_path_join(ns, "net");
-  in->utsns_path = pl->host_net ? NULL : mascri_path_join(ns, "uts");
-  in->ipcns_path = pl->host_ipc ? NULL : mascri_path_join(ns, "ipc");
-  in->pidns_path = pl->new_pid ? mascri_path_join(ns, "pid") : NULL;
+  in->ns_dir = pods->ns_dir;
+  in->files_dir = pods->files_dir;
+  if (!pl->host_net)
+    in->paths |= 1u << MASCRI_POD_NETNS | 1u << MASCRI_POD_UTSNS;
+  if (!pl->host_ipc)
+    in->paths |= 1u << MASCRI_POD_IPCNS;
+  if (pl->new_pid)
+    in->paths |= 1u << MASCRI_POD_PIDNS;
   const char *parent = c->cgroup_parent ? c->cgroup_parent : "";
   p->own_cgroup_parent = parent[0] == '\0';
   in->cgroup_parent = pods->cgroup_ops->pod_parent(parent, pods->cgroup_parent, in->id);
@@ -200,14 +203,16 @@ void mascri_pods_remove_noted_cgroups(struct mascri_pods *pods, const char *pod_
       destroy_cgroup(pods, *path);
 }
 
-static void net_pod(const struct mascri_pod_info *in, struct mascri_network_pod *np)
+/* np borrows from in, and from *netns, which the caller frees. */
+static void net_pod(const struct mascri_pod_info *in, struct mascri_network_pod *np, char **netns)
 {
+  *netns = mascri_pod_path(in, MASCRI_POD_NETNS);
   *np = (struct mascri_network_pod){
       .id = in->id,
       .name = in->name,
       .namespace = in->namespace_,
       .uid = in->uid,
-      .netns_path = in->netns_path,
+      .netns_path = *netns,
   };
 }
 
@@ -215,7 +220,8 @@ static int setup_network(struct mascri_pods *pods, const struct mascri_pod_confi
                          struct mascri_pod_info *in, mascri_error_t *err)
 {
   struct mascri_network_pod np;
-  net_pod(in, &np);
+  _cleanup_free_ char *netns = NULL;
+  net_pod(in, &np, &netns);
   size_t n = c->n_port_mappings;
   _cleanup_free_ struct mascri_port_mapping *ports = xcalloc(n + 1, sizeof(*ports));
   for (size_t i = 0; i < n; i++) {
@@ -327,16 +333,18 @@ static void release(struct mascri_pods *pods, struct pod *p, bool net, bool keep
 {
   struct mascri_pod_info *in = &p->info;
   _cleanup_error_ mascri_error_t err = NULL;
-  if (net && in->netns_path) {
+  if (net && mascri_pod_has(in, MASCRI_POD_NETNS)) {
     struct mascri_network_pod np;
-    net_pod(in, &np);
+    _cleanup_free_ char *netns = NULL;
+    net_pod(in, &np, &netns);
     if (mascri_network_teardown(pods->net, &np, &err) < 0)
       log_warning("pod %s: %s", in->id, mascri_error_message(&err));
   }
   if (mascri_pause_kill(in->pause_pid, in->pause_start_time, PAUSE_STOP_TIMEOUT_MS, &err) < 0)
     log_warning("pod %s: %s", in->id, mascri_error_message(&err));
   destroy_cgroup(pods, in->pause_cgroup);
-  if (mascri_pod_files_unmount_shm(in, &err) < 0)
+  _cleanup_free_ char *shm = mascri_pod_path(in, MASCRI_POD_SHM);
+  if (mascri_pod_files_unmount_shm(shm, &err) < 0)
     log_warning("pod %s: %s", in->id, mascri_error_message(&err));
   if (keep_record)
     return;

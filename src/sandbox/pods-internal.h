@@ -22,6 +22,7 @@ static inline struct pod *mascri_pod_of(const struct mascri_obj *o)
 
 struct mascri_pods {
   char *root, *state, *pause_path, *cgroup_parent;
+  char *files_dir, *ns_dir; /* <root>/pods, <state>/ns: each pod's info points to them */
   mascri_cgroup_manager_t cgroup_manager;
   const mascri_cgroup_ops_t *cgroup_ops; /* cgroup_manager's */
   struct mascri_network *net;

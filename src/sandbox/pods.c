@@ -48,6 +48,8 @@ static void restore_one(struct mascri_pods *pods, const char *path)
     log_warning("skipping pod record: %s", mascri_error_message(&err));
     return;
   }
+  p->info.ns_dir = pods->ns_dir;
+  p->info.files_dir = pods->files_dir;
   bool rewrite = old;
   if (old)
     log_info("pod %s: record of an older form, rewriting it", p->info.id);
@@ -78,7 +80,6 @@ static void remove_orphans(struct mascri_pods *pods, const char *sub, char *cons
     _cleanup_error_ mascri_error_t err = NULL;
     _cleanup_free_ char *path = mascri_path_join(dir, de->d_name);
     _cleanup_free_ char *shm = mascri_path_join(path, "shm");
-    struct mascri_pod_info shm_only = {.shm_path = shm};
     log_warning("removing %s: no pod record", path);
     pid_t pause = mascri_pause_find(de->d_name);
     if (pause > 0 && mascri_pause_kill(pause, mascri_proc_start_time(pause), 5000, &err) < 0)
@@ -87,7 +88,7 @@ static void remove_orphans(struct mascri_pods *pods, const char *sub, char *cons
       mascri_pods_remove_noted_cgroups(pods, path);
     if (strcmp(sub, "ns") == 0
             ? mascri_ns_unpin_all(path, &err) < 0
-            : mascri_pod_files_unmount_shm(&shm_only, &err) < 0 || mascri_rm_rf(path, &err) < 0)
+            : mascri_pod_files_unmount_shm(shm, &err) < 0 || mascri_rm_rf(path, &err) < 0)
       log_warning("%s", mascri_error_message(&err));
   }
 }
@@ -131,10 +132,10 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   pods->net = cfg->net;
   pods->legacy_config = cfg->legacy_config;
   mascri_objtable_init(&pods->table, &mascri_pod_kind);
-  _cleanup_free_ char *pods_dir = xasprintf("%s/pods", pods->root);
-  _cleanup_free_ char *ns_dir = xasprintf("%s/ns", pods->state);
-  if (mascri_mkdir_p(pods_dir, 0700, err) < 0 || mascri_ns_dir_make_private(ns_dir, err) < 0 ||
-      restore(pods, err) < 0) {
+  pods->files_dir = xasprintf("%s/pods", pods->root);
+  pods->ns_dir = xasprintf("%s/ns", pods->state);
+  if (mascri_mkdir_p(pods->files_dir, 0700, err) < 0 ||
+      mascri_ns_dir_make_private(pods->ns_dir, err) < 0 || restore(pods, err) < 0) {
     mascri_pods_close(pods);
     return -1;
   }
@@ -150,6 +151,8 @@ void mascri_pods_close(struct mascri_pods *pods)
   mascri_objtable_destroy(&pods->table);
   free(pods->root);
   free(pods->state);
+  free(pods->files_dir);
+  free(pods->ns_dir);
   free(pods->pause_path);
   free(pods->cgroup_parent);
   free(pods);
@@ -228,7 +231,7 @@ int mascri_pods_cgroup_stats(struct mascri_pods *pods, const struct mascri_pod_i
 int mascri_pods_net_stats(const struct mascri_pod_info *info, const char *ifname,
                           struct mascri_pod_net_stats *out, mascri_error_t *err)
 {
-  if (!info->ready || !info->netns_path ||
+  if (!info->ready || !mascri_pod_has(info, MASCRI_POD_NETNS) ||
       !mascri_pause_alive(info->pause_pid, info->pause_start_time))
     return mascri_make_error_kind(err, MASCRI_ERR_NOT_FOUND, 0, "pod %s is not running", info->id);
   _cleanup_free_ char *path = xasprintf("/proc/%d/net/dev", (int)info->pause_pid);

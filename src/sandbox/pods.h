@@ -46,23 +46,33 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
                      mascri_error_t *err);
 void mascri_pods_close(struct mascri_pods *pods);
 
-/* What a container of the pod needs. Paths are NULL where the pod shares the host's. */
+/* A pod's namespace pins and files. Each is <dir>/<id>/<name>, dir one of the daemon's
+ * (mascri_pod_path): a pod keeps which ones it has, not ~100 bytes a path, a kilobyte a pod
+ * on a node of a thousand. */
+enum mascri_pod_path {
+  MASCRI_POD_NETNS,         /* pinned network namespace (none: host network) */
+  MASCRI_POD_UTSNS,         /* pinned UTS namespace (none: host network) */
+  MASCRI_POD_IPCNS,         /* pinned IPC namespace (none: host IPC) */
+  MASCRI_POD_PIDNS,         /* the pod's PID namespace (only when pid mode is POD) */
+  MASCRI_POD_RESOLV_CONF,   /* host file to bind at /etc/resolv.conf (none: the image's) */
+  MASCRI_POD_HOSTNAME_FILE, /* host file to bind at /etc/hostname */
+  MASCRI_POD_HOSTS_FILE,    /* host file to bind at /etc/hosts */
+  MASCRI_POD_SHM,           /* host dir to bind at /dev/shm, pod-shared (none: own tmpfs) */
+  MASCRI_POD_N_PATHS,
+};
+
+/* What a container of the pod needs. */
 struct mascri_pod_info {
   char *id;
   char *name, *namespace_, *uid;
   uint32_t attempt;
   bool ready; /* SANDBOX_READY */
   pid_t pause_pid;
-  char *netns_path;    /* pinned network namespace (NULL: host network) */
-  char *ipcns_path;    /* pinned IPC namespace (NULL: host IPC) */
-  char *utsns_path;    /* pinned UTS namespace (NULL: host network) */
-  char *pidns_path;    /* the pod's PID namespace when pid mode is POD, else NULL */
+  /* the daemon's <state>/ns and <root>/pods (not the pod's: shared, never freed here) */
+  const char *ns_dir, *files_dir;
+  uint16_t paths;      /* the mascri_pod_path bits the pod has */
   char *cgroup_parent; /* what containers of the pod use as their cgroup parent */
   char *hostname;
-  char *resolv_conf;                /* host file to bind at /etc/resolv.conf, NULL: the image's */
-  char *hostname_file;              /* host file to bind at /etc/hostname, NULL: none */
-  char *hosts_file;                 /* host file to bind at /etc/hosts, NULL: none */
-  char *shm_path;                   /* host dir to bind at /dev/shm (pod-shared), NULL: own tmpfs */
   char *log_directory;              /* PodSandboxConfig.log_directory */
   struct mascri_pod_config *config; /* the RunPodSandbox config, heap copy */
   /* Status fields. */
@@ -73,6 +83,12 @@ struct mascri_pod_info {
   uint64_t pause_start_time;
 };
 void mascri_pod_info_free(struct mascri_pod_info *info);
+static inline bool mascri_pod_has(const struct mascri_pod_info *info, enum mascri_pod_path which)
+{
+  return info->paths & (1u << which);
+}
+/* The path of one of the pod's pins or files (heap), NULL when the pod has none. */
+char *mascri_pod_path(const struct mascri_pod_info *info, enum mascri_pod_path which);
 /* What containers need of the pod's config: whether it is privileged and its PID mode
  * (CONTAINER when it has no config). */
 bool mascri_pod_info_privileged(const struct mascri_pod_info *info);

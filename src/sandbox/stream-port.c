@@ -111,11 +111,11 @@ int mascri_pods_port_connect(struct mascri_pods *pods, const char *pod_id, uint1
   if (mascri_pods_get(pods, pod_id, &info, err) < 0)
     return -1;
   int fd;
+  _cleanup_free_ char *netns = mascri_pod_path(info, MASCRI_POD_NETNS);
   if (!info->ready)
     fd = mascri_make_error_kind(err, MASCRI_ERR_FAILED_PRECONDITION, 0,
                                 "pod sandbox %s is not ready", info->id);
-  else if ((fd = mascri_netns_tcp_connect(info->netns_path, port, MASCRI_STREAM_CONNECT_TIMEOUT_MS,
-                                          err)) < 0)
+  else if ((fd = mascri_netns_tcp_connect(netns, port, MASCRI_STREAM_CONNECT_TIMEOUT_MS, err)) < 0)
     mascri_error_wrap(err, "port forward in pod %s", info->id);
   mascri_pod_info_free(info);
   return fd;

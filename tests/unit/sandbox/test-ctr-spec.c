@@ -65,12 +65,11 @@ static int setup(void **state)
       .name = "web",
       .namespace_ = "default",
       .uid = "u1",
-      .netns_path = "/run/mascri/ns/net-pod1",
-      .ipcns_path = "/run/mascri/ns/ipc-pod1",
-      .utsns_path = "/run/mascri/ns/uts-pod1",
+      .ns_dir = "/run/mascri/ns",
+      .files_dir = "/var/lib/mascri/pods",
+      .paths = 1u << MASCRI_POD_NETNS | 1u << MASCRI_POD_IPCNS | 1u << MASCRI_POD_UTSNS |
+               1u << MASCRI_POD_HOSTS_FILE | 1u << MASCRI_POD_RESOLV_CONF,
       .hostname = "webhost",
-      .hosts_file = "/var/lib/mascri/pods/pod1/hosts",
-      .resolv_conf = "/var/lib/mascri/pods/pod1/resolv.conf",
   };
   f->config.metadata.name = "app";
   f->config.resources.set = true;
@@ -345,17 +344,17 @@ static void test_namespaces(void **state)
   ns->userns = MASCRI_NS_MODE_NODE;
   build_ok(f);
   bool present;
-  assert_string_equal(ns_path(f, "network", &present), "/run/mascri/ns/net-pod1");
-  assert_string_equal(ns_path(f, "ipc", &present), "/run/mascri/ns/ipc-pod1");
+  assert_string_equal(ns_path(f, "network", &present), "/run/mascri/ns/pod1/net");
+  assert_string_equal(ns_path(f, "ipc", &present), "/run/mascri/ns/pod1/ipc");
   assert_null(ns_path(f, "pid", &present));
   assert_true(present); /* a new one */
   assert_null(ns_path(f, "mount", &present));
   assert_true(present);
   ns->pid = MASCRI_NS_MODE_POD;
-  f->pod.pidns_path = "/run/mascri/ns/pid-pod1";
+  f->pod.paths |= 1u << MASCRI_POD_PIDNS;
   build_ok(f);
-  assert_string_equal(ns_path(f, "pid", &present), "/run/mascri/ns/pid-pod1");
-  f->pod.netns_path = NULL; /* host network */
+  assert_string_equal(ns_path(f, "pid", &present), "/run/mascri/ns/pod1/pid");
+  f->pod.paths &= ~(1u << MASCRI_POD_NETNS); /* host network */
   build_ok(f);
   ns_path(f, "network", &present);
   assert_false(present);

@@ -9,13 +9,15 @@
 #include "common/xalloc.h"
 #include "sandbox/pods-internal.h"
 
+#define POD_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static struct pod *sample(void)
 {
   struct pod *p = mascri_pod_alloc();
   p->full_name = xstrdup("k8s_POD_web_default_u_1");
   p->own_cgroup_parent = true;
   struct mascri_pod_info *in = &p->info;
-  in->id = xstrdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  in->id = xstrdup(POD_ID);
   in->name = xstrdup("web");
   in->namespace_ = xstrdup("default");
   in->uid = xstrdup("u");
@@ -24,7 +26,9 @@ static struct pod *sample(void)
   in->pause_pid = 4242;
   in->pause_start_time = 123456789;
   in->created_at = 1700000000123456789LL;
-  in->netns_path = xstrdup("/run/mascri/ns/x/net");
+  in->ns_dir = "/run/mascri/ns";
+  in->files_dir = "/var/lib/mascri/pods";
+  in->paths = 1u << MASCRI_POD_NETNS | 1u << MASCRI_POD_SHM;
   in->hostname = xstrdup("web-host");
   in->ipv4 = xstrdup("10.89.0.7");
   in->runtime_handler = xstrdup("");
@@ -54,8 +58,16 @@ static void roundtrip(void **state)
   assert_string_equal(q->full_name, p->full_name);
   assert_string_equal(q->info.namespace_, "default");
   assert_string_equal(q->info.ipv4, "10.89.0.7");
-  assert_string_equal(q->info.netns_path, "/run/mascri/ns/x/net");
-  assert_null(q->info.ipcns_path);
+  assert_non_null(strstr(json, "\"/run/mascri/ns/" POD_ID "/net\""));
+  assert_non_null(strstr(json, "\"/var/lib/mascri/pods/" POD_ID "/shm\""));
+  assert_int_equal(q->info.paths, p->info.paths);
+  assert_true(mascri_pod_has(&q->info, MASCRI_POD_NETNS));
+  assert_false(mascri_pod_has(&q->info, MASCRI_POD_IPCNS));
+  assert_null(mascri_pod_path(&q->info, MASCRI_POD_NETNS)); /* no directories yet */
+  q->info.ns_dir = "/run/mascri/ns";
+  _cleanup_free_ char *netns = mascri_pod_path(&q->info, MASCRI_POD_NETNS);
+  assert_string_equal(netns, "/run/mascri/ns/" POD_ID "/net");
+  assert_null(mascri_pod_path(&q->info, MASCRI_POD_IPCNS));
   assert_int_equal(q->info.attempt, 1);
   assert_true(q->info.ready);
   assert_true(q->own_cgroup_parent);
