@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 
 #ifndef STATX_MNT_ID
@@ -133,4 +135,35 @@ int mascri_mountinfo_lookup(const char *path, mascri_mountinfo_t *out, mascri_er
   if (mascri_mountinfo_find(text, mnt_id, resolved, out, err) < 0)
     return mascri_error_wrap(err, "find the mount of %s", path);
   return 0;
+}
+
+char **mascri_mountinfo_below(const char *dir, bool *is_mountpoint, mascri_error_t *err)
+{
+  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) {
+    mascri_make_error(err, errno, "open /proc/self/mountinfo");
+    return NULL;
+  }
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/')
+    n--;
+  char **out = xcalloc(1, sizeof(char *));
+  if (is_mountpoint)
+    *is_mountpoint = false;
+  _cleanup_free_ char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    mascri_mountinfo_t m;
+    if (mascri_mountinfo_parse_line(line, &m) < 0)
+      continue;
+    const char *mp = m.mountpoint;
+    if (strncmp(mp, dir, n) == 0) {
+      if (mp[n] == '\0' && is_mountpoint)
+        *is_mountpoint = true;
+      else if (mp[n] == '/' && mp[n + 1])
+        mascri_strv_append(&out, mp);
+    }
+    mascri_mountinfo_clear(&m);
+  }
+  return out;
 }

@@ -28,4 +28,9 @@ int mascri_mountinfo_lookup(const char *path, mascri_mountinfo_t *out, mascri_er
 int mascri_mountinfo_find(const char *text, int mnt_id, const char *resolved,
                           mascri_mountinfo_t *out, mascri_error_t *err);
 
+/* The mountpoints strictly below dir (an absolute path without symlinks), in mountinfo's
+ * order (parents first), and whether dir itself is one (*is_mountpoint, may be NULL). One
+ * read of this namespace's table; NULL on error. */
+char **mascri_mountinfo_below(const char *dir, bool *is_mountpoint, mascri_error_t *err);
+
 #endif

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/mount-private.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/ctr-internal.h"
@@ -373,9 +374,9 @@ static void make_mount_template(struct mascri_containers *ctrs)
 {
   _cleanup_free_ char *dir = mascri_path_join(ctrs->state, "mount-template");
   _cleanup_free_ char *pin = mascri_path_join(dir, "mnt");
-  const char *const hide[] = {ctrs->root, ctrs->state, NULL};
+  const char *const hide[] = {ctrs->root, ctrs->state, mascri_image_store_root(ctrs->images), NULL};
   _cleanup_error_ mascri_error_t err = NULL;
-  if (mascri_ns_dir_make_private(dir, &err) < 0 ||
+  if (mascri_mount_private_dir(dir, 0700, &err) < 0 ||
       mascri_mntns_template_make(pin, hide, &err) < 0) {
     log_warning("containers: no mount namespace template (%s): each container's mounts are "
                 "copied from the daemon's",

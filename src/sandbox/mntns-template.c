@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/mountinfo.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "sandbox/mntns-template.h"
@@ -22,56 +23,20 @@ static void unpin(const char *pin)
     ;
 }
 
-/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
-static void unescape(char *s)
-{
-  char *w = s;
-  for (char *r = s; *r;) {
-    if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-        r[3] <= '7') {
-      *w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-      r += 4;
-    } else {
-      *w++ = *r++;
-    }
-  }
-  *w = '\0';
-}
-
-static bool strictly_below(const char *path, char *const *dirs)
-{
-  for (size_t i = 0; dirs[i]; i++) {
-    size_t n = strlen(dirs[i]);
-    if (strncmp(path, dirs[i], n) == 0 && path[n] == '/' && path[n + 1])
-      return true;
-  }
-  return false;
-}
-
-/* The mount points strictly below dirs, in mountinfo's order (parents first), read before
- * the fork: the child of a threaded daemon must not allocate. */
+/* The mount points strictly below dirs, read before the fork: the child of a threaded
+ * daemon must not allocate. */
 static char **mounts_below(char *const *dirs, mascri_error_t *err)
 {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (!f) {
-    mascri_make_error(err, errno, "open /proc/self/mountinfo");
-    return NULL;
-  }
   char **out = xcalloc(1, sizeof(char *));
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    char *save = NULL, *field = strtok_r(line, " ", &save);
-    for (int i = 1; field && i < 5; i++)
-      field = strtok_r(NULL, " ", &save);
-    if (!field)
-      continue;
-    unescape(field);
-    if (strictly_below(field, dirs))
-      mascri_strv_append(&out, field);
+  for (size_t i = 0; dirs[i]; i++) {
+    _cleanup_strv_ char **below = mascri_mountinfo_below(dirs[i], NULL, err);
+    if (!below) {
+      mascri_strv_free(out);
+      return NULL;
+    }
+    for (size_t j = 0; below[j]; j++)
+      mascri_strv_append(&out, below[j]);
   }
-  free(line);
-  fclose(f);
   return out;
 }
 

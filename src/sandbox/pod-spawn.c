@@ -212,21 +212,6 @@ int mascri_pause_kill(pid_t pid, uint64_t start_time, unsigned timeout_ms, mascr
   return 0;
 }
 
-int mascri_ns_dir_make_private(const char *dir, mascri_error_t *err)
-{
-  if (mascri_mkdir_p(dir, 0700, err) < 0)
-    return -1;
-  if (mount(NULL, dir, NULL, MS_PRIVATE, NULL) == 0)
-    return 0;
-  if (errno != EINVAL)
-    return mascri_make_error(err, errno, "make %s private", dir);
-  if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
-    return mascri_make_error(err, errno, "bind mount %s on itself", dir);
-  if (mount(NULL, dir, NULL, MS_PRIVATE, NULL) < 0)
-    return mascri_make_error(err, errno, "make %s private", dir);
-  return 0;
-}
-
 int mascri_ns_pin(pid_t pid, const char *dir, const char *const *names, mascri_error_t *err)
 {
   if (mascri_mkdir_p(dir, 0700, err) < 0)

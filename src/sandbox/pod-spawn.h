@@ -40,8 +40,6 @@ int mascri_pause_kill(pid_t pid, uint64_t start_time, unsigned timeout_ms, mascr
 /* The pid of the mascri-pause process started for pod_id (its argv[1]), 0 when none. */
 pid_t mascri_pause_find(const char *pod_id);
 
-/* Makes dir a private bind mount of itself (once; an existing mount is made private). */
-int mascri_ns_dir_make_private(const char *dir, mascri_error_t *err);
 /* Pins /proc/<pid>/ns/<name> at <dir>/<name> for each name of the NULL-terminated list. */
 int mascri_ns_pin(pid_t pid, const char *dir, const char *const *names, mascri_error_t *err);
 /* Unmounts every pin below dir and removes dir; absent is fine. */

@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/mount-private.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "runtime/cgroup.h"
@@ -134,8 +135,9 @@ int mascri_pods_open(const struct mascri_pods_config *cfg, struct mascri_pods **
   mascri_objtable_init(&pods->table, &mascri_pod_kind);
   pods->files_dir = xasprintf("%s/pods", pods->root);
   pods->ns_dir = xasprintf("%s/ns", pods->state);
-  if (mascri_mkdir_p(pods->files_dir, 0700, err) < 0 ||
-      mascri_ns_dir_make_private(pods->ns_dir, err) < 0 || restore(pods, err) < 0) {
+  /* private mounts of their own: the pods' pins and shm mounts are made below them */
+  if (mascri_mount_private_dir(pods->files_dir, 0700, err) < 0 ||
+      mascri_mount_private_dir(pods->ns_dir, 0700, err) < 0 || restore(pods, err) < 0) {
     mascri_pods_close(pods);
     return -1;
   }
