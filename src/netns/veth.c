@@ -1,5 +1,6 @@
 #include "netns/veth.h"
 
+#include <errno.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -37,5 +38,12 @@ int mascri_veth_create(struct mascri_nl *nl, const char *host_name, const char *
   mnl_attr_nest_end(nlh, linkinfo);
 
   _cleanup_free_ char *what = xasprintf("create veth %s", host_name);
-  return mascri_nl_talk(nl, nlh, NULL, NULL, what, err);
+  int r = mascri_nl_talk(nl, nlh, NULL, NULL, what, err);
+  /* the bridge numbers its ports in 10 bits: 1023 at most, so as many pods a bridge */
+  if (r == -EXFULL && master > 0)
+    return mascri_make_error_kind(err, MASCRI_ERR_RESOURCE_EXHAUSTED, 0,
+                                  "create veth %s: the pod bridge has no free port (the kernel "
+                                  "allows 1023 ports a bridge, one a pod)",
+                                  host_name);
+  return r;
 }
