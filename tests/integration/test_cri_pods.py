@@ -414,3 +414,28 @@ def test_concurrent_stop_and_remove_of_one_pod(daemon):
         list(ex.map(lambda f: f(cri, pod), calls))
     assert list_ids(cri) == [] and not pid_alive(pid)
     assert not (daemon.root / "pods" / pod).exists()
+
+
+def test_a_bridge_out_of_ports_fails_with_resource_exhausted(net_args, daemon_factory, tmp_path):
+    # The kernel's bridge numbers ports in 10 bits (1023 at most). A bridge already holding
+    # that many makes RunPodSandbox fail with RESOURCE_EXHAUSTED naming the limit, and
+    # the pod rolls back.
+    args, bridge, _ = net_args
+    tag = f"{os.getpid() % 10000}"
+    names = [f"mx{tag}v{i}" for i in range(1023)]
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    batch = tmp_path / "ports"
+    batch.write_text("".join(f"link add {n} type veth peer name {n}p\nlink set {n} master {bridge}\n"
+                             for n in names))
+    try:
+        subprocess.run(["ip", "-batch", str(batch)], check=True)
+        d = daemon_factory(args, network="builtin")
+        cri = d.client
+        with pytest.raises(grpc.RpcError) as e:
+            run_pod(cri, name="one-too-many")
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "1023" in e.value.details()
+        assert list_ids(cri) == []
+    finally:
+        batch.write_text("".join(f"link del {n}\n" for n in names))
+        subprocess.run(["ip", "-force", "-batch", str(batch)], stderr=subprocess.DEVNULL)
