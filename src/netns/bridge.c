@@ -45,10 +45,7 @@ int mascri_bridge_ensure(struct mascri_nl *nl, const char *name, unsigned mtu, i
 int mascri_bridge_port_hairpin(struct mascri_nl *nl, int port_index, mascri_error_t *err)
 {
   char buf[MASCRI_NL_BUFSIZE];
-  struct nlmsghdr *nlh = mascri_nl_request(nl, buf, RTM_SETLINK, NLM_F_ACK);
-  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-  ifm->ifi_family = AF_BRIDGE;
-  ifm->ifi_index = port_index;
+  struct nlmsghdr *nlh = mascri_nl_link_request(nl, buf, RTM_SETLINK, AF_BRIDGE, port_index, NULL);
   struct nlattr *protinfo = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
   mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
   mnl_attr_nest_end(nlh, protinfo);

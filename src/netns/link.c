@@ -39,10 +39,8 @@ int mascri_link_change(struct mascri_nl *nl, int index, const struct mascri_link
                        mascri_error_t *err)
 {
   char buf[MASCRI_NL_BUFSIZE];
-  struct nlmsghdr *nlh = mascri_nl_request(nl, buf, RTM_NEWLINK, NLM_F_ACK);
-  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  struct ifinfomsg *ifm = NULL;
+  struct nlmsghdr *nlh = mascri_nl_link_request(nl, buf, RTM_NEWLINK, AF_UNSPEC, index, &ifm);
   if (c->up) {
     ifm->ifi_flags = IFF_UP;
     ifm->ifi_change = IFF_UP;
@@ -60,10 +58,7 @@ int mascri_link_change(struct mascri_nl *nl, int index, const struct mascri_link
 int mascri_link_no_ipv6_linklocal(struct mascri_nl *nl, int index, mascri_error_t *err)
 {
   char buf[MASCRI_NL_BUFSIZE];
-  struct nlmsghdr *nlh = mascri_nl_request(nl, buf, RTM_NEWLINK, NLM_F_ACK);
-  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-  ifm->ifi_family = AF_UNSPEC;
-  ifm->ifi_index = index;
+  struct nlmsghdr *nlh = mascri_nl_link_request(nl, buf, RTM_NEWLINK, AF_UNSPEC, index, NULL);
   struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
   struct nlattr *inet6 = mnl_attr_nest_start(nlh, AF_INET6);
   mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);

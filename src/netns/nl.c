@@ -119,3 +119,15 @@ int mascri_nl_talk(struct mascri_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void
       return 0;
   }
 }
+
+struct nlmsghdr *mascri_nl_link_request(struct mascri_nl *nl, void *buf, uint16_t type,
+                                        unsigned char family, int index, struct ifinfomsg **ifm)
+{
+  struct nlmsghdr *nlh = mascri_nl_request(nl, buf, type, NLM_F_ACK);
+  struct ifinfomsg *m = mnl_nlmsg_put_extra_header(nlh, sizeof(*m));
+  m->ifi_family = family;
+  m->ifi_index = index;
+  if (ifm)
+    *ifm = m;
+  return nlh;
+}

@@ -5,6 +5,7 @@
 #define MASCRI_NETNS_NL_H
 
 #include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -34,6 +35,10 @@ static inline void cleanup_nlp(struct mascri_nl **nl)
 /* Puts a header of the given type in buf (MASCRI_NL_BUFSIZE bytes) with NLM_F_REQUEST |
  * flags and the next sequence number. Add NLM_F_ACK for requests, NLM_F_DUMP for dumps. */
 struct nlmsghdr *mascri_nl_request(struct mascri_nl *nl, void *buf, uint16_t type, uint16_t flags);
+/* A request (with NLM_F_ACK) about the link index, its ifinfomsg of family put; *ifm is
+ * it, for flags. */
+struct nlmsghdr *mascri_nl_link_request(struct mascri_nl *nl, void *buf, uint16_t type,
+                                        unsigned char family, int index, struct ifinfomsg **ifm);
 
 /* Sends nlh and runs replies through cb (may be NULL) until the ack or the end of the dump.
  * A netlink error becomes "netlink: <what>: <strerror>" with the kernel's errno. */
