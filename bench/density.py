@@ -10,8 +10,13 @@ container): ListContainers, ListPodSandbox, ListContainerStats, ListPodSandboxSt
 response bytes undecoded, the runtime's side plus transport), the daemon's VmRSS, the
 per-pod Pss (sum of smaps_rollup Pss of every pod process: pause + monitor/shim + sleep,
 over the pod count), then --add pods started
-and timed (RunPodSandbox -> CreateContainer -> StartContainer, p50/p99) with L running.
-The pods are then filled untimed up to the next level. containerd runs up to what this
+and timed (RunPodSandbox -> CreateContainer -> StartContainer, p50/p99) with L running, each
+after a reference of fixed work (reference_ms) whose ratio to the empty node's says how much
+of the start's ratio is the machine's speed of the moment rather than the pods.
+The pods are then filled untimed up to the next level. With --rounds R the ladder is climbed
+R times (every pod removed in between) and each level pools its rounds' samples, with the
+start p50 of each round shown too: on a shared machine whose speed drifts over minutes, one
+climb can put the empty node in a fast minute and the full one in a slow one. containerd runs up to what this
 machine's memory allows (--containerd-max, default from MemAvailable). Numbers are reported,
 never asserted; the 1-minute load average is printed with each level (the machine may be
 shared). Everything is stopped and removed at the end, also after a failure.
@@ -24,7 +29,6 @@ import json
 import math
 import os
 import signal
-import statistics
 import sys
 import time
 import traceback
@@ -39,6 +43,10 @@ def parse_args():
     ap.add_argument("--levels", default="0,250,500,1000")
     ap.add_argument("--add", type=int, default=10, help="pods started (timed) at each level")
     ap.add_argument("--repeats", type=int, default=10, help="calls of each List* per level")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="times the whole ladder of levels is climbed (all pods removed "
+                         "between rounds); each level's figures pool the rounds, so a machine "
+                         "whose speed drifts over minutes weighs on every level alike")
     ap.add_argument("--build-dir", default=os.environ.get("MASCRI_BUILD_DIR", str(TOP / "build")))
     ap.add_argument("--runtimes", default="mascri,containerd")
     ap.add_argument("--containerd-max", type=int, default=None,
@@ -46,6 +54,9 @@ def parse_args():
                          "40 MiB a pod)")
     ap.add_argument("--settle", type=float, default=2.5,
                     help="seconds before memory is read (monitors drop start-up pages at 1 s)")
+    ap.add_argument("--quiet-limit", type=float, default=60,
+                    help="most seconds to wait at each level for the machine to be quiet "
+                         "(under 15%% of CPU busy for a second) before anything is timed")
     ap.add_argument("--json", help="also write the results as JSON to this file")
     return ap.parse_args()
 
@@ -63,6 +74,55 @@ def mem_available_mib():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) // 1024
     return 0
+
+
+def memory_cgroups():
+    """The kernel's count of memory cgroups (/proc/cgroups), the dying ones included: a
+    removed pod's memory cgroup lingers while page cache charged to it stays, and thousands
+    of them (after many rounds of pods) slow the kernel's cgroup work down."""
+    try:
+        with open("/proc/cgroups") as f:
+            for line in f:
+                v = line.split()
+                if v and v[0] == "memory":
+                    return int(v[2])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def cpu_busy(interval):
+    """The fraction of all CPUs' time not idle (nor waiting for I/O) over interval seconds."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]
+    t0, i0 = sample()
+    time.sleep(interval)
+    t1, i1 = sample()
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet(limit_s, busy_max=0.15):
+    """Waits (at most limit_s) until the machine is quiet for a second: the kernel finishes
+    tearing down pods (network namespaces, cgroups) well after the RPCs returned, and a level
+    measured meanwhile would pay for the one before. Returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s and cpu_busy(1.0) > busy_max:
+        pass
+    return time.monotonic() - t0
+
+
+def reference_ms():
+    """A fixed piece of work that does not depend on the pods: five fork + exec + wait of
+    /bin/true (kernel work like a pod start's, in a process of the bench's own). Timed
+    next to each pod start, it tells how fast the machine was at that moment: on a shared
+    host the same work takes 2x longer in some minutes than in others."""
+    import subprocess
+    t0 = time.perf_counter()
+    for _ in range(5):
+        subprocess.run(["/bin/true"], check=True)
+    return (time.perf_counter() - t0) * 1e3
 
 
 def start_one(rt, image, i):
@@ -140,16 +200,19 @@ def measure_level(rt, image, level, pod_ids, args, res):
     while len(pod_ids) < level:
         pod_ids.append(start_one(rt, image, len(pod_ids))[0])
     time.sleep(args.settle)
-    row = {"pods": len(pod_ids)}
+    row = {"pods": len(pod_ids), "quiet_wait_s": wait_quiet(args.quiet_limit)}
     row["lists"] = time_lists(rt, args.repeats)
     row["load"] = os.getloadavg()[0]
+    row["memory_cgroups"] = memory_cgroups()
     from pod_startup_mem import usage
     row["daemon"] = usage(rt.pid)
     if pod_ids:
         row["pod_mem"] = pod_memory(rt, pod_ids)
     starts = []
     for _ in range(args.add):
+        ref = reference_ms()
         pod, t = start_one(rt, image, len(pod_ids))
+        t["reference"] = ref
         pod_ids.append(pod)
         starts.append(t)
     row["starts"] = starts
@@ -168,6 +231,7 @@ def summary_line(row):
     if row.get("pod_mem") and row["pods"]:
         parts.append(f"Pss/pod {row['pod_mem']['pss_total'] / row['pods'] / 1024:.2f} MiB")
     parts.append(f"load {row['load']:.2f}")
+    parts.append(f"waited {row.get('quiet_wait_s', 0):.0f} s for quiet")
     return ", ".join(parts)
 
 
@@ -179,8 +243,17 @@ def run_runtime(rt, refs, levels, args):
         rt.start()
         pull_all(rt, [refs["busybox"]] + rt.extra_pulls)
         os.sync()
-        for level in levels:
-            measure_level(rt, refs["busybox"], level, pod_ids, args, res)
+        for rnd in range(args.rounds):
+            if rnd:
+                from pod_startup_runtimes import remove_all_pods
+                errors = remove_all_pods(rt.client, timeout=300)
+                if errors:
+                    raise RuntimeError(f"removing the pods of round {rnd}: {errors[:3]}")
+                pod_ids.clear()
+                print(f"  {rt.name}: round {rnd + 1} of {args.rounds}", flush=True)
+            for level in levels:
+                measure_level(rt, refs["busybox"], level, pod_ids, args, res)
+                res["levels"][-1]["round"] = rnd + 1
     except Exception as e:  # reported; the other runtime still runs
         from pod_startup import rpc_error
         res["error"] = f"{type(e).__name__}: {rpc_error(e)}"
@@ -202,9 +275,36 @@ def fmt(v, w=10, d=1):
     return f"{v:>{w}.{d}f}"
 
 
+def pool(rows):
+    """The rows of one level (one a round) as one: samples pooled, RSS and Pss the largest."""
+    if len(rows) == 1:
+        return rows[0]
+    out = {"pods": rows[0]["pods"], "starts": [s for r in rows for s in r["starts"]],
+           "load": max(r.get("load", 0) for r in rows), "lists": {},
+           "memory_cgroups": max((r.get("memory_cgroups") or 0 for r in rows), default=None)}
+    for name in LISTS:
+        out["lists"][name] = {k: [t for r in rows for t in r["lists"][name].get(k) or []]
+                              for k in ("times", "raw_times")}
+    daemons = [r["daemon"] for r in rows if r.get("daemon")]
+    if daemons:
+        out["daemon"] = max(daemons, key=lambda d: d["rss"])
+    mems = [r["pod_mem"] for r in rows if r.get("pod_mem")]
+    if mems:
+        out["pod_mem"] = max(mems, key=lambda m: m["pss_total"])
+    return out
+
+
+def by_level(levels):
+    rows = {}
+    for row in levels:
+        rows.setdefault(row["pods"], []).append(row)
+    return {p: pool(r) for p, r in rows.items()}
+
+
 def row_figures(row):
     tot = [s["total"] for s in row["starts"]]
-    f = {"start p50": pct(tot, 50), "start p99": pct(tot, 99)}
+    ref = [s["reference"] for s in row["starts"] if "reference" in s]
+    f = {"start p50": pct(tot, 50), "start p99": pct(tot, 99), "reference p50": pct(ref, 50)}
     for name in LISTS:
         t = row["lists"][name]["times"]
         f[f"{name} p50"] = pct(t, 50)
@@ -213,15 +313,19 @@ def row_figures(row):
         f[f"{name} raw p50"] = pct(raw, 50)
     f["daemon RSS MiB"] = row["daemon"]["rss"] / 1024 if row.get("daemon") else float("nan")
     f["load average 1 min"] = row.get("load", float("nan"))
+    mc = row.get("memory_cgroups")
+    f["kernel memory cgroups"] = float(mc) if mc is not None else float("nan")
     pm = row.get("pod_mem")
     f["Pss/pod MiB"] = pm["pss_total"] / row["pods"] / 1024 if pm and row["pods"] else float("nan")
     return f
 
 
 def print_report(results, args):
-    print(f"\nDensity (ms unless noted; {args.add} pods started at each level, p99 nearest-rank;"
-          f" {args.repeats} calls of each List*; 2-core machine shared with other work)")
-    by = {r["runtime"]: {row["pods"]: row_figures(row) for row in r["levels"]} for r in results}
+    print(f"\nDensity (ms unless noted; {args.add} pods started at each level and round, p99 "
+          f"nearest-rank; {args.repeats} calls of each List* a level and round; {args.rounds} "
+          f"round(s) pooled; 2-core machine shared with other work)")
+    by = {r["runtime"]: {p: row_figures(row) for p, row in by_level(r["levels"]).items()}
+          for r in results}
     keys = None
     for r in results:
         rows = by[r["runtime"]]
@@ -231,8 +335,23 @@ def print_report(results, args):
         print(f"\n{r['runtime']} ({r.get('version', '')})")
         print(f"{'running pods':<26}" + "".join(f"{p:>10}" for p in rows))
         for k in keys:
-            d = 2 if "MiB" in k or "load" in k else 1
+            d = 2 if "MiB" in k or "load" in k else 0 if "cgroups" in k else 1
             print(f"{k:<26}" + "".join(fmt(rows[p][k], d=d) for p in rows))
+        if len(rows) > 1 and rows[min(rows)]["reference p50"] > 0:
+            base = min(rows)
+            print(f"{'start p50 / empty node':<26}" + "".join(
+                fmt(rows[p]["start p50"] / rows[base]["start p50"], d=2) for p in rows))
+            print(f"{'reference p50 / empty':<26}" + "".join(
+                fmt(rows[p]["reference p50"] / rows[base]["reference p50"], d=2) for p in rows))
+            print(f"{'start ratio / ref ratio':<26}" + "".join(
+                fmt((rows[p]["start p50"] / rows[base]["start p50"]) /
+                    (rows[p]["reference p50"] / rows[base]["reference p50"]), d=2)
+                for p in rows))
+        if args.rounds > 1:
+            for rnd in range(1, args.rounds + 1):
+                per = {row["pods"]: pct([s["total"] for s in row["starts"]], 50)
+                       for row in r["levels"] if row.get("round") == rnd}
+                print(f"{f'start p50, round {rnd}':<26}" + "".join(fmt(per.get(p)) for p in rows))
     if "mascri" in by and "containerd" in by and keys:
         common = [p for p in by["mascri"] if p in by["containerd"]]
         if common:
