@@ -16,10 +16,10 @@ of the start's ratio is the machine's speed of the moment rather than the pods.
 The pods are then filled untimed up to the next level. With --rounds R the ladder is climbed
 R times (every pod removed in between) and each level pools its rounds' samples, with the
 start p50 of each round shown too: on a shared machine whose speed drifts over minutes, one
-climb can put the empty node in a fast minute and the full one in a slow one. containerd runs up to what this
-machine's memory allows (--containerd-max, default from MemAvailable). Numbers are reported,
-never asserted; the 1-minute load average is printed with each level (the machine may be
-shared). Everything is stopped and removed at the end, also after a failure.
+climb can put the empty node in a fast minute and the full one in a slow one. containerd
+runs up to what this machine's memory allows (--containerd-max, default from MemAvailable).
+Numbers are reported, never asserted; the 1-minute load average is printed with each level
+(the machine may be shared). Everything is stopped and removed at the end, also after a failure.
 
 Run as root: bench/density.sh [BUILD_DIR] [LEVELS] [more density.py options]
    or: /usr/bin/python3 bench/density.py [--levels 0,250,500,1000] [--runtimes mascri,containerd]
@@ -281,7 +281,8 @@ def pool(rows):
         return rows[0]
     out = {"pods": rows[0]["pods"], "starts": [s for r in rows for s in r["starts"]],
            "load": max(r.get("load", 0) for r in rows), "lists": {},
-           "memory_cgroups": max((r.get("memory_cgroups") or 0 for r in rows), default=None)}
+           "memory_cgroups": max((r["memory_cgroups"] for r in rows
+                                  if r.get("memory_cgroups") is not None), default=None)}
     for name in LISTS:
         out["lists"][name] = {k: [t for r in rows for t in r["lists"][name].get(k) or []]
                               for k in ("times", "raw_times")}
@@ -337,16 +338,14 @@ def print_report(results, args):
         for k in keys:
             d = 2 if "MiB" in k or "load" in k else 0 if "cgroups" in k else 1
             print(f"{k:<26}" + "".join(fmt(rows[p][k], d=d) for p in rows))
-        if len(rows) > 1 and rows[min(rows)]["reference p50"] > 0:
-            base = min(rows)
-            print(f"{'start p50 / empty node':<26}" + "".join(
-                fmt(rows[p]["start p50"] / rows[base]["start p50"], d=2) for p in rows))
-            print(f"{'reference p50 / empty':<26}" + "".join(
-                fmt(rows[p]["reference p50"] / rows[base]["reference p50"], d=2) for p in rows))
-            print(f"{'start ratio / ref ratio':<26}" + "".join(
-                fmt((rows[p]["start p50"] / rows[base]["start p50"]) /
-                    (rows[p]["reference p50"] / rows[base]["reference p50"]), d=2)
-                for p in rows))
+        base = rows[min(rows)]
+        if len(rows) > 1 and base["start p50"] > 0 and base["reference p50"] > 0:
+            start = {p: rows[p]["start p50"] / base["start p50"] for p in rows}
+            ref = {p: rows[p]["reference p50"] / base["reference p50"] for p in rows}
+            for label, v in (("start p50 / empty node", start), ("reference p50 / empty", ref),
+                             ("start ratio / ref ratio",
+                              {p: start[p] / ref[p] if ref[p] else None for p in rows})):
+                print(f"{label:<26}" + "".join(fmt(v[p], d=2) for p in rows))
         if args.rounds > 1:
             for rnd in range(1, args.rounds + 1):
                 per = {row["pods"]: pct([s["total"] for s in row["starts"]], 50)
